@@ -1,0 +1,128 @@
+/**
+ * roster-bot's command line. Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad config.
+ */
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { configJsonSchema } from "./config/json-schema.ts";
+import { ConfigError } from "./config/source.ts";
+import { Host, prepareConfig, selectBots } from "./host.ts";
+import { createLogger } from "./logger.ts";
+
+export const EXIT_OK = 0;
+export const EXIT_RUNTIME = 1;
+export const EXIT_USAGE = 2;
+
+const USAGE = `Usage: roster-bot <command> [options]
+
+Commands:
+  run      connect the bots and serve until SIGINT/SIGTERM
+  check    validate the config (every error with file:line:column) and exit
+  schema   print the JSON Schema of bot.config.yaml
+
+Options:
+  --config FILE   config file (default: ./bot.config.yaml, or $ROSTER_BOT_CONFIG)
+  --bot ID        only this bot
+  --debug         print the XMPP stanza trace (auth hidden); also XMPP_DEBUG=1
+  -h, --help      this text
+`;
+
+interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+const defaultIo: Io = {
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+};
+
+export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: "string", short: "c" },
+        bot: { type: "string" },
+        debug: { type: "boolean" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (err) {
+    io.err(`${(err as Error).message}\n\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  const [command] = args.positionals;
+  if (args.values.help || !command) {
+    (command ? io.out : io.err)(USAGE);
+    return command || args.values.help ? EXIT_OK : EXIT_USAGE;
+  }
+  const configFile = path.resolve(args.values.config ?? process.env.ROSTER_BOT_CONFIG ?? "bot.config.yaml");
+  try {
+    switch (command) {
+      case "schema":
+        io.out(JSON.stringify(await configJsonSchema(), null, 2) + "\n");
+        return EXIT_OK;
+      case "check":
+        return await check(configFile, io);
+      case "run":
+        return await run(configFile, args.values.bot, Boolean(args.values.debug || truthy(process.env.XMPP_DEBUG)), io);
+      default:
+        io.err(`unknown command "${command}"\n\n${USAGE}`);
+        return EXIT_USAGE;
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.err(`${err.message}\n${err.issues.length} problem(s) in ${configFile}\n`);
+      return EXIT_USAGE;
+    }
+    io.err(`roster-bot: ${(err as Error).message}\n`);
+    return EXIT_RUNTIME;
+  }
+}
+
+function truthy(v: string | undefined): boolean {
+  return v !== undefined && v !== "" && v !== "0" && v.toLowerCase() !== "false";
+}
+
+async function check(configFile: string, io: Io): Promise<number> {
+  const prepared = await prepareConfig(configFile, { secrets: true });
+  for (const { bot, plugins } of prepared.bots) {
+    io.out(`bot ${bot.id} (${bot.jid}): plugins ${plugins.map((p) => p.definition.name).join(", ") || "(none)"}\n`);
+  }
+  io.out(`${configFile}: ok\n`);
+  return EXIT_OK;
+}
+
+async function run(configFile: string, botId: string | undefined, debug: boolean, io: Io): Promise<number> {
+  const prepared = await prepareConfig(configFile, { secrets: true });
+  const logger = createLogger(prepared.host.logLevel);
+  const host = new Host(selectBots(prepared, botId), logger, { configDir: prepared.host.source.dir, debug, retryInitial: true });
+
+  let stopping: Promise<void> | undefined;
+  const stop = (signal: string) => {
+    stopping ??= (async () => {
+      logger.info({ signal }, "shutting down");
+      await host.stop();
+    })();
+    return stopping;
+  };
+  const done = new Promise<number>((resolve) => {
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      process.once(signal, () => void stop(signal).then(() => resolve(EXIT_OK)));
+    }
+  });
+
+  const { started } = await host.start();
+  if (!started.length) {
+    io.err("roster-bot: no bot could start\n");
+    await stop("startup-failure");
+    return EXIT_RUNTIME;
+  }
+  for (const r of started) {
+    r.on("fatal", (err) => logger.error({ bot: r.bot.id, err: err.message }, "bot stopped after a permanent failure"));
+  }
+  return done;
+}

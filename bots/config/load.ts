@@ -1,0 +1,166 @@
+/**
+ * Loads bot.config.yaml: YAML syntax, the host schema, ${ENV} substitution and passwords.
+ * Every problem is collected and reported at once, each with file, line and column.
+ * Plugin sections are validated later by each plugin's own schema (see plugins/loader.ts).
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import type { z } from "zod";
+import { bareJid } from "../jid.ts";
+import { Secret } from "./secret.ts";
+import { ConfigError, ConfigSource, type ConfigIssue, type ConfigPath } from "./source.ts";
+import { ENV_REFERENCE, hostSchema, type RawBotConfig } from "./schema.ts";
+
+export interface BotConfig {
+  id: string;
+  /** Normalized bare JID of the bot's account. */
+  jid: string;
+  resource: string;
+  service: string | undefined;
+  tls: RawBotConfig["tls"];
+  /** Absolute path. */
+  dataDir: string;
+  reconnect: { initialDelay: number; maxDelay: number };
+  /** Resolved from the environment or passwordFile; undefined when secrets were not requested. */
+  password: Secret | undefined;
+  /** Plugin sections in the order written: the key as written and its raw config. */
+  plugins: { key: string; config: unknown }[];
+  /** Index of this bot in `bots`, for pointing at its YAML. */
+  index: number;
+}
+
+export interface HostConfig {
+  source: ConfigSource;
+  logLevel: string;
+  bots: BotConfig[];
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Resolve passwords (run, check). Offline commands (explain, schema) do not need them. */
+  secrets?: boolean;
+}
+
+/** Converts zod issues into positioned config issues; `prefix` is where the validated value sits. */
+export function zodIssues(source: ConfigSource, issues: readonly z.core.$ZodIssue[], prefix: ConfigPath = []): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  for (const issue of issues) {
+    const p = [...prefix, ...(issue.path as (string | number)[])];
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) out.push(source.issue([...p, key], `unknown key "${key}"`, true));
+    } else {
+      out.push(source.issue(p, issue.message));
+    }
+  }
+  return out;
+}
+
+const ENV_ANYWHERE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/** Replaces ${VAR} in every string, except at the paths in `skip`; records unset variables. */
+function substituteEnv(
+  value: unknown,
+  p: ConfigPath,
+  env: NodeJS.ProcessEnv,
+  skip: (p: ConfigPath) => boolean,
+  missing: { path: ConfigPath; name: string }[],
+): unknown {
+  if (skip(p)) return value;
+  if (typeof value === "string") {
+    return value.replace(ENV_ANYWHERE, (whole, name: string) => {
+      const v = env[name];
+      if (v === undefined) {
+        missing.push({ path: p, name });
+        return whole;
+      }
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, [...p, i], env, skip, missing));
+  if (value && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = substituteEnv(v, [...p, k], env, skip, missing);
+    return out;
+  }
+  return value;
+}
+
+const isPasswordPath = (p: ConfigPath) => p.length === 3 && p[0] === "bots" && p[2] === "password";
+
+function resolvePassword(raw: RawBotConfig, index: number, source: ConfigSource, env: NodeJS.ProcessEnv, issues: ConfigIssue[]): Secret | undefined {
+  const at = ["bots", index];
+  if (raw.password && raw.passwordFile) {
+    issues.push(source.issue([...at, "passwordFile"], "give either password or passwordFile, not both"));
+    return undefined;
+  }
+  if (raw.password) {
+    const name = ENV_REFERENCE.exec(raw.password)![1]!;
+    const value = env[name];
+    if (!value) {
+      issues.push(source.issue([...at, "password"], `environment variable ${name} is not set`));
+      return undefined;
+    }
+    return new Secret(value);
+  }
+  if (raw.passwordFile) {
+    const file = path.resolve(source.dir, raw.passwordFile);
+    try {
+      const value = readFileSync(file, "utf8").replace(/\r?\n$/, "");
+      if (!value) throw new Error("file is empty");
+      return new Secret(value);
+    } catch (err) {
+      issues.push(source.issue([...at, "passwordFile"], `cannot read password file ${file}: ${(err as Error).message}`));
+      return undefined;
+    }
+  }
+  issues.push(source.issue(at, "a password is needed: password: ${ENV_VAR} or passwordFile: FILE"));
+  return undefined;
+}
+
+/** Validates the host part of a config source. Returns the config and every issue found. */
+export function validateHost(source: ConfigSource, options: LoadOptions = {}): { config?: HostConfig; issues: ConfigIssue[] } {
+  const env = options.env ?? process.env;
+  const issues: ConfigIssue[] = [...source.syntaxIssues];
+  if (issues.length) return { issues };
+
+  const missing: { path: ConfigPath; name: string }[] = [];
+  const substituted = substituteEnv(source.toJS(), [], env, isPasswordPath, missing);
+  for (const m of missing) issues.push(source.issue(m.path, `environment variable ${m.name} is not set`));
+
+  const parsed = hostSchema.safeParse(substituted);
+  if (!parsed.success) {
+    issues.push(...zodIssues(source, parsed.error.issues));
+    return { issues };
+  }
+
+  const seen = new Set<string>();
+  const bots: BotConfig[] = parsed.data.bots.map((raw, index) => {
+    if (seen.has(raw.id)) issues.push(source.issue(["bots", index, "id"], `duplicate bot id "${raw.id}"`));
+    seen.add(raw.id);
+    const jid = bareJid(raw.jid);
+    if (!jid || !jid.includes("@") || raw.jid.includes("/")) {
+      issues.push(source.issue(["bots", index, "jid"], `"${raw.jid}" is not a valid bare JID (user@domain)`));
+    }
+    const password = options.secrets ? resolvePassword(raw, index, source, env, issues) : undefined;
+    return {
+      id: raw.id,
+      jid: jid ?? raw.jid,
+      resource: raw.resource,
+      service: raw.service,
+      tls: raw.tls,
+      dataDir: path.resolve(source.dir, raw.dataDir ?? path.join("data", raw.id)),
+      reconnect: raw.reconnect,
+      password,
+      plugins: Object.entries(raw.plugins).map(([key, config]) => ({ key, config: config ?? {} })),
+      index,
+    };
+  });
+  return issues.length ? { issues } : { config: { source, logLevel: parsed.data.log.level, bots }, issues };
+}
+
+/** Reads and validates the host config; throws ConfigError listing every issue. */
+export function loadHostConfig(file: string, options: LoadOptions = {}): HostConfig {
+  const { config, issues } = validateHost(ConfigSource.read(file), options);
+  if (!config) throw new ConfigError(issues);
+  return config;
+}

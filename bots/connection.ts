@@ -1,0 +1,259 @@
+/**
+ * One bot account's XMPP connection. xmpp.js does TCP/TLS, SASL, binding and stream management;
+ * this adds what a long-running bot needs on top:
+ *
+ * - the TLS policy, enforced before any credential is sent;
+ * - reconnect with capped exponential backoff and jitter (instead of xmpp.js's fixed 1 s);
+ * - `session` for a new session (before initial presence) and `resumed` for a stream-management
+ *   resume, which xmpp.js does not announce with `online`;
+ * - stanza routing to plugins, and survival of stanzas that make a listener throw.
+ */
+import { EventEmitter } from "node:events";
+import net from "node:net";
+import { client as createClient, xml, type Client } from "@xmpp/client";
+import debug from "@xmpp/debug";
+import type { Element } from "@xmpp/xml";
+import type { Logger } from "pino";
+import { backoffDelay } from "./backoff.ts";
+import type { BotConfig } from "./config/load.ts";
+import { parseJid } from "./jid.ts";
+import { StanzaRouter } from "./router.ts";
+
+const NS_STREAM = "http://etherx.jabber.org/streams";
+
+export class TlsPolicyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "TlsPolicyError";
+  }
+}
+
+/** Errors that retrying cannot fix: wrong credentials, a refused TLS policy. */
+export function isPermanentFailure(err: unknown): boolean {
+  if (err instanceof TlsPolicyError) return true;
+  const e = err as { name?: string; condition?: string };
+  return e?.name === "SASLError" || e?.condition === "not-authorized" || e?.condition === "account-disabled";
+}
+
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (!address) return false;
+  const v4 = address.startsWith("::ffff:") ? address.slice(7) : address;
+  if (net.isIPv4(v4)) return v4.startsWith("127.");
+  return address === "::1";
+}
+
+export interface ConnectionOptions {
+  debug?: boolean;
+  /** Retry the first connection on network errors (a service does; one-shot commands do not). */
+  retryInitial?: boolean;
+  /** iq request timeout, ms. */
+  iqTimeout?: number;
+}
+
+export interface BotConnectionEvents {
+  /** A new session is bound; initial presence is not sent yet. */
+  session: [];
+  /** A stream-management resume: the session, roster interest and presence are as they were. */
+  resumed: [];
+  /** The connection dropped; a reconnect is scheduled unless stopping. */
+  offline: [];
+  /** A failure no retry can fix; the connection has stopped. */
+  fatal: [Error];
+}
+
+export class BotConnection extends EventEmitter<BotConnectionEvents> {
+  readonly router: StanzaRouter;
+  readonly client: Client;
+  /** The stream features of the current session (roster versioning, pre-approval, ...). */
+  features: Element | undefined;
+  private stopping = false;
+  /** True once a session came up; before that, start() does the retrying. */
+  private established = false;
+  private attempt = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private readonly iqTimeout: number;
+
+  constructor(
+    readonly bot: BotConfig,
+    private readonly logger: Logger,
+    private readonly options: ConnectionOptions = {},
+  ) {
+    super();
+    this.router = new StanzaRouter(logger);
+    this.iqTimeout = options.iqTimeout ?? 30_000;
+    const jid = parseJid(bot.jid);
+    const password = bot.password;
+    const policy = bot.tls;
+
+    this.client = createClient({
+      service: bot.service,
+      domain: jid.domain,
+      resource: bot.resource,
+      credentials: async (authenticate, mechanisms, _fast, entity) => {
+        this.assertTransportAllowed(entity, policy);
+        if (!password) throw new Error(`bot "${bot.id}" has no password`);
+        // Over an unencrypted (explicitly allowed) stream, never offer PLAIN.
+        const mechanism = entity.isSecure() ? mechanisms[0] : mechanisms.find((m) => m !== "PLAIN");
+        if (!mechanism) throw new TlsPolicyError("the server offers only PLAIN over an unencrypted stream");
+        await authenticate({ username: jid.local, password: password.reveal() }, mechanism);
+      },
+    });
+    this.client.reconnect.stop();
+    if (options.debug) debug(this.client, true);
+    this.guardElementListeners();
+    this.client.middleware.use((ctx, next) => this.dispatch(ctx.stanza, ctx.element, next));
+    this.client.on("error", (err: Error) => this.onClientError(err));
+    this.client.on("online", () => {
+      this.attempt = 0;
+      this.established = true;
+      this.emit("session");
+    });
+    this.client.streamManagement.on("resumed", () => {
+      this.attempt = 0;
+      this.logger.info("stream resumed");
+      this.emit("resumed");
+    });
+    this.client.on("disconnect", () => this.onDisconnect());
+  }
+
+  get fullJid(): string | undefined {
+    return this.client.jid?.toString();
+  }
+
+  get isOnline(): boolean {
+    return this.client.status === "online";
+  }
+
+  /** Connects; resolves at the first online session. Rejects on a permanent failure. */
+  async start(): Promise<void> {
+    this.stopping = false;
+    for (;;) {
+      try {
+        await this.client.start();
+        return;
+      } catch (err) {
+        if (this.stopping) throw err;
+        if (isPermanentFailure(err) || !this.options.retryInitial) {
+          await this.safeStop();
+          throw err;
+        }
+        const delay = backoffDelay(this.attempt++, this.bot.reconnect);
+        this.logger.warn({ err: (err as Error).message, delayMs: delay }, "connection failed; retrying");
+        await this.safeStop();
+        await new Promise((r) => setTimeout(r, delay));
+        if (this.stopping) throw err;
+      }
+    }
+  }
+
+  /** Sends unavailable presence (when online) and closes the stream. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.reconnectTimer);
+    if (this.isOnline) {
+      await this.client.send(xml("presence", { type: "unavailable" })).catch(() => {});
+    }
+    await this.safeStop();
+  }
+
+  send(stanza: Element): Promise<void> {
+    return this.client.send(stanza);
+  }
+
+  /** Sends an iq and returns the whole reply stanza (so callers can check its `from`). */
+  request(stanza: Element, timeout = this.iqTimeout): Promise<Element> {
+    return this.client.iqCaller.request(stanza, timeout);
+  }
+
+  private assertTransportAllowed(entity: Client, policy: BotConfig["tls"]): void {
+    if (entity.isSecure() || policy === "plaintext") return;
+    const remote = entity.socket?.remoteAddress;
+    if (policy === "plaintext-loopback" && isLoopbackAddress(remote)) return;
+    throw new TlsPolicyError(
+      policy === "plaintext-loopback"
+        ? `refusing to authenticate over an unencrypted stream to ${remote}: plaintext is allowed only to a loopback address`
+        : `refusing to authenticate over an unencrypted stream to ${remote ?? "the server"}: TLS is required (the server did not offer STARTTLS; set tls: plaintext-loopback only for a local test server)`,
+    );
+  }
+
+  /** A stanza that makes a synchronous listener throw (e.g. an unparsable JID) is logged and dropped. */
+  private guardElementListeners(): void {
+    const original = this.client._onElement;
+    const logger = this.logger;
+    this.client._onElement = function (this: Client, element: Element) {
+      try {
+        original.call(this, element);
+      } catch (err) {
+        logger.warn({ err: (err as Error).message, stanza: element.toString().slice(0, 500) }, "malformed stanza dropped");
+      }
+    };
+  }
+
+  private async dispatch(stanza: Element, payload: Element | undefined, next: () => Promise<unknown>): Promise<unknown> {
+    if (stanza.is("features", NS_STREAM)) {
+      this.features = stanza;
+      return next();
+    }
+    if (stanza.name === "iq") {
+      const type = stanza.attrs.type;
+      if ((type === "get" || type === "set") && payload) return this.router.routeIq(stanza, payload);
+      return next();
+    }
+    if (stanza.name === "presence" || stanza.name === "message") await this.router.routeStanza(stanza);
+    return next();
+  }
+
+  private onClientError(err: Error): void {
+    if (isPermanentFailure(err)) return; // reported by start() or by the reconnect loop
+    this.logger.warn({ err: err.message }, "connection error");
+  }
+
+  private onDisconnect(): void {
+    if (this.stopping || !this.established) return;
+    this.emit("offline");
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    clearTimeout(this.reconnectTimer);
+    const delay = backoffDelay(this.attempt++, this.bot.reconnect);
+    this.logger.warn({ delayMs: delay, attempt: this.attempt }, "disconnected; reconnecting");
+    this.reconnectTimer = setTimeout(() => void this.reconnect(), delay);
+  }
+
+  private async reconnect(): Promise<void> {
+    if (this.stopping || this.client.status === "online") return;
+    try {
+      const { service, domain, lang } = this.client.options;
+      await this.client.connect(service);
+      await this.client.open({ domain, lang });
+    } catch (err) {
+      if (this.stopping) return;
+      if (isPermanentFailure(err)) {
+        this.logger.error({ err: (err as Error).message }, "reconnect failed permanently");
+        await this.safeStop();
+        this.emit("fatal", err as Error);
+        return;
+      }
+      this.logger.warn({ err: (err as Error).message }, "reconnect failed");
+      await this.resetForRetry();
+      this.scheduleReconnect();
+    }
+  }
+
+  /** Brings the client back to a state from which connect() can run again. */
+  private async resetForRetry(): Promise<void> {
+    const status = this.client.status;
+    if (status !== "offline" && status !== "disconnect") {
+      await this.client.disconnect().catch(() => {});
+    }
+  }
+
+  private async safeStop(): Promise<void> {
+    try {
+      await this.client.stop();
+    } catch {
+      // The socket may already be gone; stopping is best effort.
+    }
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * What a plugin gets: its bot's connection, a named logger, a data directory, services from other
+ * plugins, and automatic disposal. Everything registered here is undone when the plugin stops.
+ */
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { xml } from "@xmpp/client";
+import type { Element } from "@xmpp/xml";
+import type { Logger } from "pino";
+import type { BotConnection } from "./connection.ts";
+import type { DecideHook, NotifyHook, TapOptions, TransformHook } from "./hooks.ts";
+import type { Services } from "./plugin.ts";
+import type { IqHandler, StanzaHandler } from "./router.ts";
+
+type Disposer = () => void | Promise<void>;
+type AnyHook = NotifyHook<any> | DecideHook<any, any> | TransformHook<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type TapFn<H> = H extends { tap(o: TapOptions, fn: infer F): () => void } ? F : never;
+
+/** What the runtime shares with every plugin context of one bot. */
+export interface RuntimeShared {
+  readonly botId: string;
+  readonly botJid: string;
+  readonly botDataDir: string;
+  readonly configDir: string;
+  readonly connection: BotConnection;
+  readonly services: Map<string, { owner: string; value: unknown }>;
+  readonly lifecycle: { kind: "session" | "resumed" | "offline"; owner: string; fn: () => unknown }[];
+}
+
+export class PluginContext {
+  private readonly disposers: Disposer[] = [];
+  private disposed = false;
+
+  constructor(
+    readonly name: string,
+    readonly logger: Logger,
+    private readonly shared: RuntimeShared,
+  ) {}
+
+  /** The bot this plugin instance belongs to. */
+  get bot(): { id: string; jid: string; dataDir: string; configDir: string } {
+    const { botId, botJid, botDataDir, configDir } = this.shared;
+    return { id: botId, jid: botJid, dataDir: botDataDir, configDir };
+  }
+
+  /** This plugin's own directory (created on first use). */
+  get dataDir(): string {
+    const dir = path.join(this.shared.botDataDir, "plugins", this.name.replace(/[^A-Za-z0-9_.-]/g, "_"));
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  }
+
+  /** The full JID of the current session, once online. */
+  get jid(): string | undefined {
+    return this.shared.connection.fullJid;
+  }
+
+  get isOnline(): boolean {
+    return this.shared.connection.isOnline;
+  }
+
+  /** Stream features of the current session (to detect roster versioning, pre-approval, ...). */
+  get streamFeatures(): Element | undefined {
+    return this.shared.connection.features;
+  }
+
+  send(stanza: Element): Promise<void> {
+    return this.shared.connection.send(stanza);
+  }
+
+  /** Sends an iq and resolves with the whole reply stanza; a type="error" reply rejects with StanzaError. */
+  request(stanza: Element, timeoutMs?: number): Promise<Element> {
+    return this.shared.connection.request(stanza, timeoutMs);
+  }
+
+  /** iq get: resolves with the reply's payload element (undefined for an empty result). */
+  async iqGet(payload: Element, to?: string, timeoutMs?: number): Promise<Element | undefined> {
+    const reply = await this.request(xml("iq", { type: "get", to }, payload), timeoutMs);
+    return reply.getChild(payload.name, payload.attrs.xmlns);
+  }
+
+  /** iq set: resolves with the reply's payload element (undefined for an empty result). */
+  async iqSet(payload: Element, to?: string, timeoutMs?: number): Promise<Element | undefined> {
+    const reply = await this.request(xml("iq", { type: "set", to }, payload), timeoutMs);
+    return reply.getChild(payload.name, payload.attrs.xmlns);
+  }
+
+  /** Incoming presence or message stanzas. */
+  on(kind: "presence" | "message", handler: StanzaHandler): () => void {
+    return this.track(this.shared.connection.router.on(kind, this.name, handler));
+  }
+
+  /** Answers incoming iq get/set for one payload (namespace + element name). */
+  onIq(type: "get" | "set", ns: string, name: string, handler: IqHandler): () => void {
+    return this.track(this.shared.connection.router.onIq(type, ns, name, this.name, handler));
+  }
+
+  /**
+   * Each new session, before initial presence is sent; handlers run one after another in plugin
+   * load order and are awaited (the roster plugin fetches the roster here, as RFC 6121 §2.2 asks).
+   */
+  onSession(fn: () => unknown): () => void {
+    return this.lifecycle("session", fn);
+  }
+
+  /** A stream-management resume: same session, nothing to refetch. */
+  onResumed(fn: () => unknown): () => void {
+    return this.lifecycle("resumed", fn);
+  }
+
+  /** The connection dropped (a reconnect follows). */
+  onOffline(fn: () => unknown): () => void {
+    return this.lifecycle("offline", fn);
+  }
+
+  /** Offers a service to plugins loaded after this one. */
+  provide<K extends keyof Services & string>(name: K, value: Services[K]): void {
+    const existing = this.shared.services.get(name);
+    if (existing) throw new Error(`service "${name}" is already provided by plugin "${existing.owner}"`);
+    this.shared.services.set(name, { owner: this.name, value });
+    this.track(() => {
+      this.shared.services.delete(name);
+    });
+  }
+
+  /** A service provided by another plugin; name that plugin in `dependencies`. */
+  use<K extends keyof Services & string>(name: K): Services[K] {
+    const entry = this.shared.services.get(name);
+    if (!entry) throw new Error(`plugin "${this.name}" uses service "${name}", which no loaded plugin provides`);
+    return entry.value as Services[K];
+  }
+
+  /** Whether a service is available (for optional integrations). */
+  has(name: keyof Services & string): boolean {
+    return this.shared.services.has(name);
+  }
+
+  /** Taps a hook; the tap is named after this plugin unless options say otherwise. */
+  tap<H extends AnyHook>(hook: H, fn: TapFn<H>, options: Partial<TapOptions> = {}): () => void {
+    const untap = (hook.tap as (o: TapOptions, f: unknown) => () => void)({ name: this.name, ...options }, fn);
+    return this.track(untap);
+  }
+
+  setInterval(fn: () => void, ms: number): () => void {
+    const timer = setInterval(() => this.guard(fn), ms);
+    return this.track(() => clearInterval(timer));
+  }
+
+  setTimeout(fn: () => void, ms: number): () => void {
+    const timer = setTimeout(() => this.guard(fn), ms);
+    return this.track(() => clearTimeout(timer));
+  }
+
+  /** Runs `fn` when the plugin stops (in reverse order of registration). */
+  onDispose(fn: Disposer): void {
+    this.track(fn);
+  }
+
+  /** Undoes everything this plugin registered, newest first. Failures are logged, not thrown. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const fn of this.disposers.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        this.logger.error({ err }, "dispose step failed");
+      }
+    }
+  }
+
+  private lifecycle(kind: "session" | "resumed" | "offline", fn: () => unknown): () => void {
+    const entry = { kind, owner: this.name, fn };
+    this.shared.lifecycle.push(entry);
+    return this.track(() => {
+      const i = this.shared.lifecycle.indexOf(entry);
+      if (i !== -1) this.shared.lifecycle.splice(i, 1);
+    });
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      const r = fn() as unknown;
+      if (r instanceof Promise) r.catch((err) => this.logger.error({ err }, "timer callback failed"));
+    } catch (err) {
+      this.logger.error({ err }, "timer callback failed");
+    }
+  }
+
+  private track<D extends Disposer>(fn: D): D {
+    if (this.disposed) throw new Error(`plugin "${this.name}" is already disposed`);
+    this.disposers.push(fn);
+    return fn;
+  }
+}

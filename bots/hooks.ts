@@ -1,0 +1,153 @@
+/**
+ * The three hook kinds plugins tap (vocabulary from tapable, isolation added for a long-running bot):
+ *
+ * - NotifyHook (parallel): every tap runs; a throwing or slow tap is logged and never reaches the caller.
+ * - DecideHook (series bail): taps run in order; the first defined answer wins. A tap that throws or
+ *   times out counts as "no answer".
+ * - TransformHook (series waterfall): each defined result replaces the value. A tap that throws or
+ *   times out aborts the whole transform, so nothing half-transformed is used.
+ */
+import type { Logger } from "pino";
+
+export const DEFAULT_TAP_TIMEOUT_MS = 5_000;
+
+export interface TapOptions {
+  /** Who tapped: shows up in logs and in a decision's `decidedBy`. */
+  name: string;
+  /** Lower runs first; equal orders keep registration order. Default 0. */
+  order?: number;
+  /** Milliseconds before the tap is given up on. Default 5000. */
+  timeoutMs?: number;
+}
+
+interface Tap<F> {
+  readonly name: string;
+  readonly order: number;
+  readonly timeoutMs: number;
+  readonly fn: F;
+}
+
+export class TapTimeoutError extends Error {
+  constructor(readonly tap: string, readonly timeoutMs: number) {
+    super(`tap "${tap}" did not finish within ${timeoutMs} ms`);
+    this.name = "TapTimeoutError";
+  }
+}
+
+/** Thrown by TransformHook when a tap fails; `tap` names it, `cause` is what it threw. */
+export class TransformAbortedError extends Error {
+  constructor(readonly hook: string, readonly tap: string, cause: unknown) {
+    super(`hook "${hook}": tap "${tap}" failed, transform aborted: ${errorMessage(cause)}`, { cause });
+    this.name = "TransformAbortedError";
+  }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Runs one tap, turning a hang into TapTimeoutError. Sync results skip the timer entirely. */
+function runTap<A, R>(tap: Tap<(arg: A) => R | Promise<R>>, arg: A): R | Promise<R> {
+  const result = tap.fn(arg);
+  if (!(result instanceof Promise)) return result;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TapTimeoutError(tap.name, tap.timeoutMs)), tap.timeoutMs);
+    timer.unref?.();
+  });
+  return Promise.race([result, timeout]).finally(() => clearTimeout(timer));
+}
+
+abstract class Hook<A, R> {
+  protected taps: Tap<(arg: A) => R | Promise<R>>[] = [];
+
+  constructor(
+    readonly name: string,
+    protected readonly logger: Logger,
+  ) {}
+
+  /** Adds a tap; returns a function that removes it. */
+  tap(options: TapOptions | string, fn: (arg: A) => R | Promise<R>): () => void {
+    const opts = typeof options === "string" ? { name: options } : options;
+    const tap: Tap<(arg: A) => R | Promise<R>> = {
+      name: opts.name,
+      order: opts.order ?? 0,
+      timeoutMs: opts.timeoutMs ?? DEFAULT_TAP_TIMEOUT_MS,
+      fn,
+    };
+    // Stable insert: after every tap of the same or lower order.
+    const at = this.taps.findIndex((t) => t.order > tap.order);
+    if (at === -1) this.taps.push(tap);
+    else this.taps.splice(at, 0, tap);
+    return () => {
+      this.taps = this.taps.filter((t) => t !== tap);
+    };
+  }
+
+  get tapNames(): string[] {
+    return this.taps.map((t) => t.name);
+  }
+
+  get isUsed(): boolean {
+    return this.taps.length > 0;
+  }
+
+  protected logTapFailure(tap: string, err: unknown, outcome: string): void {
+    this.logger.error({ hook: this.name, tap, err }, `hook "${this.name}": tap "${tap}" failed (${outcome})`);
+  }
+}
+
+export class NotifyHook<A> extends Hook<A, void> {
+  /** Runs every tap in parallel and waits for all; failures are logged, never thrown. */
+  async emit(arg: A): Promise<void> {
+    const taps = this.taps;
+    if (taps.length === 0) return;
+    await Promise.all(
+      taps.map(async (tap) => {
+        try {
+          await runTap(tap, arg);
+        } catch (err) {
+          this.logTapFailure(tap.name, err, "ignored");
+        }
+      }),
+    );
+  }
+}
+
+export interface Answer<R> {
+  value: R;
+  /** Name of the tap that answered. */
+  by: string;
+}
+
+export class DecideHook<A, R> extends Hook<A, R | undefined> {
+  /** Asks taps in order; the first defined answer wins. Undefined when nobody answers. */
+  async decide(arg: A): Promise<Answer<R> | undefined> {
+    for (const tap of this.taps) {
+      try {
+        const value = await runTap(tap, arg);
+        if (value !== undefined) return { value, by: tap.name };
+      } catch (err) {
+        this.logTapFailure(tap.name, err, "treated as no answer");
+      }
+    }
+    return undefined;
+  }
+}
+
+export class TransformHook<T> extends Hook<T, T | undefined> {
+  /** Passes the value through every tap; throws TransformAbortedError if any tap fails. */
+  async transform(value: T): Promise<T> {
+    let current = value;
+    for (const tap of this.taps) {
+      try {
+        const next = await runTap(tap, current);
+        if (next !== undefined) current = next;
+      } catch (err) {
+        this.logTapFailure(tap.name, err, "transform aborted");
+        throw new TransformAbortedError(this.name, tap.name, err);
+      }
+    }
+    return current;
+  }
+}

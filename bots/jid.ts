@@ -1,0 +1,104 @@
+/**
+ * JID parsing and normalization (RFC 7622, simplified PRECIS).
+ *
+ * @xmpp/jid only lower-cases and checks nothing, so every JID the bot compares or stores goes
+ * through here: Unicode NFC, case-folded local part and domain, each part 1–1023 octets.
+ */
+
+export const MAX_PART_OCTETS = 1023;
+
+export class JidError extends Error {
+  constructor(
+    message: string,
+    readonly input: string,
+  ) {
+    super(message);
+    this.name = "JidError";
+  }
+}
+
+export interface Jid {
+  /** Normalized local part, or "" for a domain JID. */
+  readonly local: string;
+  readonly domain: string;
+  /** Resource as given (NFC), or "" when absent. */
+  readonly resource: string;
+  /** `local@domain` or `domain`. */
+  readonly bare: string;
+  /** bare JID plus `/resource` when there is one. */
+  readonly full: string;
+}
+
+// RFC 7622 §3.3.1: characters a localpart may not hold.
+const FORBIDDEN_LOCAL = /["&'/:<>@\s\p{Cc}]/u;
+const FORBIDDEN_DOMAIN = /[@/\s\p{Cc}"<>&']/u;
+
+function octets(s: string): number {
+  return Buffer.byteLength(s, "utf8");
+}
+
+function checkPart(part: string, what: string, input: string): void {
+  if (part.length === 0) throw new JidError(`empty ${what} in JID`, input);
+  if (octets(part) > MAX_PART_OCTETS) {
+    throw new JidError(`${what} of JID is over ${MAX_PART_OCTETS} octets`, input);
+  }
+}
+
+/** Parses and normalizes a JID; throws JidError when it is malformed or oversized. */
+export function parseJid(input: string): Jid {
+  if (typeof input !== "string") throw new JidError("JID is not a string", String(input));
+  // Cheap guard before any Unicode work on hostile input.
+  if (input.length > 3 * (MAX_PART_OCTETS + 1)) {
+    throw new JidError("JID is too long", input.slice(0, 64) + "…");
+  }
+  const slash = input.indexOf("/");
+  const bareInput = slash === -1 ? input : input.slice(0, slash);
+  const resourceInput = slash === -1 ? "" : input.slice(slash + 1);
+  const at = bareInput.lastIndexOf("@");
+  const localInput = at === -1 ? "" : bareInput.slice(0, at);
+  let domainInput = at === -1 ? bareInput : bareInput.slice(at + 1);
+  if (domainInput.endsWith(".")) domainInput = domainInput.slice(0, -1);
+
+  const domain = domainInput.normalize("NFC").toLowerCase();
+  checkPart(domain, "domain", input);
+  if (FORBIDDEN_DOMAIN.test(domain) || domain.startsWith(".") || domain.includes("..")) {
+    throw new JidError("domain of JID holds a forbidden character", input);
+  }
+
+  let local = "";
+  if (at !== -1) {
+    local = localInput.normalize("NFC").toLowerCase();
+    checkPart(local, "local part", input);
+    if (FORBIDDEN_LOCAL.test(local)) {
+      throw new JidError("local part of JID holds a forbidden character", input);
+    }
+  }
+
+  let resource = "";
+  if (slash !== -1) {
+    resource = resourceInput.normalize("NFC");
+    checkPart(resource, "resource", input);
+    if (/\p{Cc}/u.test(resource)) {
+      throw new JidError("resource of JID holds a control character", input);
+    }
+  }
+
+  const bare = local ? `${local}@${domain}` : domain;
+  return { local, domain, resource, bare, full: resource ? `${bare}/${resource}` : bare };
+}
+
+/** Normalized bare JID, or undefined when the input is not a valid JID. */
+export function bareJid(input: string | undefined | null): string | undefined {
+  if (input == null) return undefined;
+  try {
+    return parseJid(input).bare;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Domain of a JID without validating it (for already-normalized JIDs). */
+export function domainOf(bare: string): string {
+  const at = bare.lastIndexOf("@");
+  return at === -1 ? bare : bare.slice(at + 1);
+}

@@ -1,0 +1,71 @@
+/**
+ * Routes incoming stanzas to plugin handlers. One xmpp.js middleware per connection feeds it, and
+ * handlers can be removed again (xmpp.js middleware cannot), which plugin disposal needs.
+ *
+ * iq get/set: the handler registered for the payload's (type, namespace, name) answers. Its result
+ * becomes the reply: an Element payload, `true` for an empty result, or an `<error/>` Element.
+ * With no handler, xmpp.js's iq callee replies service-unavailable (every iq get/set gets a reply).
+ */
+import type { Element } from "@xmpp/xml";
+import type { Logger } from "pino";
+
+export type StanzaHandler = (stanza: Element) => void | Promise<void>;
+export type IqReply = Element | true | undefined;
+export type IqHandler = (stanza: Element, payload: Element) => IqReply | Promise<IqReply>;
+
+interface Registered<H> {
+  owner: string;
+  handler: H;
+}
+
+export class StanzaRouter {
+  private readonly presence: Registered<StanzaHandler>[] = [];
+  private readonly message: Registered<StanzaHandler>[] = [];
+  private readonly iq = new Map<string, Registered<IqHandler>>();
+
+  constructor(private readonly logger: Logger) {}
+
+  on(kind: "presence" | "message", owner: string, handler: StanzaHandler): () => void {
+    const list = kind === "presence" ? this.presence : this.message;
+    const entry = { owner, handler };
+    list.push(entry);
+    return () => {
+      const i = list.indexOf(entry);
+      if (i !== -1) list.splice(i, 1);
+    };
+  }
+
+  onIq(type: "get" | "set", ns: string, name: string, owner: string, handler: IqHandler): () => void {
+    const key = `${type} ${ns} ${name}`;
+    const existing = this.iq.get(key);
+    if (existing) throw new Error(`iq ${type} <${name} xmlns="${ns}"/> is already handled by plugin "${existing.owner}"`);
+    const entry = { owner, handler };
+    this.iq.set(key, entry);
+    return () => {
+      if (this.iq.get(key) === entry) this.iq.delete(key);
+    };
+  }
+
+  /** Handles an iq get/set; undefined means "nobody handles this" (service-unavailable). */
+  async routeIq(stanza: Element, payload: Element): Promise<IqReply> {
+    const type = stanza.attrs.type as string;
+    const entry = this.iq.get(`${type} ${payload.getNS() ?? ""} ${payload.name}`);
+    if (!entry) return undefined;
+    return entry.handler(stanza, payload);
+  }
+
+  /** Gives a presence or message to every handler; one handler's failure does not affect the others. */
+  async routeStanza(stanza: Element): Promise<void> {
+    const list = stanza.name === "presence" ? this.presence : stanza.name === "message" ? this.message : undefined;
+    if (!list || list.length === 0) return;
+    await Promise.all(
+      list.slice().map(async ({ owner, handler }) => {
+        try {
+          await handler(stanza);
+        } catch (err) {
+          this.logger.error({ plugin: owner, err, stanza: stanza.name }, `plugin "${owner}" failed handling a ${stanza.name}`);
+        }
+      }),
+    );
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * One bot account at run time: its connection and its plugin instances. Plugins are applied in
+ * dependency order before connecting, and stopped in reverse order. A plugin that fails to apply is
+ * disabled (with the plugins that depend on it); the bot keeps running with the rest.
+ */
+import { EventEmitter } from "node:events";
+import { mkdirSync } from "node:fs";
+import { xml } from "@xmpp/client";
+import type { Logger } from "pino";
+import type { BotConfig } from "./config/load.ts";
+import { BotConnection } from "./connection.ts";
+import { PluginContext, type RuntimeShared } from "./context.ts";
+import type { LoadedPlugin } from "./plugin-loader.ts";
+import type { Services } from "./plugin.ts";
+
+export interface RuntimeOptions {
+  logger: Logger;
+  configDir: string;
+  debug?: boolean;
+  /** Keep retrying the first connection (a service does; one-shot commands fail fast). */
+  retryInitial?: boolean;
+  /** Send initial presence after the session handlers (default true; `plan` stays invisible). */
+  initialPresence?: boolean;
+}
+
+export interface BotRuntimeEvents {
+  /** A session is fully set up: session handlers ran and initial presence was sent. */
+  ready: [];
+  fatal: [Error];
+}
+
+export class BotRuntime extends EventEmitter<BotRuntimeEvents> {
+  readonly connection: BotConnection;
+  readonly logger: Logger;
+  private readonly shared: RuntimeShared;
+  private readonly contexts: PluginContext[] = [];
+  private stopped = false;
+
+  constructor(
+    readonly bot: BotConfig,
+    private readonly plugins: LoadedPlugin[],
+    private readonly options: RuntimeOptions,
+  ) {
+    super();
+    this.logger = options.logger.child({ bot: bot.id });
+    this.connection = new BotConnection(bot, this.logger, { debug: options.debug, retryInitial: options.retryInitial });
+    this.shared = {
+      botId: bot.id,
+      botJid: bot.jid,
+      botDataDir: bot.dataDir,
+      configDir: options.configDir,
+      connection: this.connection,
+      services: new Map(),
+      lifecycle: [],
+    };
+    this.connection.on("session", () => void this.onSession());
+    this.connection.on("resumed", () => void this.runLifecycle("resumed"));
+    this.connection.on("offline", () => void this.runLifecycle("offline"));
+    this.connection.on("fatal", (err) => this.emit("fatal", err));
+  }
+
+  /** Names of the plugins that are running, in load order. */
+  get activePlugins(): string[] {
+    return this.contexts.map((c) => c.name);
+  }
+
+  /** A service provided by one of this bot's plugins. */
+  service<K extends keyof Services & string>(name: K): Services[K] {
+    const entry = this.shared.services.get(name);
+    if (!entry) throw new Error(`bot "${this.bot.id}" has no service "${name}"`);
+    return entry.value as Services[K];
+  }
+
+  /** Applies the plugins, then connects; resolves when the first session is ready. */
+  async start(): Promise<void> {
+    mkdirSync(this.bot.dataDir, { recursive: true });
+    await this.applyPlugins();
+    const ready = new Promise<void>((resolve) => this.once("ready", resolve));
+    await this.connection.start();
+    await ready;
+  }
+
+  /** Unavailable presence, plugins disposed in reverse load order, stream closed. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.connection.isOnline) {
+      await this.connection.send(xml("presence", { type: "unavailable" })).catch(() => {});
+    }
+    for (const ctx of this.contexts.splice(0).reverse()) await ctx.dispose();
+    await this.connection.stop();
+  }
+
+  private async applyPlugins(): Promise<void> {
+    const failed = new Set<string>();
+    for (const { definition, config } of this.plugins) {
+      const blocked = (definition.dependencies ?? []).filter((d) => failed.has(d));
+      if (blocked.length) {
+        failed.add(definition.name);
+        this.logger.error({ plugin: definition.name }, `plugin "${definition.name}" disabled: it depends on failed plugin(s) ${blocked.join(", ")}`);
+        continue;
+      }
+      const ctx = new PluginContext(definition.name, this.logger.child({ plugin: definition.name }), this.shared);
+      try {
+        await definition.apply(ctx, config);
+        this.contexts.push(ctx);
+      } catch (err) {
+        failed.add(definition.name);
+        this.logger.error({ plugin: definition.name, err }, `plugin "${definition.name}" failed to start and is disabled`);
+        await ctx.dispose();
+      }
+    }
+  }
+
+  private async onSession(): Promise<void> {
+    await this.runLifecycle("session");
+    if (this.options.initialPresence !== false && this.connection.isOnline) {
+      await this.connection.send(xml("presence")).catch((err) => this.logger.warn({ err: err.message }, "initial presence not sent"));
+    }
+    this.logger.info({ jid: this.connection.fullJid }, "session ready");
+    this.emit("ready");
+  }
+
+  /** Runs lifecycle handlers one after another in load order; a failing one is logged and skipped. */
+  private async runLifecycle(kind: "session" | "resumed" | "offline"): Promise<void> {
+    for (const entry of this.shared.lifecycle.filter((e) => e.kind === kind)) {
+      try {
+        await entry.fn();
+      } catch (err) {
+        this.logger.error({ plugin: entry.owner, err }, `plugin "${entry.owner}" failed in ${kind} handler`);
+      }
+    }
+  }
+}
