@@ -6,7 +6,8 @@
  * - reconnect with capped exponential backoff and jitter (instead of xmpp.js's fixed 1 s);
  * - `session` for a new session (before initial presence) and `resumed` for a stream-management
  *   resume, which xmpp.js does not announce with `online`;
- * - stanza routing to plugins, and survival of stanzas that make a listener throw.
+ * - stanza routing to plugins; xmpp-patches.ts keeps bad stanzas and a stream-management
+ *   counting bug from taking the connection down.
  */
 import { EventEmitter } from "node:events";
 import net from "node:net";
@@ -18,6 +19,7 @@ import { backoffDelay } from "./backoff.ts";
 import type { BotConfig } from "./config/load.ts";
 import { parseJid } from "./jid.ts";
 import { StanzaRouter } from "./router.ts";
+import { patchClient } from "./xmpp-patches.ts";
 
 const NS_STREAM = "http://etherx.jabber.org/streams";
 
@@ -100,8 +102,14 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
     });
     this.client.reconnect.stop();
     if (options.debug) debug(this.client, true);
-    this.guardElementListeners();
+    patchClient(this.client, (element, err) =>
+      this.logger.warn({ err: err.message, stanza: element.toString().slice(0, 500) }, "malformed stanza dropped"),
+    );
     this.client.middleware.use((ctx, next) => this.dispatch(ctx.stanza, ctx.element, next));
+    // xmpp.js's feature handlers consume the features element, so watch for it before them.
+    this.client.on("nonza", (el: Element) => {
+      if (el.is("features", NS_STREAM)) this.features = el;
+    });
     this.client.on("error", (err: Error) => this.onClientError(err));
     this.client.on("online", () => {
       this.attempt = 0;
@@ -176,24 +184,7 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
     );
   }
 
-  /** A stanza that makes a synchronous listener throw (e.g. an unparsable JID) is logged and dropped. */
-  private guardElementListeners(): void {
-    const original = this.client._onElement;
-    const logger = this.logger;
-    this.client._onElement = function (this: Client, element: Element) {
-      try {
-        original.call(this, element);
-      } catch (err) {
-        logger.warn({ err: (err as Error).message, stanza: element.toString().slice(0, 500) }, "malformed stanza dropped");
-      }
-    };
-  }
-
   private async dispatch(stanza: Element, payload: Element | undefined, next: () => Promise<unknown>): Promise<unknown> {
-    if (stanza.is("features", NS_STREAM)) {
-      this.features = stanza;
-      return next();
-    }
     if (stanza.name === "iq") {
       const type = stanza.attrs.type;
       if ((type === "get" || type === "set") && payload) return this.router.routeIq(stanza, payload);

@@ -5,6 +5,7 @@
  */
 import { client as createClient, xml, type Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
+import { patchClient } from "../bots/xmpp-patches.ts";
 
 export { xml };
 
@@ -58,6 +59,7 @@ export class TestClient {
       },
     });
     client.reconnect.stop();
+    patchClient(client, () => {});
     const tc = new TestClient(client, options.jid);
     await client.start();
     if (options.roster) await tc.rosterGet();

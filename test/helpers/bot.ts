@@ -43,6 +43,8 @@ export interface TestBotOptions {
   dataDir?: string;
   id?: string;
   resource?: string;
+  /** Called before the runtime starts, e.g. to watch outgoing stanzas. */
+  beforeStart?: (runtime: BotRuntime) => void;
 }
 
 export function testBotConfig(o: TestBotOptions): BotConfig {
@@ -77,6 +79,7 @@ export async function startTestBot(o: TestBotOptions): Promise<{ runtime: BotRun
   const { ordered, problems } = orderPlugins(plugins);
   if (problems.length) throw new Error(problems.map((p) => p.message).join("; "));
   const runtime = new BotRuntime(config, ordered, { logger: createLogger("debug", logs), configDir: process.cwd() });
+  o.beforeStart?.(runtime);
   await runtime.start();
   return { runtime, logs, config };
 }

@@ -1,0 +1,36 @@
+/**
+ * Two fixes around xmpp.js 0.14's element handling, installed on every client we create:
+ *
+ * 1. A stanza that makes a synchronous listener throw (e.g. a `from` that @xmpp/jid cannot parse)
+ *    would escape from the socket's data handler and crash the process: it is logged and dropped.
+ * 2. Stream management's inbound count (`h`, XEP-0198) is wrong in xmpp.js: its counter runs in a
+ *    middleware placed after the iq caller, so consumed iq results are never counted, and its reset
+ *    on <enabled/> runs a tick late, racing stanzas from the same read. The server then sees a bad
+ *    `h` and closes the stream ("Client acknowledged more stanzas than sent by server"). Here the
+ *    count is kept synchronously, in element order, and xmpp.js reads it through `sm.inbound`.
+ */
+import type { Client } from "@xmpp/client";
+import type { Element } from "@xmpp/xml";
+
+const NS_SM = "urn:xmpp:sm:3";
+const STANZAS = new Set(["iq", "message", "presence"]);
+
+export function patchClient(client: Client, onMalformed: (element: Element, err: Error) => void): void {
+  let inbound = 0;
+  const sm = client.streamManagement as unknown as object | undefined;
+  if (sm) {
+    // xmpp.js's own writes (its increments and late resets) are ignored; its reads see our count.
+    Object.defineProperty(sm, "inbound", { get: () => inbound, set: () => {}, configurable: true });
+  }
+  const original = client._onElement;
+  client._onElement = function (this: Client, element: Element) {
+    // The count starts at <enabled/>; a resume continues the previous count.
+    if (element.is("enabled", NS_SM)) inbound = 0;
+    else if (STANZAS.has(element.name)) inbound += 1;
+    try {
+      original.call(this, element);
+    } catch (err) {
+      onMalformed(element, err as Error);
+    }
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * The roster item model (RFC 6121 §2.1.2) and its XML form. Items are plain frozen data so they
+ * can be shared with other plugins, compared and persisted without copying.
+ */
+import { xml } from "@xmpp/client";
+import type { Element } from "@xmpp/xml";
+import { parseJid } from "../../bots/jid.ts";
+
+export const NS_ROSTER = "jabber:iq:roster";
+
+export type Subscription = "none" | "to" | "from" | "both";
+export const SUBSCRIPTIONS: readonly Subscription[] = ["none", "to", "from", "both"];
+
+export interface RosterItem {
+  /** Normalized bare JID. */
+  readonly jid: string;
+  readonly name?: string;
+  /** Sorted, unique, non-empty group names. */
+  readonly groups: readonly string[];
+  readonly subscription: Subscription;
+  /** "subscribe" while our request for their presence is pending. */
+  readonly ask?: "subscribe";
+  /** Their subscription to us is pre-approved (RFC 6121 §3.4). */
+  readonly approved: boolean;
+}
+
+export interface ItemLimits {
+  maxNameLength: number;
+  maxGroupLength: number;
+  maxGroups: number;
+}
+
+export const DEFAULT_LIMITS: ItemLimits = { maxNameLength: 1024, maxGroupLength: 1024, maxGroups: 100 };
+
+/** Cuts a string to at most `max` code points (never in the middle of a surrogate pair). */
+function capCodePoints(s: string, max: number): string {
+  const cps = Array.from(s);
+  return cps.length <= max ? s : cps.slice(0, max).join("");
+}
+
+/**
+ * Cleans group names before a roster set: NFC, no empty names, no duplicates, capped length and
+ * count (servers refuse or silently fold such groups; RFC 6121 §2.3.2, checklist 12).
+ */
+export function cleanGroups(groups: Iterable<string>, limits: ItemLimits = DEFAULT_LIMITS): string[] {
+  const seen = new Set<string>();
+  for (const raw of groups) {
+    const g = capCodePoints(String(raw).normalize("NFC"), limits.maxGroupLength);
+    if (g.trim() === "") continue;
+    seen.add(g);
+    if (seen.size >= limits.maxGroups) break;
+  }
+  return [...seen].sort();
+}
+
+export function cleanName(name: string | undefined, limits: ItemLimits = DEFAULT_LIMITS): string | undefined {
+  if (name === undefined) return undefined;
+  const n = capCodePoints(name.normalize("NFC"), limits.maxNameLength);
+  return n.trim() === "" ? undefined : n;
+}
+
+export class ItemParseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ItemParseError";
+  }
+}
+
+/**
+ * Parses an `<item/>` from the server. Returns the item, or `remove` for subscription='remove'.
+ * Incoming groups are normalized the same way as outgoing ones, so comparisons are exact.
+ */
+export function parseItem(el: Element, limits: ItemLimits = DEFAULT_LIMITS): { remove: true; jid: string } | { remove: false; item: RosterItem } {
+  const rawJid = el.attrs.jid;
+  if (!rawJid) throw new ItemParseError("roster item without jid");
+  let jid;
+  try {
+    jid = parseJid(rawJid);
+  } catch (err) {
+    throw new ItemParseError(`roster item with invalid jid: ${(err as Error).message}`);
+  }
+  if (jid.resource) throw new ItemParseError("roster item jid must be a bare JID");
+  const sub = el.attrs.subscription ?? "none";
+  if (sub === "remove") return { remove: true, jid: jid.bare };
+  if (!(SUBSCRIPTIONS as readonly string[]).includes(sub)) throw new ItemParseError(`roster item with unknown subscription "${sub}"`);
+  const name = cleanName(el.attrs.name, limits);
+  const item: RosterItem = {
+    jid: jid.bare,
+    ...(name !== undefined ? { name } : {}),
+    groups: cleanGroups(el.getChildren("group").map((g) => g.text()), limits),
+    subscription: sub as Subscription,
+    ...(el.attrs.ask === "subscribe" ? { ask: "subscribe" as const } : {}),
+    approved: el.attrs.approved === "true" || el.attrs.approved === "1",
+  };
+  return { remove: false, item: Object.freeze(item) };
+}
+
+/** The `<item/>` of a roster set: never `ask` or `approved`, `subscription` only as "remove" (§2.3.2). */
+export function itemElement(jid: string, name: string | undefined, groups: readonly string[]): Element {
+  return xml("item", { jid, name }, ...groups.map((g) => xml("group", {}, g)));
+}
+
+export function removeElement(jid: string): Element {
+  return xml("item", { jid, subscription: "remove" });
+}
+
+export function sameItem(a: RosterItem | undefined, b: RosterItem | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b) return false;
+  return (
+    a.jid === b.jid &&
+    a.name === b.name &&
+    a.subscription === b.subscription &&
+    a.ask === b.ask &&
+    a.approved === b.approved &&
+    a.groups.length === b.groups.length &&
+    a.groups.every((g, i) => g === b.groups[i])
+  );
+}

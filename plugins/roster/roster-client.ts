@@ -1,0 +1,319 @@
+/**
+ * The RFC 6121 roster client: keeps an exact copy of the account's roster and changes it.
+ *
+ * Login (checklist 1–5): on every new session the roster is requested before initial presence
+ * (the host runs session handlers first), with `ver` only when the server advertises roster
+ * versioning. A stream-management resume keeps the copy as it is. Pushes that arrive while the
+ * roster result is still being processed are queued and applied after it, so none is lost.
+ */
+import path from "node:path";
+import { xml } from "@xmpp/client";
+import type { Element } from "@xmpp/xml";
+import type { PluginContext } from "../../bots/context.ts";
+import { NotifyHook } from "../../bots/hooks.ts";
+import { parseJid } from "../../bots/jid.ts";
+import type { RosterHooks, RosterItemInput, RosterLoadedEvent, RosterService, SubscriptionState, ChangeOrigin } from "./api.ts";
+import { RosterError, type RosterOperation } from "./errors.ts";
+import { cleanGroups, cleanName, itemElement, NS_ROSTER, parseItem, removeElement, type ItemLimits, type RosterItem } from "./item.ts";
+import { isFromOwnAccount, validatePush, type PushChange } from "./push.ts";
+import { RosterState, type RosterChange } from "./state.ts";
+import { RosterStore } from "./store.ts";
+
+const NS_ROSTERVER = "urn:xmpp:features:rosterver";
+const NS_PREAPPROVAL = "urn:xmpp:features:pre-approval";
+const NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
+
+export interface RosterClientOptions {
+  limits: ItemLimits;
+  cache: boolean;
+  /** How long set()/remove() wait for the server's push after its result. */
+  pushWaitMs: number;
+}
+
+function stanzaError(type: string, condition: string, text?: string): Element {
+  return xml("error", { type }, xml(condition, { xmlns: NS_STANZAS }), text ? xml("text", { xmlns: NS_STANZAS }, text) : undefined);
+}
+
+function subscriptionState(item: RosterItem | undefined): SubscriptionState | undefined {
+  return item && { subscription: item.subscription, ask: item.ask, approved: item.approved };
+}
+
+function sameSubscription(a: SubscriptionState | undefined, b: SubscriptionState | undefined): boolean {
+  return a?.subscription === b?.subscription && a?.ask === b?.ask && a?.approved === b?.approved && !a === !b;
+}
+
+export class RosterClient implements RosterService {
+  readonly hooks: RosterHooks;
+  readonly account: string;
+  readonly features = { versioning: false, preApproval: false };
+  private readonly state = new RosterState();
+  private readonly store: RosterStore | undefined;
+  private readonly listeners = new Set<(change: RosterChange) => void>();
+  private readonly pushWaiters = new Map<string, (() => void)[]>();
+  private loadedFlag = false;
+  private loadedWaiters: (() => void)[] = [];
+  private hadCopy = false;
+  private fromCache = false;
+  /** Pushes received while a roster get is being processed; undefined when not loading. */
+  private queued: PushChange[] | undefined;
+  private queuedVer: string | undefined;
+
+  constructor(
+    private readonly ctx: PluginContext,
+    private readonly options: RosterClientOptions,
+  ) {
+    this.account = ctx.bot.jid;
+    const log = ctx.logger;
+    this.hooks = {
+      loaded: new NotifyHook("roster.loaded", log),
+      itemAdded: new NotifyHook("roster.itemAdded", log),
+      itemUpdated: new NotifyHook("roster.itemUpdated", log),
+      itemRemoved: new NotifyHook("roster.itemRemoved", log),
+      subscriptionChanged: new NotifyHook("roster.subscriptionChanged", log),
+    };
+    if (options.cache) {
+      this.store = new RosterStore(path.join(ctx.dataDir, "roster.json"), this.account, log);
+      const cached = this.store.load();
+      if (cached) {
+        this.state.replaceAll(cached.items, cached.ver);
+        this.hadCopy = true;
+        this.fromCache = true;
+        log.info({ items: cached.items.length, ver: cached.ver }, "roster cache loaded");
+      }
+    }
+    ctx.onIq("set", NS_ROSTER, "query", (stanza, query) => this.onPush(stanza, query));
+    ctx.onSession(() => this.fetch());
+    ctx.onOffline(() => {
+      this.loadedFlag = false;
+    });
+    ctx.onDispose(() => this.store?.flush());
+  }
+
+  // ---- reading -------------------------------------------------------------------------------
+
+  get loaded(): boolean {
+    return this.loadedFlag;
+  }
+
+  get version(): string | undefined {
+    return this.state.ver;
+  }
+
+  get(jid: string): RosterItem | undefined {
+    const bare = this.normalize(jid, "get", false);
+    return bare === undefined ? undefined : this.state.get(bare);
+  }
+
+  list(): RosterItem[] {
+    return this.state.list();
+  }
+
+  inGroup(group: string): RosterItem[] {
+    const g = group.normalize("NFC");
+    return this.state.list().filter((i) => i.groups.includes(g));
+  }
+
+  whenLoaded(): Promise<void> {
+    if (this.loadedFlag) return Promise.resolve();
+    return new Promise((resolve) => this.loadedWaiters.push(resolve));
+  }
+
+  snapshotAndListen(listener: (change: RosterChange) => void): { items: RosterItem[]; stop(): void } {
+    const items = this.state.list();
+    this.listeners.add(listener);
+    return { items, stop: () => void this.listeners.delete(listener) };
+  }
+
+  // ---- login ---------------------------------------------------------------------------------
+
+  /** Requests the roster for a new session (before initial presence). */
+  async fetch(): Promise<void> {
+    const features = this.ctx.streamFeatures;
+    this.features.versioning = !!features?.getChild("ver", NS_ROSTERVER);
+    this.features.preApproval = !!features?.getChild("sub", NS_PREAPPROVAL);
+    // An empty ver asks for the full roster and starts versioning; send none without the feature.
+    const ver = this.features.versioning ? (this.hadCopy ? (this.state.ver ?? "") : "") : undefined;
+    this.queued = [];
+    this.queuedVer = undefined;
+    let reply: Element;
+    try {
+      reply = await this.ctx.request(xml("iq", { type: "get" }, xml("query", { xmlns: NS_ROSTER, ver })));
+    } catch (err) {
+      this.queued = undefined;
+      throw RosterError.from(err, this.account, "get");
+    }
+    if (!isFromOwnAccount(reply.attrs.from, this.account) && reply.attrs.from !== this.ctx.jid) {
+      this.queued = undefined;
+      this.ctx.logger.warn({ security: true, from: reply.attrs.from }, "roster result not from the account; ignored");
+      throw new RosterError("forbidden", this.account, "get", `roster result from ${reply.attrs.from} ignored`);
+    }
+    const query = reply.getChild("query", NS_ROSTER);
+    let changes: RosterChange[] = [];
+    let kind: RosterLoadedEvent["kind"] = "unchanged";
+    if (query) {
+      // A <query/> (even empty) is the whole roster; an empty iq result means "your copy is current".
+      kind = "full";
+      const items: RosterItem[] = [];
+      for (const el of query.getChildren("item")) {
+        try {
+          const parsed = parseItem(el, this.options.limits);
+          if (!parsed.remove) items.push(parsed.item);
+        } catch (err) {
+          this.ctx.logger.warn({ err: (err as Error).message }, "roster item skipped");
+        }
+      }
+      changes = this.state.replaceAll(items, query.attrs.ver);
+    } else if (ver === undefined) {
+      this.ctx.logger.warn("empty roster result without versioning; keeping the current copy");
+    }
+    const queued = this.queued;
+    this.queued = undefined;
+    if (this.queuedVer !== undefined) this.state.ver = this.queuedVer;
+    const origin: ChangeOrigin = "reload";
+    const reported = this.hadCopy ? changes : [];
+    this.hadCopy = true;
+    for (const change of reported) this.announce(change, origin);
+    for (const push of queued) this.applyPush(push, undefined);
+    this.persist();
+    this.loadedFlag = true;
+    const event: RosterLoadedEvent = { items: this.state.list(), version: this.state.ver, kind, fromCache: this.fromCache, changes: reported };
+    this.fromCache = false;
+    this.ctx.logger.info({ items: event.items.length, ver: event.version, kind, changes: reported.length }, "roster loaded");
+    for (const resolve of this.loadedWaiters.splice(0)) resolve();
+    void this.hooks.loaded.emit(event);
+  }
+
+  // ---- pushes --------------------------------------------------------------------------------
+
+  private onPush(stanza: Element, query: Element): Element | true {
+    const verdict = validatePush(stanza, query, this.account, this.options.limits);
+    if (!verdict.ok) {
+      const log = verdict.security ? this.ctx.logger.warn.bind(this.ctx.logger) : this.ctx.logger.info.bind(this.ctx.logger);
+      log({ security: verdict.security, from: stanza.attrs.from, reason: verdict.reason }, verdict.security ? "spoofed roster push rejected" : "invalid roster push rejected");
+      return stanzaError(verdict.condition === "bad-request" ? "modify" : "cancel", verdict.condition);
+    }
+    if (this.queued) {
+      this.queued.push(verdict.change);
+      if (verdict.ver !== undefined) this.queuedVer = verdict.ver;
+    } else {
+      this.applyPush(verdict.change, verdict.ver);
+      this.persist();
+    }
+    return true;
+  }
+
+  private applyPush(push: PushChange, ver: string | undefined): void {
+    const change = this.state.apply(push);
+    if (ver !== undefined) this.state.ver = ver;
+    if (change) this.announce(change, "push");
+    const jid = push.remove ? push.jid : push.item.jid;
+    for (const resolve of this.pushWaiters.get(jid)?.splice(0) ?? []) resolve();
+  }
+
+  /** Tells listeners and hooks about one change. Hooks run detached so the push is answered at once. */
+  private announce(change: RosterChange, origin: ChangeOrigin): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch (err) {
+        this.ctx.logger.error({ err }, "roster listener failed");
+      }
+    }
+    const { before, after } = change;
+    if (!before && after) void this.hooks.itemAdded.emit({ item: after, origin });
+    else if (before && after) void this.hooks.itemUpdated.emit({ before, after, origin });
+    else if (before && !after) void this.hooks.itemRemoved.emit({ before, origin });
+    const sBefore = subscriptionState(before);
+    const sAfter = subscriptionState(after);
+    if (!sameSubscription(sBefore, sAfter)) {
+      void this.hooks.subscriptionChanged.emit({ jid: change.jid, before: sBefore, after: sAfter, origin });
+    }
+  }
+
+  private persist(): void {
+    this.store?.scheduleSave(() => ({ ver: this.state.ver, items: this.state.list() }));
+  }
+
+  // ---- changing the roster -------------------------------------------------------------------
+
+  private normalize(jid: string, operation: RosterOperation, strict = true): string | undefined {
+    try {
+      const parsed = parseJid(jid);
+      if (parsed.resource) {
+        if (!strict) return undefined;
+        throw new RosterError("bad-request", jid, operation, `roster ${operation}: ${jid} is a full JID; roster items are bare JIDs`);
+      }
+      return parsed.bare;
+    } catch (err) {
+      if (err instanceof RosterError) throw err;
+      if (!strict) return undefined;
+      throw new RosterError("jid-malformed", jid, operation, `roster ${operation}: ${(err as Error).message}`);
+    }
+  }
+
+  /** Sends a roster set and waits for the result, then (briefly) for the push that updates the copy. */
+  private async rosterSet(item: Element, jid: string, operation: RosterOperation): Promise<void> {
+    if (!this.ctx.isOnline) throw new RosterError("offline", jid, operation, `roster ${operation} ${jid}: not connected`);
+    let pushed!: () => void;
+    const pushSeen = new Promise<void>((resolve) => (pushed = resolve));
+    const waiters = this.pushWaiters.get(jid) ?? [];
+    waiters.push(pushed);
+    this.pushWaiters.set(jid, waiters);
+    try {
+      await this.ctx.request(xml("iq", { type: "set" }, xml("query", { xmlns: NS_ROSTER }, item)));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([pushSeen, new Promise<void>((r) => (timer = setTimeout(r, this.options.pushWaitMs)))]);
+      clearTimeout(timer);
+    } catch (err) {
+      throw RosterError.from(err, jid, operation);
+    } finally {
+      const list = this.pushWaiters.get(jid);
+      const i = list?.indexOf(pushed) ?? -1;
+      if (list && i !== -1) list.splice(i, 1);
+      if (list && list.length === 0) this.pushWaiters.delete(jid);
+    }
+  }
+
+  async set(input: RosterItemInput): Promise<RosterItem | undefined> {
+    const jid = this.normalize(input.jid, "set")!;
+    const name = cleanName(input.name, this.options.limits);
+    const groups = cleanGroups(input.groups ?? [], this.options.limits);
+    await this.rosterSet(itemElement(jid, name, groups), jid, "set");
+    return this.state.get(jid);
+  }
+
+  async remove(jid: string): Promise<void> {
+    const bare = this.normalize(jid, "remove")!;
+    await this.rosterSet(removeElement(bare), bare, "remove");
+  }
+
+  private async presence(jid: string, type: string, operation: RosterOperation): Promise<void> {
+    const bare = this.normalize(jid, operation)!;
+    if (!this.ctx.isOnline) throw new RosterError("offline", bare, operation, `roster ${operation} ${bare}: not connected`);
+    // To the bare JID, with no id copied from any request (RFC 6121 §3.1.4).
+    await this.ctx.send(xml("presence", { to: bare, type }));
+  }
+
+  subscribe(jid: string): Promise<void> {
+    return this.presence(jid, "subscribe", "subscribe");
+  }
+
+  unsubscribe(jid: string): Promise<void> {
+    return this.presence(jid, "unsubscribe", "unsubscribe");
+  }
+
+  approve(jid: string): Promise<void> {
+    return this.presence(jid, "subscribed", "approve");
+  }
+
+  deny(jid: string): Promise<void> {
+    return this.presence(jid, "unsubscribed", "deny");
+  }
+
+  async preApprove(jid: string): Promise<void> {
+    if (!this.features.preApproval) {
+      throw new RosterError("not-supported", jid, "preApprove", "the server does not advertise subscription pre-approval");
+    }
+    await this.presence(jid, "subscribed", "preApprove");
+  }
+}
