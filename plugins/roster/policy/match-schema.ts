@@ -1,0 +1,241 @@
+/**
+ * Config schemas for subscription rules: what a `match:` may say and which actions exist.
+ *
+ * The pattern helpers below are the one definition of a valid jid / domain / regex pattern and of
+ * its normal form; the compiler uses the same helpers, so the schema and the engine never disagree.
+ */
+import { z } from "zod";
+import { parseJid } from "../../../bots/jid.ts";
+
+export const SUBSCRIPTIONS = ["none", "to", "from", "both"] as const;
+export type Subscription = (typeof SUBSCRIPTIONS)[number];
+
+export const ACTIONS = ["accept", "mutual", "reject", "ignore", "ask"] as const;
+export type SubscriptionAction = (typeof ACTIONS)[number];
+
+/** Exactly one key; arrays mean "any of these". */
+export type MatchSpec =
+  | { jid: string | string[] }
+  | { domain: string | string[] }
+  | { regex: string | string[] }
+  | { list: string }
+  | { inRoster: boolean }
+  | { group: string | string[] }
+  | { subscription: Subscription | Subscription[] }
+  | { all: MatchSpec[] }
+  | { any: MatchSpec[] }
+  | { not: MatchSpec };
+
+export type MatchKey = keyof UnionKeys<MatchSpec>;
+type UnionKeys<T> = { [K in T extends unknown ? keyof T : never]: true };
+
+export const MATCH_KEYS = [
+  "jid",
+  "domain",
+  "regex",
+  "list",
+  "inRoster",
+  "group",
+  "subscription",
+  "all",
+  "any",
+  "not",
+] as const satisfies readonly MatchKey[];
+
+export interface SubscriptionRule {
+  name: string;
+  match: MatchSpec;
+  action: SubscriptionAction;
+  reason?: string | undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pattern language (shared with compile.ts)
+
+/** Flags every `regex:` pattern is compiled with: case-insensitive, Unicode-aware. */
+export const REGEX_FLAGS = "iu";
+
+/** True when a jid pattern holds glob wildcards. */
+export function isGlob(pattern: string): boolean {
+  return pattern.includes("*") || pattern.includes("?");
+}
+
+/** Normal form of a `jid:` entry (exact bare JID or glob); throws Error with a readable message. */
+export function normalizeJidPattern(pattern: string): string {
+  let jid;
+  try {
+    jid = parseJid(pattern.trim());
+  } catch (err) {
+    throw new Error(`"${pattern}" is not a JID: ${(err as Error).message}`);
+  }
+  if (jid.resource) throw new Error(`"${pattern}" has a resource; jid patterns match bare JIDs`);
+  return jid.bare;
+}
+
+/**
+ * Normal form of a `domain:` entry: an exact domain, or `*.example.org` for any subdomain of
+ * example.org (not example.org itself). Throws Error with a readable message.
+ */
+export function normalizeDomainPattern(pattern: string): string {
+  const trimmed = pattern.trim();
+  const wildcard = trimmed.startsWith("*.");
+  const rest = wildcard ? trimmed.slice(2) : trimmed;
+  if (isGlob(rest)) {
+    throw new Error(`"${pattern}": a domain may only start with "*."; use jid: for other globs`);
+  }
+  let jid;
+  try {
+    jid = parseJid(rest);
+  } catch (err) {
+    throw new Error(`"${pattern}" is not a domain: ${(err as Error).message}`);
+  }
+  if (jid.local || jid.resource) throw new Error(`"${pattern}" is not a domain`);
+  return wildcard ? `*.${jid.domain}` : jid.domain;
+}
+
+/** Compiles a `regex:` source; throws Error with a readable message when it is invalid. */
+export function compileRegex(source: string): RegExp {
+  try {
+    return new RegExp(source.normalize("NFC"), REGEX_FLAGS);
+  } catch (err) {
+    const why = (err as Error).message.replace(/^Invalid regular expression: \/.*\/\w*: /s, "");
+    throw new Error(`invalid regex /${source}/: ${why}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schemas
+
+/** Adds an issue with the helper's message when `check` throws. */
+function validWith(check: (s: string) => unknown) {
+  return (value: string, ctx: z.core.$RefinementCtx<string>) => {
+    try {
+      check(value);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message, input: value });
+    }
+  };
+}
+
+/** `x` or `[x, ...]`; `what` names x in the error for a value that is neither. */
+function oneOrMany<T extends z.ZodType>(item: T, what: string) {
+  return z.union([item, z.array(item).min(1)], {
+    error: `expected ${what} or a non-empty list of them`,
+  });
+}
+
+const JidPattern = z.string().superRefine(validWith(normalizeJidPattern));
+const DomainPattern = z.string().superRefine(validWith(normalizeDomainPattern));
+const RegexSource = z.string().min(1).superRefine(validWith(compileRegex));
+const SubscriptionState = z.enum(SUBSCRIPTIONS);
+
+const matchObject = z
+  .strictObject({
+    jid: oneOrMany(JidPattern, "a JID pattern")
+      .optional()
+      .describe(
+        "Bare JID(s) of the contact, exact or a glob: `*` matches any run of characters " +
+          "(including `@` and `.`), `?` exactly one; e.g. `*@partner.test`.",
+      ),
+    domain: oneOrMany(DomainPattern, "a domain")
+      .optional()
+      .describe(
+        "Domain(s) of the contact. `*.example.org` matches any subdomain of example.org but " +
+          "not example.org itself; list both to cover both.",
+      ),
+    regex: oneOrMany(RegexSource, "a regex")
+      .optional()
+      .describe(
+        "JavaScript regular expression(s), case-insensitive, tested against the bare JID " +
+          "(e.g. `alice@example.org`). Not anchored: use `^` and `$`.",
+      ),
+    list: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "Path of a file (relative to the config file) with one JID, domain, `*@domain` or " +
+          "`*.domain` per line; `#` starts a comment; blank lines are ignored. Read at startup.",
+      ),
+    inRoster: z
+      .boolean()
+      .optional()
+      .describe("true: the contact is in the roster; false: it is not."),
+    group: oneOrMany(z.string().min(1), "a group name")
+      .optional()
+      .describe("The contact is in the roster, in any of these roster groups (case-sensitive)."),
+    subscription: oneOrMany(SubscriptionState, `one of ${SUBSCRIPTIONS.join("|")}`)
+      .optional()
+      .describe(
+        "The contact is in the roster with any of these subscription states. Never matches a " +
+          "contact that is not in the roster.",
+      ),
+    get all(): z.ZodOptional<z.ZodArray<z.ZodType<MatchSpec>>> {
+      return z.array(MatchSpec).min(1).optional().describe("Every one of these matches.");
+    },
+    get any(): z.ZodOptional<z.ZodArray<z.ZodType<MatchSpec>>> {
+      return z.array(MatchSpec).min(1).optional().describe("At least one of these matches.");
+    },
+    get not(): z.ZodOptional<z.ZodType<MatchSpec>> {
+      return MatchSpec.optional().describe("This does not match.");
+    },
+  })
+  .superRefine((spec, ctx) => {
+    const keys = Object.keys(spec).filter((k) => spec[k as MatchKey] !== undefined);
+    if (keys.length === 1) return;
+    ctx.addIssue({
+      code: "custom",
+      input: spec,
+      message:
+        keys.length === 0
+          ? `a match needs one of: ${MATCH_KEYS.join(", ")}`
+          : `a match takes exactly one key, got ${keys.join(", ")}; combine them with all: or any:`,
+    });
+  })
+  .meta({
+    id: "MatchSpec",
+    description: "Which contacts a rule applies to: an object with exactly one key.",
+    // JSON Schema cannot see the refinement above; say "exactly one key" its own way.
+    minProperties: 1,
+    maxProperties: 1,
+  });
+
+// The object schema parses to "all keys optional"; its values are exactly the MatchSpec union.
+export const MatchSpec: z.ZodType<MatchSpec> = matchObject as unknown as z.ZodType<MatchSpec>;
+
+export const SubscriptionAction = z
+  .enum(ACTIONS)
+  .describe(
+    "accept: approve the request; mutual: approve and subscribe back; reject: deny it; " +
+      "ignore: leave it pending without answering; ask: forward it to the admins to decide.",
+  );
+
+export const SubscriptionRule = z
+  .strictObject({
+    name: z.string().min(1).describe("Unique rule name, shown in logs and `explain` output."),
+    match: MatchSpec,
+    action: SubscriptionAction,
+    reason: z
+      .string()
+      .optional()
+      .describe("Human explanation logged with the decision instead of the generated one."),
+  })
+  .describe("One subscription rule; rules are tried in order and the first match wins.");
+
+export const SubscriptionRules = z
+  .array(SubscriptionRule)
+  .superRefine((rules, ctx) => {
+    const seen = new Set<string>();
+    rules.forEach((rule, i) => {
+      if (seen.has(rule.name)) {
+        ctx.addIssue({
+          code: "custom",
+          path: [i, "name"],
+          input: rule.name,
+          message: `duplicate rule name "${rule.name}"`,
+        });
+      }
+      seen.add(rule.name);
+    });
+  })
+  .describe("Subscription rules in order; the first rule whose match fits decides.");
