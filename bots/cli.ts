@@ -6,7 +6,11 @@ import { parseArgs } from "node:util";
 import { configJsonSchema } from "./config/json-schema.ts";
 import { ConfigError } from "./config/source.ts";
 import { Host, prepareConfig, selectBots } from "./host.ts";
+import { JidError } from "./jid.ts";
 import { createLogger } from "./logger.ts";
+import { reloadHost, watchConfigFile } from "./reload.ts";
+import type { RosterConfig } from "../plugins/roster/config.ts";
+import { explainOffline, formatExplanation } from "../plugins/roster/explain.ts";
 
 export const EXIT_OK = 0;
 export const EXIT_RUNTIME = 1;
@@ -18,11 +22,14 @@ Commands:
   run      connect the bots and serve until SIGINT/SIGTERM
   check    validate the config (every error with file:line:column) and exit
   schema   print the JSON Schema of bot.config.yaml
+  explain JID
+           offline: which action the subscription rules give JID, and why
 
 Options:
   --config FILE   config file (default: ./bot.config.yaml, or $ROSTER_BOT_CONFIG)
   --bot ID        only this bot
   --debug         print the XMPP stanza trace (auth hidden); also XMPP_DEBUG=1
+  --json          machine-readable output (explain)
   -h, --help      this text
 `;
 
@@ -56,7 +63,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   }
   const [command] = args.positionals;
   if (args.values.help || !command) {
-    (command ? io.out : io.err)(USAGE);
+    // Asked-for help goes to stdout (so it can be piped); a missing command is a usage error.
+    (args.values.help ? io.out : io.err)(USAGE);
     return command || args.values.help ? EXIT_OK : EXIT_USAGE;
   }
   const configFile = path.resolve(args.values.config ?? process.env.ROSTER_BOT_CONFIG ?? "bot.config.yaml");
@@ -67,6 +75,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         return EXIT_OK;
       case "check":
         return await check(configFile, io);
+      case "explain":
+        return await explain(configFile, args.positionals[1], args.values.bot, Boolean(args.values.json), io);
       case "run":
         return await run(configFile, args.values.bot, Boolean(args.values.debug || truthy(process.env.XMPP_DEBUG)), io);
       default:
@@ -93,6 +103,37 @@ async function check(configFile: string, io: Io): Promise<number> {
     io.out(`bot ${bot.id} (${bot.jid}): plugins ${plugins.map((p) => p.definition.name).join(", ") || "(none)"}\n`);
   }
   io.out(`${configFile}: ok\n`);
+  return EXIT_OK;
+}
+
+async function explain(configFile: string, jid: string | undefined, botId: string | undefined, json: boolean, io: Io): Promise<number> {
+  if (!jid) {
+    io.err(`explain needs a JID\n\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  const prepared = await prepareConfig(configFile);
+  const [target] = selectBots(prepared, botId);
+  const roster = target!.plugins.find((p) => p.definition.name === "roster");
+  if (!roster) {
+    io.err(`bot "${target!.bot.id}" does not load the roster plugin\n`);
+    return EXIT_USAGE;
+  }
+  let result;
+  try {
+    result = explainOffline(roster.config as RosterConfig, prepared.host.source.dir, jid);
+  } catch (err) {
+    if (err instanceof JidError) {
+      io.err(`"${jid}" is not a valid JID: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+  if (json) {
+    const { jid: j, action, decidedBy, rule, reason, needsRoster } = result;
+    io.out(JSON.stringify({ jid: j, action, decidedBy, rule: rule ?? null, reason, needsRoster }) + "\n");
+  } else {
+    io.out(formatExplanation(result));
+  }
   return EXIT_OK;
 }
 
@@ -124,5 +165,17 @@ async function run(configFile: string, botId: string | undefined, debug: boolean
   for (const r of started) {
     r.on("fatal", (err) => logger.error({ bot: r.bot.id, err: err.message }, "bot stopped after a permanent failure"));
   }
-  return done;
+  // Reloads run one at a time; a change during a reload triggers one more afterwards.
+  let reloading = Promise.resolve();
+  const reload = (why: string) => {
+    logger.info({ why }, "reloading config");
+    reloading = reloading.then(() => reloadHost(configFile, host, logger).then(() => undefined));
+  };
+  const unwatch = watchConfigFile(configFile, () => reload("file changed"));
+  const onHup = () => reload("SIGHUP");
+  process.on("SIGHUP", onHup);
+  const code = await done;
+  unwatch();
+  process.off("SIGHUP", onHup);
+  return code;
 }

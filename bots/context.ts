@@ -25,6 +25,7 @@ export interface RuntimeShared {
   readonly connection: BotConnection;
   readonly services: Map<string, { owner: string; value: unknown }>;
   readonly lifecycle: { kind: "session" | "resumed" | "offline"; owner: string; fn: () => unknown }[];
+  readonly reloaders: { owner: string; fn: (config: unknown) => unknown }[];
 }
 
 export class PluginContext {
@@ -111,6 +112,19 @@ export class PluginContext {
   /** The connection dropped (a reconnect follows). */
   onOffline(fn: () => unknown): () => void {
     return this.lifecycle("offline", fn);
+  }
+
+  /**
+   * The config file changed (or SIGHUP) and validated: `fn` gets this plugin's new config. If `fn`
+   * throws, the error is logged and the plugin should keep what it had (swap only when ready).
+   */
+  onReload(fn: (config: unknown) => unknown): () => void {
+    const entry = { owner: this.name, fn };
+    this.shared.reloaders.push(entry);
+    return this.track(() => {
+      const i = this.shared.reloaders.indexOf(entry);
+      if (i !== -1) this.shared.reloaders.splice(i, 1);
+    });
   }
 
   /** Offers a service to plugins loaded after this one. */

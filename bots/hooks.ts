@@ -64,6 +64,8 @@ abstract class Hook<A, R> {
   constructor(
     readonly name: string,
     protected readonly logger: Logger,
+    /** Timeout for taps that do not set their own. */
+    private readonly defaultTimeoutMs = DEFAULT_TAP_TIMEOUT_MS,
   ) {}
 
   /** Adds a tap; returns a function that removes it. */
@@ -72,7 +74,7 @@ abstract class Hook<A, R> {
     const tap: Tap<(arg: A) => R | Promise<R>> = {
       name: opts.name,
       order: opts.order ?? 0,
-      timeoutMs: opts.timeoutMs ?? DEFAULT_TAP_TIMEOUT_MS,
+      timeoutMs: opts.timeoutMs ?? this.defaultTimeoutMs,
       fn,
     };
     // Stable insert: after every tap of the same or lower order.

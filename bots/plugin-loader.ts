@@ -49,7 +49,7 @@ export async function importPlugin(key: string, configDir: string): Promise<Plug
     mod = (await import(location)) as typeof mod;
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === "ERR_MODULE_NOT_FOUND" && String(e.message).includes(key.replace(/^\.\//, ""))) {
+    if (e.code === "ERR_MODULE_NOT_FOUND" && isMissingModule(location, key, e)) {
       throw new Error(`plugin "${key}" not found (looked in plugins/, beside the config, and in node_modules)`);
     }
     throw new Error(`plugin "${key}" failed to load: ${e.message}`);
@@ -59,6 +59,15 @@ export async function importPlugin(key: string, configDir: string): Promise<Plug
     throw new Error(`plugin "${key}" does not export a plugin (export default definePlugin({ name, apply }))`);
   }
   return def;
+}
+
+/**
+ * Whether ERR_MODULE_NOT_FOUND is about the plugin itself, not about a module the plugin imports
+ * (whose error message names the plugin's file as the importer).
+ */
+function isMissingModule(location: string, key: string, err: Error): boolean {
+  if (location.startsWith("file:")) return !existsSync(fileURLToPath(location));
+  return String(err.message).includes(`'${key}'`);
 }
 
 /** Orders plugins so dependencies come first, keeping config order otherwise. */
@@ -127,6 +136,9 @@ export async function loadBotPlugins(
         continue;
       }
       value = parsed.data;
+      const checked = definition.check?.(value, { configDir: source.dir }) ?? [];
+      for (const issue of checked) issues.push(source.issue([...at(key), ...issue.path], issue.message));
+      if (checked.length) continue;
     }
     loaded.push({ key, definition, config: value });
   }

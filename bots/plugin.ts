@@ -14,6 +14,11 @@ import type { PluginContext } from "./context.ts";
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface Services {}
 
+export interface PluginConfigIssue {
+  path: (string | number)[];
+  message: string;
+}
+
 export interface PluginDefinition<S extends z.ZodType = z.ZodType> {
   /** Unique within a bot; other plugins name it in `dependencies`. */
   name: string;
@@ -21,6 +26,11 @@ export interface PluginDefinition<S extends z.ZodType = z.ZodType> {
   dependencies?: readonly string[];
   /** Schema of this plugin's section in bot.config.yaml; its errors are reported with positions. */
   config?: S;
+  /**
+   * Checks the schema cannot express (files that must exist, patterns that must compile). Paths are
+   * relative to the plugin's config section; each issue is reported with file, line and column.
+   */
+  check?(config: z.output<S>, env: { configDir: string }): PluginConfigIssue[];
   /** Sets the plugin up. May be async; a throw disables this plugin (and those that depend on it) only. */
   apply(ctx: PluginContext, config: z.output<S>): void | Promise<void>;
 }

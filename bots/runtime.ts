@@ -52,6 +52,7 @@ export class BotRuntime extends EventEmitter<BotRuntimeEvents> {
       connection: this.connection,
       services: new Map(),
       lifecycle: [],
+      reloaders: [],
     };
     this.connection.on("session", () => void this.onSession());
     this.connection.on("resumed", () => void this.runLifecycle("resumed"));
@@ -89,6 +90,26 @@ export class BotRuntime extends EventEmitter<BotRuntimeEvents> {
     }
     for (const ctx of this.contexts.splice(0).reverse()) await ctx.dispose();
     await this.connection.stop();
+  }
+
+  /**
+   * Hands each running plugin its section of a new, validated config. Adding or removing plugins
+   * needs a restart (said in the log); a plugin whose reload throws keeps its old config.
+   */
+  async reload(plugins: LoadedPlugin[]): Promise<void> {
+    const next = new Map(plugins.map((p) => [p.definition.name, p.config]));
+    const before = this.plugins.map((p) => p.definition.name).sort().join(",");
+    const after = [...next.keys()].sort().join(",");
+    if (before !== after) this.logger.warn({ before, after }, "the plugin list changed; restart the bot to apply that");
+    for (const { owner, fn } of this.shared.reloaders.slice()) {
+      if (!next.has(owner)) continue;
+      try {
+        await fn(next.get(owner));
+        this.logger.info({ plugin: owner }, "config reloaded");
+      } catch (err) {
+        this.logger.error({ plugin: owner, err }, `plugin "${owner}" rejected the new config; keeping the old one`);
+      }
+    }
   }
 
   private async applyPlugins(): Promise<void> {

@@ -10,12 +10,19 @@
  * never affects the roster or other taps. No hook fires before the stanza behind it was validated
  * (a spoofed push fires nothing).
  */
-import type { NotifyHook } from "../../bots/hooks.ts";
+import type { Element } from "@xmpp/xml";
+import type { DecideHook, NotifyHook } from "../../bots/hooks.ts";
+import type { PendingRequest } from "./pending-store.ts";
+import type { ContactFacts } from "./policy/facts.ts";
+import type { SubscriptionAction } from "./policy/match-schema.ts";
 import type { RosterItem, Subscription } from "./item.ts";
 import type { RosterChange } from "./state.ts";
 
 export type { RosterItem, Subscription } from "./item.ts";
 export type { RosterChange } from "./state.ts";
+export type { PendingRequest } from "./pending-store.ts";
+export type { ContactFacts } from "./policy/facts.ts";
+export type { SubscriptionAction } from "./policy/match-schema.ts";
 export { RosterError, type RosterOperation } from "./errors.ts";
 
 /** Fired once per session when the roster copy is current (after the roster get and any pushes it implies). */
@@ -61,6 +68,60 @@ export interface SubscriptionChangedEvent {
   origin: ChangeOrigin;
 }
 
+/** An inbound subscription request, validated (its sender is a well-formed JID). */
+export interface SubscriptionRequest {
+  /** Normalized bare JID of the requester. */
+  jid: string;
+  /** What rules match on: jid, local part, domain, roster state. */
+  facts: ContactFacts;
+  /** The requester's roster item, if any. */
+  item: RosterItem | undefined;
+  /** The presence stanza as received (read only). */
+  stanza: Element;
+}
+
+/** A tap's answer to a subscription request; return undefined to pass to the next tap. */
+export interface SubscriptionAnswer {
+  action: SubscriptionAction;
+  /** Shown in logs, the audit line and `explain`. */
+  reason?: string;
+  /** A rule name, when the answer came from a rule. */
+  rule?: string;
+}
+
+/** What was decided and done about a request. */
+export interface SubscriptionDecision {
+  jid: string;
+  action: SubscriptionAction;
+  /** "rules", the name of the tap (plugin) that answered, "rate-limit", "default", or who approved/denied a held request. */
+  decidedBy: string;
+  rule: string | undefined;
+  reason: string;
+  /** Presence types sent in answer, e.g. ["subscribed", "subscribe"] for mutual; [] for ignore and ask. */
+  sent: string[];
+}
+
+export interface SubscriptionExplanation {
+  jid: string;
+  action: SubscriptionAction;
+  decidedBy: "rules" | "default";
+  rule: string | undefined;
+  reason: string;
+  /** Rules that depend on live roster state and were evaluated as "not in the roster" (offline explain). */
+  needsRoster: string[];
+}
+
+export interface SubscriptionsApi {
+  /** Requests held by the `ask` action, oldest first. */
+  pending(): PendingRequest[];
+  /** Approves a request (held or not): sends `subscribed` (and `subscribe` too with mutual). */
+  approve(jid: string, options?: { by?: string; mutual?: boolean }): Promise<SubscriptionDecision>;
+  /** Denies a request (held or not): sends `unsubscribed`. */
+  deny(jid: string, options?: { by?: string }): Promise<SubscriptionDecision>;
+  /** What the YAML rules and default would answer now (plugin taps are not asked). */
+  explain(jid: string): SubscriptionExplanation;
+}
+
 export interface RosterHooks {
   /** notify: the roster copy is current for this session. */
   loaded: NotifyHook<RosterLoadedEvent>;
@@ -72,6 +133,16 @@ export interface RosterHooks {
   itemRemoved: NotifyHook<ItemRemovedEvent>;
   /** notify: subscription state changed (also fires alongside itemAdded/itemUpdated/itemRemoved). */
   subscriptionChanged: NotifyHook<SubscriptionChangedEvent>;
+  /**
+   * decide (series bail): answers an inbound subscription request. The YAML rules are the tap
+   * named "rules" at order 0: tap with a negative order to answer before them (an allowlist from a
+   * database), a positive one to answer after them (a fallback). The first defined answer wins; a
+   * tap that throws or times out counts as no answer; when nobody answers, `subscriptions.default`
+   * applies (fail closed).
+   */
+  subscriptionRequest: DecideHook<SubscriptionRequest, SubscriptionAnswer>;
+  /** notify: after a request's answer was sent (or it was ignored or held). */
+  subscriptionDecided: NotifyHook<SubscriptionDecision>;
 }
 
 /** What to store for a contact: the server replaces the whole item, so give the name and every group. */
@@ -79,6 +150,11 @@ export interface RosterItemInput {
   jid: string;
   name?: string;
   groups?: Iterable<string>;
+}
+
+export interface ChangeOptions {
+  /** Who makes the change, for the audit line (default: "api"). */
+  by?: string;
 }
 
 export interface RosterService {
@@ -91,6 +167,8 @@ export interface RosterService {
   readonly version: string | undefined;
   /** What the server advertised for this session. */
   readonly features: { versioning: boolean; preApproval: boolean };
+  /** Subscription requests: held ones, approve / deny, explain. */
+  readonly subscriptions: SubscriptionsApi;
 
   /** One contact by JID (normalized for you), or undefined. */
   get(jid: string): RosterItem | undefined;
@@ -107,9 +185,9 @@ export interface RosterService {
   snapshotAndListen(listener: (change: RosterChange) => void): { items: RosterItem[]; stop(): void };
 
   /** Adds or replaces a contact. Groups are de-duplicated, empty ones dropped, lengths capped. Resolves once the copy shows it. */
-  set(item: RosterItemInput): Promise<RosterItem | undefined>;
+  set(item: RosterItemInput, options?: ChangeOptions): Promise<RosterItem | undefined>;
   /** Removes a contact (the server cancels subscriptions both ways). Unknown JID: RosterError item-not-found. */
-  remove(jid: string): Promise<void>;
+  remove(jid: string, options?: ChangeOptions): Promise<void>;
   /** Asks for the contact's presence. */
   subscribe(jid: string): Promise<void>;
   /** Stops receiving the contact's presence. */

@@ -1,6 +1,7 @@
 /** The roster plugin's section of bot.config.yaml. */
 import { z } from "zod";
 import { DEFAULT_LIMITS } from "./item.ts";
+import { subscriptionsSchema } from "./subscription-config.ts";
 
 export const limitsSchema = z
   .object({
@@ -15,6 +16,7 @@ export const rosterConfigSchema = z
   .object({
     cache: z.boolean().default(true).describe("Keep a versioned copy of the roster in the data directory"),
     limits: limitsSchema,
+    subscriptions: subscriptionsSchema,
   })
   .strict()
   .describe("The roster plugin: roster copy, subscription policy and group sync");

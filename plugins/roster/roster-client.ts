@@ -10,9 +10,10 @@ import path from "node:path";
 import { xml } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
 import type { PluginContext } from "../../bots/context.ts";
-import { NotifyHook } from "../../bots/hooks.ts";
+import { DecideHook, NotifyHook } from "../../bots/hooks.ts";
 import { parseJid } from "../../bots/jid.ts";
-import type { RosterHooks, RosterItemInput, RosterLoadedEvent, RosterService, SubscriptionState, ChangeOrigin } from "./api.ts";
+import type { ChangeOptions, ChangeOrigin, RosterHooks, RosterItemInput, RosterLoadedEvent, RosterService, SubscriptionsApi, SubscriptionState } from "./api.ts";
+import type { AuditLog } from "./audit.ts";
 import { RosterError, type RosterOperation } from "./errors.ts";
 import { cleanGroups, cleanName, itemElement, NS_ROSTER, parseItem, removeElement, type ItemLimits, type RosterItem } from "./item.ts";
 import { isFromOwnAccount, validatePush, type PushChange } from "./push.ts";
@@ -28,6 +29,9 @@ export interface RosterClientOptions {
   cache: boolean;
   /** How long set()/remove() wait for the server's push after its result. */
   pushWaitMs: number;
+  /** Default timeout of decision taps. */
+  hookTimeoutMs: number;
+  audit: AuditLog;
 }
 
 function stanzaError(type: string, condition: string, text?: string): Element {
@@ -46,6 +50,8 @@ export class RosterClient implements RosterService {
   readonly hooks: RosterHooks;
   readonly account: string;
   readonly features = { versioning: false, preApproval: false };
+  /** Set by the plugin once the subscription handler exists. */
+  subscriptions!: SubscriptionsApi;
   private readonly state = new RosterState();
   private readonly store: RosterStore | undefined;
   private readonly listeners = new Set<(change: RosterChange) => void>();
@@ -70,6 +76,8 @@ export class RosterClient implements RosterService {
       itemUpdated: new NotifyHook("roster.itemUpdated", log),
       itemRemoved: new NotifyHook("roster.itemRemoved", log),
       subscriptionChanged: new NotifyHook("roster.subscriptionChanged", log),
+      subscriptionRequest: new DecideHook("roster.subscriptionRequest", log, options.hookTimeoutMs),
+      subscriptionDecided: new NotifyHook("roster.subscriptionDecided", log),
     };
     if (options.cache) {
       this.store = new RosterStore(path.join(ctx.dataDir, "roster.json"), this.account, log);
@@ -274,17 +282,28 @@ export class RosterClient implements RosterService {
     }
   }
 
-  async set(input: RosterItemInput): Promise<RosterItem | undefined> {
+  async set(input: RosterItemInput, options: ChangeOptions = {}): Promise<RosterItem | undefined> {
     const jid = this.normalize(input.jid, "set")!;
     const name = cleanName(input.name, this.options.limits);
     const groups = cleanGroups(input.groups ?? [], this.options.limits);
-    await this.rosterSet(itemElement(jid, name, groups), jid, "set");
+    await this.audited({ op: "set", jid, name, groups, by: options.by ?? "api" }, () => this.rosterSet(itemElement(jid, name, groups), jid, "set"));
     return this.state.get(jid);
   }
 
-  async remove(jid: string): Promise<void> {
+  async remove(jid: string, options: ChangeOptions = {}): Promise<void> {
     const bare = this.normalize(jid, "remove")!;
-    await this.rosterSet(removeElement(bare), bare, "remove");
+    await this.audited({ op: "remove", jid: bare, by: options.by ?? "api" }, () => this.rosterSet(removeElement(bare), bare, "remove"));
+  }
+
+  /** Runs a roster change and writes its audit line, success or failure. */
+  private async audited(line: { op: "set" | "remove"; jid: string; name?: string; groups?: readonly string[]; by: string }, change: () => Promise<void>): Promise<void> {
+    try {
+      await change();
+      this.options.audit.write({ kind: "roster", ...line, ok: true });
+    } catch (err) {
+      this.options.audit.write({ kind: "roster", ...line, ok: false, error: (err as RosterError).condition ?? String(err) });
+      throw err;
+    }
   }
 
   private async presence(jid: string, type: string, operation: RosterOperation): Promise<void> {

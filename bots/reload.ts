@@ -1,0 +1,50 @@
+/**
+ * Hot reload: when the config file changes (or on SIGHUP) the whole file is validated again; if it
+ * is valid, every running plugin gets its new section; if not, every error is logged with
+ * file:line:column and the running config stays as it is.
+ */
+import { watch } from "node:fs";
+import path from "node:path";
+import type { Logger } from "pino";
+import { ConfigError, formatIssues } from "./config/source.ts";
+import { prepareConfig, type Host } from "./host.ts";
+
+export async function reloadHost(file: string, host: Host, logger: Logger): Promise<boolean> {
+  let prepared;
+  try {
+    prepared = await prepareConfig(file, { secrets: true });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const line of formatIssues(err.issues).split("\n")) logger.error({ file }, `config not reloaded: ${line}`);
+    } else {
+      logger.error({ file, err }, "config not reloaded");
+    }
+    return false;
+  }
+  for (const runtime of host.runtimes) {
+    const next = prepared.bots.find((b) => b.bot.id === runtime.bot.id);
+    if (!next) {
+      logger.warn({ bot: runtime.bot.id }, "bot no longer in the config; restart to remove it");
+      continue;
+    }
+    await runtime.reload(next.plugins);
+  }
+  return true;
+}
+
+/** Calls `onChange` (debounced) when the file is written or replaced (editors often rename over it). */
+export function watchConfigFile(file: string, onChange: () => void, debounceMs = 300): () => void {
+  const dir = path.dirname(file);
+  const base = path.basename(file);
+  let timer: NodeJS.Timeout | undefined;
+  const watcher = watch(dir, (_event, name) => {
+    if (name !== base) return;
+    clearTimeout(timer);
+    timer = setTimeout(onChange, debounceMs);
+  });
+  watcher.unref();
+  return () => {
+    clearTimeout(timer);
+    watcher.close();
+  };
+}

@@ -1,0 +1,31 @@
+/**
+ * Offline explanation of a subscription decision (`roster-bot explain`): which action the YAML
+ * rules (or the default) give a JID, and why. No server, no roster: rules that depend on roster
+ * state are evaluated as "not in the roster" and named, and plugin taps are not consulted.
+ */
+import type { SubscriptionExplanation } from "./api.ts";
+import type { RosterConfig } from "./config.ts";
+import { factsFor } from "./policy/facts.ts";
+import { compilePolicy } from "./policy/compile.ts";
+
+export function explainOffline(config: RosterConfig, configDir: string, jid: string): SubscriptionExplanation {
+  const facts = factsFor(jid);
+  const policy = compilePolicy(config.subscriptions.rules, { baseDir: configDir });
+  const { decision, needsRoster } = policy.explain(facts);
+  if (decision) {
+    return { jid: facts.jid, action: decision.action, decidedBy: "rules", rule: decision.rule, reason: decision.reason, needsRoster };
+  }
+  return { jid: facts.jid, action: config.subscriptions.default, decidedBy: "default", rule: undefined, reason: "no rule matches", needsRoster };
+}
+
+export function formatExplanation(e: SubscriptionExplanation): string {
+  const lines = [
+    `${e.jid}: ${e.action}`,
+    e.decidedBy === "rules" ? `  decided by rule "${e.rule}": ${e.reason}` : `  decided by the default (${e.reason})`,
+  ];
+  if (e.needsRoster.length) {
+    lines.push(`  note: rule(s) ${e.needsRoster.map((r) => `"${r}"`).join(", ")} depend on live roster state and were evaluated as "not in the roster"`);
+  }
+  lines.push("  (plugins tapping the decision hook and rate limits can change this at run time)");
+  return lines.join("\n") + "\n";
+}

@@ -1,0 +1,204 @@
+/**
+ * Answers inbound subscription requests (RFC 6121 §3.1): stanza -> validated request -> rate limit
+ * -> decision hook (plugins before the rules, the YAML rules, plugins after) -> action -> audit
+ * line -> `subscriptionDecided`. Nobody answering means the configured default (fail closed).
+ *
+ * Answers go to the bare JID and never copy the request's id (§3.1.4). A request from a contact
+ * that already has a subscription is not re-decided. A held (`ask`) request seen again at the next
+ * login stays held; any other request is simply decided again, so a changed rule takes effect.
+ */
+import path from "node:path";
+import { xml } from "@xmpp/client";
+import type { Element } from "@xmpp/xml";
+import type { PluginContext } from "../../bots/context.ts";
+import type { DecideHook, NotifyHook } from "../../bots/hooks.ts";
+import { parseJid } from "../../bots/jid.ts";
+import type { SubscriptionAnswer, SubscriptionDecision, SubscriptionExplanation, SubscriptionRequest, SubscriptionsApi } from "./api.ts";
+import type { AuditLog } from "./audit.ts";
+import { PendingStore, type PendingRequest } from "./pending-store.ts";
+import { factsFor, type ContactFacts } from "./policy/facts.ts";
+import { compilePolicy, type CompiledPolicy } from "./policy/compile.ts";
+import type { SubscriptionAction } from "./policy/match-schema.ts";
+import { SubscriptionRateLimiter } from "./rate-limit.ts";
+import type { RosterClient } from "./roster-client.ts";
+import type { RosterItem } from "./item.ts";
+import type { SubscriptionsConfig } from "./subscription-config.ts";
+
+/** Order of the YAML rules' tap: plugins tap with a lower order to run before them, higher after. */
+export const RULES_TAP_ORDER = 0;
+
+export function rosterFacts(jid: string, item: RosterItem | undefined): ContactFacts {
+  return factsFor(jid, item && { groups: item.groups, subscription: item.subscription });
+}
+
+interface Active {
+  config: SubscriptionsConfig;
+  policy: CompiledPolicy;
+  limiter: SubscriptionRateLimiter | undefined;
+}
+
+export class SubscriptionHandler implements SubscriptionsApi {
+  readonly request: DecideHook<SubscriptionRequest, SubscriptionAnswer>;
+  readonly decided: NotifyHook<SubscriptionDecision>;
+  private readonly pendingStore: PendingStore;
+  private active: Active;
+
+  constructor(
+    private readonly ctx: PluginContext,
+    private readonly roster: RosterClient,
+    private readonly audit: AuditLog,
+    config: SubscriptionsConfig,
+  ) {
+    this.active = this.compile(config);
+    this.request = roster.hooks.subscriptionRequest;
+    this.decided = roster.hooks.subscriptionDecided;
+    this.pendingStore = new PendingStore(path.join(ctx.dataDir, "pending.json"), ctx.logger);
+    this.request.tap({ name: "rules", order: RULES_TAP_ORDER }, (req) => {
+      const decision = this.active.policy.decide(req.facts);
+      return decision && { action: decision.action, rule: decision.rule, reason: decision.reason };
+    });
+    ctx.on("presence", (stanza) => this.onPresence(stanza));
+  }
+
+  /** Builds everything a config needs before any of it is used, so a swap is all or nothing. */
+  private compile(config: SubscriptionsConfig): Active {
+    const policy = compilePolicy(config.rules, { baseDir: this.ctx.bot.configDir });
+    const limits = config.rateLimit;
+    const limiter = limits && (limits.perDomain || limits.total) ? new SubscriptionRateLimiter(limits) : undefined;
+    return { config, policy, limiter };
+  }
+
+  /** Swaps in a new config atomically; throws (keeping the old one) when it does not compile. */
+  reload(config: SubscriptionsConfig): void {
+    this.active = this.compile(config);
+  }
+
+  // ---- the API for plugins and admins --------------------------------------------------------
+
+  pending(): PendingRequest[] {
+    return this.pendingStore.list();
+  }
+
+  async approve(jid: string, options: { by?: string; mutual?: boolean } = {}): Promise<SubscriptionDecision> {
+    const bare = parseJid(jid).bare;
+    const action: SubscriptionAction = options.mutual ? "mutual" : "accept";
+    const decision = await this.execute(bare, action, options.by ?? "admin", undefined, "approved by " + (options.by ?? "admin"));
+    this.pendingStore.delete(bare);
+    return decision;
+  }
+
+  async deny(jid: string, options: { by?: string } = {}): Promise<SubscriptionDecision> {
+    const bare = parseJid(jid).bare;
+    const decision = await this.execute(bare, "reject", options.by ?? "admin", undefined, "denied by " + (options.by ?? "admin"));
+    this.pendingStore.delete(bare);
+    return decision;
+  }
+
+  /** What the rules (and the default) would answer for this JID now, with live roster state. No plugin taps run. */
+  explain(jid: string): SubscriptionExplanation {
+    const bare = parseJid(jid).bare;
+    const { decision } = this.active.policy.explain(rosterFacts(bare, this.roster.get(bare)));
+    return decision
+      ? { jid: bare, action: decision.action, decidedBy: "rules", rule: decision.rule, reason: decision.reason, needsRoster: [] }
+      : { jid: bare, action: this.active.config.default, decidedBy: "default", rule: undefined, reason: "no rule matches", needsRoster: [] };
+  }
+
+  // ---- inbound presence ----------------------------------------------------------------------
+
+  private async onPresence(stanza: Element): Promise<void> {
+    const type = stanza.attrs.type;
+    if (type !== "subscribe" && type !== "unsubscribe") return;
+    let jid: string;
+    try {
+      if (stanza.attrs.from === undefined) throw new Error("no from attribute");
+      jid = parseJid(stanza.attrs.from).bare;
+    } catch (err) {
+      this.ctx.logger.warn({ from: String(stanza.attrs.from).slice(0, 200), err: (err as Error).message }, `malformed ${type} ignored`);
+      return;
+    }
+    if (jid === this.roster.account) return;
+    if (type === "subscribe") await this.onRequest(jid, stanza);
+    else await this.onUnsubscribe(jid);
+  }
+
+  private async onRequest(jid: string, stanza: Element): Promise<void> {
+    const item = this.roster.get(jid);
+    if (item && (item.subscription === "from" || item.subscription === "both")) {
+      this.ctx.logger.debug({ jid }, "subscription request from a contact already subscribed; not re-decided");
+      return;
+    }
+    const held = this.pendingStore.get(jid);
+    if (held) {
+      this.audit.write({ kind: "decision", from: jid, action: "ask", decidedBy: "pending", rule: held.rule, reason: "still waiting for an answer", sent: [] });
+      return;
+    }
+    const { config, limiter } = this.active;
+    const limit = limiter?.check(parseJid(jid).domain);
+    if (limit && !limit.allowed) {
+      const reason = `over the ${limit.limit === "perDomain" ? "per-domain" : "total"} rate limit`;
+      await this.execute(jid, config.rateLimit!.over, "rate-limit", undefined, reason, item);
+      return;
+    }
+    const request: SubscriptionRequest = { jid, facts: rosterFacts(jid, item), item, stanza };
+    const answer = await this.request.decide(request);
+    if (answer) {
+      const { action, rule, reason } = answer.value;
+      await this.execute(jid, action, answer.by, rule, reason ?? `decided by ${answer.by}`, item);
+    } else {
+      await this.execute(jid, config.default, "default", undefined, "no rule or plugin decided", item);
+    }
+  }
+
+  private async onUnsubscribe(jid: string): Promise<void> {
+    this.pendingStore.delete(jid);
+    if (this.active.config.onUnsubscribe !== "remove" || !this.roster.get(jid)) return;
+    try {
+      await this.roster.remove(jid, { by: "onUnsubscribe" });
+    } catch (err) {
+      this.ctx.logger.warn({ jid, err: (err as Error).message }, "could not remove a contact that unsubscribed");
+    }
+  }
+
+  /** Sends what an action means, writes the audit line and fires `subscriptionDecided`. */
+  private async execute(
+    jid: string,
+    action: SubscriptionAction,
+    decidedBy: string,
+    rule: string | undefined,
+    reason: string,
+    item: RosterItem | undefined = this.roster.get(jid),
+  ): Promise<SubscriptionDecision> {
+    const sent: string[] = [];
+    const send = async (type: string) => {
+      await this.ctx.send(xml("presence", { to: jid, type }));
+      sent.push(type);
+    };
+    try {
+      switch (action) {
+        case "accept":
+          await send("subscribed");
+          break;
+        case "mutual":
+          await send("subscribed");
+          // Subscribe back unless we already have, or have asked for, their presence.
+          if (!(item && (item.subscription === "to" || item.subscription === "both" || item.ask === "subscribe"))) await send("subscribe");
+          break;
+        case "reject":
+          await send("unsubscribed");
+          break;
+        case "ask":
+          this.pendingStore.add({ jid, since: new Date().toISOString(), decidedBy, ...(rule ? { rule } : {}), reason });
+          break;
+        case "ignore":
+          break;
+      }
+    } catch (err) {
+      this.ctx.logger.error({ jid, action, err: (err as Error).message }, "subscription answer not sent (the server will redeliver the request)");
+    }
+    const decision: SubscriptionDecision = { jid, action, decidedBy, rule, reason, sent };
+    this.audit.write({ kind: "decision", from: jid, action, decidedBy, ...(rule ? { rule } : {}), reason, sent });
+    this.ctx.logger.info({ jid, action, decidedBy, rule }, "subscription request decided");
+    void this.decided.emit(decision);
+    return decision;
+  }
+}
