@@ -41,12 +41,19 @@ export class AuditLog {
   constructor(
     readonly file: string,
     private readonly bot: string,
+    /** A failing disk must not take the bot down: errors are reported here and the file reopened on the next line. */
+    private readonly onError: (err: Error) => void,
   ) {}
 
   write(line: AuditLine): void {
     if (!this.stream) {
       mkdirSync(path.dirname(this.file), { recursive: true });
-      this.stream = createWriteStream(this.file, { flags: "a" });
+      const stream = createWriteStream(this.file, { flags: "a" });
+      stream.on("error", (err) => {
+        if (this.stream === stream) this.stream = undefined;
+        this.onError(err);
+      });
+      this.stream = stream;
     }
     this.stream.write(JSON.stringify({ time: new Date().toISOString(), bot: this.bot, ...line }) + "\n");
   }
@@ -54,6 +61,6 @@ export class AuditLog {
   async close(): Promise<void> {
     const stream = this.stream;
     this.stream = undefined;
-    if (stream) await new Promise<void>((resolve) => stream.end(resolve));
+    if (stream && !stream.destroyed) await new Promise<void>((resolve) => stream.end(resolve));
   }
 }

@@ -26,7 +26,9 @@ export default definePlugin({
   config: rosterConfigSchema,
   check: (config, { configDir }) => checkRosterConfig(config, configDir),
   apply(ctx, config) {
-    const audit = new AuditLog(path.join(ctx.bot.dataDir, "audit.log"), ctx.bot.id);
+    const audit = new AuditLog(path.join(ctx.bot.dataDir, "audit.log"), ctx.bot.id, (err) =>
+      ctx.logger.error({ err: err.message }, "audit line not written"),
+    );
     const roster = new RosterClient(ctx, {
       limits: config.limits,
       cache: config.cache,

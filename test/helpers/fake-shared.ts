@@ -1,0 +1,43 @@
+/**
+ * A network-free stand-in for one bot's runtime, for unit tests of plugins: a real StanzaRouter to
+ * feed stanzas through, and a connection that records what is sent.
+ */
+import { xml } from "@xmpp/client";
+import type { Element } from "@xmpp/xml";
+import type { BotConnection } from "../../bots/connection.ts";
+import { PluginContext, type RuntimeShared } from "../../bots/context.ts";
+import { StanzaRouter } from "../../bots/router.ts";
+import { memoryLogger } from "./logger.ts";
+
+export function fakeShared(dataDir: string, botJid = "bot@x.org") {
+  const { logger, logs } = memoryLogger();
+  const router = new StanzaRouter(logger);
+  const sent: Element[] = [];
+  const requests: Element[] = [];
+  const connection = {
+    router,
+    fullJid: `${botJid}/res`,
+    isOnline: true,
+    features: undefined as Element | undefined,
+    send: async (s: Element) => {
+      sent.push(s);
+    },
+    /** Answers every iq with an empty result unless a test replaces it. */
+    request: async (s: Element): Promise<Element> => {
+      requests.push(s);
+      return xml("iq", { type: "result", id: s.attrs.id });
+    },
+  };
+  const shared: RuntimeShared = {
+    botId: "b",
+    botJid,
+    botDataDir: dataDir,
+    configDir: dataDir,
+    connection: connection as unknown as BotConnection,
+    services: new Map(),
+    lifecycle: [],
+    reloaders: [],
+  };
+  const context = (name: string) => new PluginContext(name, logger.child({ plugin: name }), shared);
+  return { shared, router, connection, logger, logs, sent, requests, context };
+}
