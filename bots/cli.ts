@@ -157,6 +157,7 @@ async function run(configFile: string, botId: string | undefined, debug: boolean
   });
 
   const { started } = await host.start();
+  if (stopping) return done; // a signal arrived while connecting
   if (!started.length) {
     io.err("roster-bot: no bot could start\n");
     await stop("startup-failure");

@@ -73,6 +73,8 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
   private established = false;
   private attempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  /** Ends start()'s wait between attempts early when stop() is called. */
+  private wakeRetry: (() => void) | undefined;
   private readonly iqTimeout: number;
 
   constructor(
@@ -148,7 +150,10 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
         const delay = backoffDelay(this.attempt++, this.bot.reconnect);
         this.logger.warn({ err: (err as Error).message, delayMs: delay }, "connection failed; retrying");
         await this.safeStop();
-        await new Promise((r) => setTimeout(r, delay));
+        await new Promise<void>((resolve) => {
+          this.reconnectTimer = setTimeout(resolve, delay);
+          this.wakeRetry = resolve;
+        });
         if (this.stopping) throw err;
       }
     }
@@ -158,6 +163,7 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.reconnectTimer);
+    this.wakeRetry?.();
     if (this.isOnline) {
       await this.client.send(xml("presence", { type: "unavailable" })).catch(() => {});
     }

@@ -52,6 +52,8 @@ export interface ProsodyOptions {
   /** mod_limits rate for client connections; Prosody's default (10 kB/s) throttles a busy bot. */
   c2sRate?: string;
   logLevel?: "debug" | "info" | "warn" | "error";
+  /** A fixed port (default: a free one). */
+  port?: number;
 }
 
 export class ProsodyServer {
@@ -74,7 +76,7 @@ export class ProsodyServer {
 
   static async start(options: ProsodyOptions = {}): Promise<ProsodyServer> {
     ensureProsody();
-    const server = new ProsodyServer(await freePort(), options.hosts ?? ["a.test", "b.test", "c.test"], options);
+    const server = new ProsodyServer(options.port ?? (await freePort()), options.hosts ?? ["a.test", "b.test", "c.test"], options);
     await server.startProcess();
     return server;
   }
@@ -118,6 +120,8 @@ ${this.hosts.map((h) => `VirtualHost ${luaString(h)}`).join("\n")}
   }
 
   private async startProcess(): Promise<void> {
+    // Another server on the port would answer our readiness probe and hide a failed start.
+    if (await canConnect(this.port)) throw new Error(`port ${this.port} is already in use (another XMPP server?)`);
     const child = spawn("prosody", ["--config", this.configFile, "-F"], { stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
     let output = "";

@@ -1,0 +1,19 @@
+/** The config files shipped in the repository stay valid and the committed JSON Schema stays current. */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { configJsonSchema } from "../bots/config/json-schema.ts";
+import { prepareConfig } from "../bots/host.ts";
+import { REPO_ROOT } from "./helpers/tmp.ts";
+
+describe("shipped config files", () => {
+  it("bot.config.yaml is valid", async () => {
+    const prepared = await prepareConfig(path.join(REPO_ROOT, "bot.config.yaml"));
+    expect(prepared.bots.map((b) => b.bot.id)).toEqual(["main"]);
+  });
+
+  it("bot.config.schema.json is what `roster-bot schema` prints", async () => {
+    const committed = JSON.parse(readFileSync(path.join(REPO_ROOT, "bot.config.schema.json"), "utf8"));
+    expect(committed).toEqual(await configJsonSchema());
+  });
+});
