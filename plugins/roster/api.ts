@@ -11,7 +11,7 @@
  * (a spoofed push fires nothing).
  */
 import type { Element } from "@xmpp/xml";
-import type { DecideHook, NotifyHook } from "../../bots/hooks.ts";
+import type { DecideHook, NotifyHook, TransformHook } from "../../bots/hooks.ts";
 import type { PendingRequest } from "./pending-store.ts";
 import type { ContactFacts } from "./policy/facts.ts";
 import type { SubscriptionAction } from "./policy/match-schema.ts";
@@ -122,6 +122,39 @@ export interface SubscriptionsApi {
   explain(jid: string): SubscriptionExplanation;
 }
 
+/** One roster change group sync wants (the `plan --json` shape). */
+export interface GroupChange {
+  jid: string;
+  /** add: a declared contact is missing; update: name or groups differ; remove: prune. */
+  op: "add" | "update" | "remove";
+  groups: { before: string[]; after: string[] };
+  name: { before: string | undefined; after: string | undefined };
+  /** A declared contact with `subscribe: true` that we have not asked yet. */
+  subscribe?: boolean;
+}
+
+export interface SyncPlan {
+  changes: GroupChange[];
+  /** Removals the prune guard (`maxPerRun`) held back this run. */
+  heldBack: number;
+}
+
+export interface SyncResult {
+  /** The plan as applied (after beforeGroupSync taps). */
+  plan: SyncPlan;
+  applied: GroupChange[];
+  failed: { change: GroupChange; error: string }[];
+  /** Why the sync ran: "loaded", "push", "reload", "interval", "manual". */
+  trigger: string;
+}
+
+export interface GroupSyncApi {
+  /** The changes a sync would make now (computed from the current copy; nothing is sent). */
+  plan(): SyncPlan;
+  /** Computes, transforms and applies a plan now (one sync at a time). */
+  sync(trigger?: string): Promise<SyncResult>;
+}
+
 export interface RosterHooks {
   /** notify: the roster copy is current for this session. */
   loaded: NotifyHook<RosterLoadedEvent>;
@@ -143,6 +176,13 @@ export interface RosterHooks {
   subscriptionRequest: DecideHook<SubscriptionRequest, SubscriptionAnswer>;
   /** notify: after a request's answer was sent (or it was ignored or held). */
   subscriptionDecided: NotifyHook<SubscriptionDecision>;
+  /**
+   * transform (series waterfall): may edit a group-sync plan before it is applied (return a new
+   * plan, or undefined to keep it). If a tap throws or times out, nothing of the plan is applied.
+   */
+  beforeGroupSync: TransformHook<SyncPlan>;
+  /** notify: after a group sync, with what was applied and what failed. */
+  afterGroupSync: NotifyHook<SyncResult>;
 }
 
 /** What to store for a contact: the server replaces the whole item, so give the name and every group. */
@@ -169,6 +209,8 @@ export interface RosterService {
   readonly features: { versioning: boolean; preApproval: boolean };
   /** Subscription requests: held ones, approve / deny, explain. */
   readonly subscriptions: SubscriptionsApi;
+  /** Group sync: plan and apply the declared group assignments. */
+  readonly groups: GroupSyncApi;
 
   /** One contact by JID (normalized for you), or undefined. */
   get(jid: string): RosterItem | undefined;

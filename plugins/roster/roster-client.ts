@@ -10,9 +10,9 @@ import path from "node:path";
 import { xml } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
 import type { PluginContext } from "../../bots/context.ts";
-import { DecideHook, NotifyHook } from "../../bots/hooks.ts";
+import { DecideHook, NotifyHook, TransformHook } from "../../bots/hooks.ts";
 import { parseJid } from "../../bots/jid.ts";
-import type { ChangeOptions, ChangeOrigin, RosterHooks, RosterItemInput, RosterLoadedEvent, RosterService, SubscriptionsApi, SubscriptionState } from "./api.ts";
+import type { ChangeOptions, ChangeOrigin, GroupSyncApi, RosterHooks, RosterItemInput, RosterLoadedEvent, RosterService, SubscriptionsApi, SubscriptionState } from "./api.ts";
 import type { AuditLog } from "./audit.ts";
 import { RosterError, type RosterOperation } from "./errors.ts";
 import { cleanGroups, cleanName, itemElement, NS_ROSTER, parseItem, removeElement, type ItemLimits, type RosterItem } from "./item.ts";
@@ -52,6 +52,8 @@ export class RosterClient implements RosterService {
   readonly features = { versioning: false, preApproval: false };
   /** Set by the plugin once the subscription handler exists. */
   subscriptions!: SubscriptionsApi;
+  /** Set by the plugin once group sync exists. */
+  groups!: GroupSyncApi;
   private readonly state = new RosterState();
   private readonly store: RosterStore | undefined;
   private readonly listeners = new Set<(change: RosterChange) => void>();
@@ -78,6 +80,8 @@ export class RosterClient implements RosterService {
       subscriptionChanged: new NotifyHook("roster.subscriptionChanged", log),
       subscriptionRequest: new DecideHook("roster.subscriptionRequest", log, options.hookTimeoutMs),
       subscriptionDecided: new NotifyHook("roster.subscriptionDecided", log),
+      beforeGroupSync: new TransformHook("roster.beforeGroupSync", log),
+      afterGroupSync: new NotifyHook("roster.afterGroupSync", log),
     };
     if (options.cache) {
       this.store = new RosterStore(path.join(ctx.dataDir, "roster.json"), this.account, log);
