@@ -1,0 +1,95 @@
+/**
+ * Example plugin: accept subscription requests from an allowlist kept in a JSON file, BEFORE the
+ * YAML rules run (a negative order on the `subscriptionRequest` decide hook). Anyone not listed
+ * is passed on (undefined), so the rules and the default decide as usual.
+ *
+ *   plugins:
+ *     roster: { subscriptions: { default: reject } }
+ *     ./examples/allowlist-plugin/index.ts:       # relative to the config file's folder
+ *       file: ./allowlist.json                    # relative to the config file's folder too
+ *
+ * The file is read again when it changes and on reload (SIGHUP or a saved config). A broken file
+ * is reported and the previous list kept; a broken file at startup is a config error.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+import { definePlugin } from "roster-bot/bots/plugin.ts";
+import type { RosterService, SubscriptionAnswer } from "roster-bot/plugins/roster/api.ts";
+import { isListed, parseAllowlist, type Allowlist } from "./allowlist.ts";
+import { watchFile } from "./watch.ts";
+
+export const allowlistConfigSchema = z
+  .object({
+    file: z.string().min(1).describe('The JSON allowlist ({ "jids": [...], "domains": [...] }), relative to the config file\'s folder'),
+    action: z.enum(["accept", "mutual"]).default("accept").describe("What a listed contact gets: accept, or mutual (subscribe back too)"),
+    order: z
+      .number()
+      .int()
+      .max(-1, "must be negative: the YAML rules are at order 0 and this list answers before them")
+      .default(-10)
+      .describe("Position on the subscriptionRequest hook (negative: before the YAML rules)"),
+  })
+  .strict()
+  .describe("Example: accept requests from a JSON allowlist before the YAML rules run");
+
+type AllowlistConfig = z.output<typeof allowlistConfigSchema>;
+
+function load(file: string): Allowlist {
+  return parseAllowlist(readFileSync(file, "utf8"));
+}
+
+export default definePlugin({
+  name: "allowlist",
+  dependencies: ["roster"],
+  config: allowlistConfigSchema,
+  check(config, { configDir }) {
+    const file = path.resolve(configDir, config.file);
+    try {
+      load(file);
+      return [];
+    } catch (err) {
+      return [{ path: ["file"], message: `${file}: ${(err as Error).message}` }];
+    }
+  },
+  apply(ctx, config) {
+    const roster: RosterService = ctx.use("roster");
+    let current = { config, file: path.resolve(ctx.bot.configDir, config.file) };
+    let list = load(current.file);
+    const loaded = () => ctx.logger.info({ file: current.file, jids: list.jids.size, domains: list.domains.size }, "allowlist loaded");
+    loaded();
+
+    const reread = () => {
+      try {
+        list = load(current.file);
+        loaded();
+      } catch (err) {
+        ctx.logger.error({ file: current.file, err: (err as Error).message }, "allowlist not reloaded; keeping the previous list");
+      }
+    };
+    let unwatch = watchFile(current.file, reread);
+    ctx.onDispose(() => unwatch());
+
+    const decide = (req: { jid: string }): SubscriptionAnswer | undefined =>
+      isListed(list, req.jid) ? { action: current.config.action, reason: `listed in ${path.basename(current.file)}` } : undefined;
+    let untap = ctx.tap(roster.hooks.subscriptionRequest, decide, { order: config.order });
+
+    ctx.onReload((next) => {
+      const c = next as AllowlistConfig;
+      const file = path.resolve(ctx.bot.configDir, c.file);
+      const nextList = load(file); // throws on a broken file: the host keeps the old config
+      const previous = current;
+      current = { config: c, file };
+      list = nextList;
+      loaded();
+      if (file !== previous.file) {
+        unwatch();
+        unwatch = watchFile(file, reread);
+      }
+      if (c.order !== previous.config.order) {
+        untap();
+        untap = ctx.tap(roster.hooks.subscriptionRequest, decide, { order: c.order });
+      }
+    });
+  },
+});

@@ -1,0 +1,92 @@
+/**
+ * The example configs stay valid (host part, every plugin's section, rule files, plugin paths) and
+ * the systemd unit agrees with the config it is written for.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { prepareConfig } from "../bots/host.ts";
+import { REPO_ROOT } from "../test/helpers/tmp.ts";
+
+const CONFIGS = path.join(REPO_ROOT, "examples", "configs");
+const credentials = mkdtempSync(path.join(os.tmpdir(), "roster-bot-credentials-"));
+writeFileSync(path.join(credentials, "roster-bot-password"), "from-a-credential\n");
+afterAll(() => rmSync(credentials, { recursive: true, force: true }));
+
+/** Every environment variable an example config references. */
+const ENV = {
+  ROSTER_BOT_PASSWORD: "p1",
+  SUPPORT_BOT_PASSWORD: "p2",
+  SALES_BOT_PASSWORD: "p3",
+  CREDENTIALS_DIRECTORY: credentials,
+};
+
+const prepare = (name: string) => prepareConfig(path.join(CONFIGS, name), { secrets: true, env: ENV });
+const summary = async (name: string) =>
+  (await prepare(name)).bots.map((b) => ({ id: b.bot.id, plugins: b.plugins.map((p) => p.definition.name), password: b.bot.password?.reveal() }));
+
+describe("example configs", () => {
+  it("every example config is valid", async () => {
+    const files = readdirSync(CONFIGS).filter((f) => f.endsWith(".yaml"));
+    expect(files.sort()).toEqual(["minimal.yaml", "multi-bot.yaml", "strict-company.yaml"]);
+    for (const f of files) await expect(prepare(f), f).resolves.toBeTruthy();
+  });
+
+  it("minimal.yaml: one bot, the roster plugin", async () => {
+    expect(await summary("minimal.yaml")).toEqual([{ id: "main", plugins: ["roster"], password: "p1" }]);
+  });
+
+  it("multi-bot.yaml: two bots with their own plugins, the welcome example loaded by relative path", async () => {
+    expect(await summary("multi-bot.yaml")).toEqual([
+      { id: "support", plugins: ["roster", "admin", "welcome"], password: "p2" },
+      { id: "sales", plugins: ["roster", "welcome"], password: "p3" },
+    ]);
+  });
+
+  it("strict-company.yaml: password from a systemd credential, admin and allowlist plugins", async () => {
+    const [bot] = (await prepare("strict-company.yaml")).bots;
+    expect(bot!.bot).toMatchObject({ id: "company", tls: "required", dataDir: "/var/lib/roster-bot/company" });
+    expect(bot!.bot.password?.reveal()).toBe("from-a-credential");
+    expect(bot!.plugins.map((p) => p.definition.name)).toEqual(["roster", "admin", "allowlist"]);
+    const roster = bot!.plugins[0]!.config as { subscriptions: { default: string; rules: { name: string; action: string }[]; rateLimit?: unknown } };
+    expect(roster.subscriptions.default).toBe("reject");
+    expect(Object.fromEntries(roster.subscriptions.rules.map((r) => [r.name, r.action]))).toMatchObject({
+      staff: "mutual",
+      partners: "accept",
+      "spam-patterns": "reject",
+      unknown: "ask",
+    });
+    expect(roster.subscriptions.rateLimit).toBeTruthy();
+  });
+
+  it("a missing environment variable is reported, not ignored", async () => {
+    await expect(prepareConfig(path.join(CONFIGS, "multi-bot.yaml"), { secrets: true, env: { SUPPORT_BOT_PASSWORD: "x" } })).rejects.toThrow(
+      /SALES_BOT_PASSWORD is not set/,
+    );
+  });
+});
+
+describe("systemd unit", () => {
+  const unit = readFileSync(path.join(REPO_ROOT, "examples", "systemd", "roster-bot.service"), "utf8");
+  const values = (key: string) => [...unit.matchAll(new RegExp(`^${key}=(.*)$`, "gm"))].map((m) => m[1]!.trim());
+
+  it("is hardened and restarts on failure, reloads with SIGHUP", () => {
+    expect(values("User")).toEqual(["roster-bot"]);
+    expect(values("Restart")).toEqual(["on-failure"]);
+    expect(values("RestartPreventExitStatus")).toEqual(["2"]);
+    expect(values("ExecReload")).toEqual(["/bin/kill -HUP $MAINPID"]);
+    expect(values("ProtectSystem")).toEqual(["strict"]);
+    expect(values("NoNewPrivileges")).toEqual(["yes"]);
+    expect(values("MemoryDenyWriteExecute")).toEqual([]); // would break V8's JIT
+  });
+
+  it("agrees with strict-company.yaml: credential name, data directory", () => {
+    const yaml = readFileSync(path.join(CONFIGS, "strict-company.yaml"), "utf8");
+    const [credential] = values("LoadCredential")[0]!.split(":");
+    expect(yaml).toContain(`passwordFile: \${CREDENTIALS_DIRECTORY}/${credential}`);
+    const dataDir = /^\s*dataDir: (.*)$/m.exec(yaml)![1]!;
+    expect(values("ReadWritePaths").some((p) => dataDir.startsWith(p + "/"))).toBe(true);
+    expect(values("ExecStart")[0]).toContain("run --config /etc/roster-bot/bot.config.yaml");
+  });
+});

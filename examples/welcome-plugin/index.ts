@@ -1,0 +1,55 @@
+/**
+ * Example plugin: send a welcome chat message to every contact whose subscription request was
+ * approved (by the rules, by another plugin, or by an admin), i.e. every decision that sent
+ * `subscribed` (actions accept and mutual).
+ *
+ *   plugins:
+ *     roster: { ... }
+ *     ./examples/welcome-plugin/index.ts:
+ *       text: "Hello {jid}, welcome! Send me a message any time."
+ */
+import { xml } from "@xmpp/client";
+import { z } from "zod";
+import { definePlugin } from "roster-bot/bots/plugin.ts";
+import type { RosterService, SubscriptionDecision } from "roster-bot/plugins/roster/api.ts";
+
+export const welcomeConfigSchema = z
+  .object({
+    text: z
+      .string()
+      .min(1)
+      .max(2_000)
+      .default("Welcome! You can now see when I am online.")
+      .describe("The welcome message; {jid} is replaced by the contact's bare JID"),
+  })
+  .strict()
+  .describe("Example: a welcome chat message for every accepted contact");
+
+type WelcomeConfig = z.output<typeof welcomeConfigSchema>;
+
+export function welcomeText(config: WelcomeConfig, jid: string): string {
+  return config.text.replaceAll("{jid}", jid);
+}
+
+/** Whether a decision let the contact in (`subscribed` was sent). */
+export function isWelcome(d: SubscriptionDecision): boolean {
+  return d.sent.includes("subscribed");
+}
+
+export default definePlugin({
+  name: "welcome",
+  dependencies: ["roster"],
+  config: welcomeConfigSchema,
+  apply(ctx, config) {
+    const roster: RosterService = ctx.use("roster");
+    let current = config;
+    ctx.onReload((next) => {
+      current = next as WelcomeConfig;
+    });
+    ctx.tap(roster.hooks.subscriptionDecided, async (d) => {
+      if (!isWelcome(d)) return;
+      await ctx.send(xml("message", { to: d.jid, type: "chat" }, xml("body", {}, welcomeText(current, d.jid))));
+      ctx.logger.info({ jid: d.jid }, "welcome sent");
+    });
+  },
+});

@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import { formatCommand, HELP_TEXT, MAX_COMMAND_LENGTH, parseCommand, parseJidArgument, USAGE } from "./commands.ts";
+
+const ok = (text: string) => {
+  const r = parseCommand(text);
+  if (!r.ok) throw new Error(`expected a command from ${JSON.stringify(text)}, got ${r.message}`);
+  return r.command;
+};
+const fail = (text: string) => {
+  const r = parseCommand(text);
+  if (r.ok) throw new Error(`expected ${JSON.stringify(text)} to fail`);
+  return r;
+};
+
+describe("parseCommand", () => {
+  it("parses every command without arguments", () => {
+    for (const name of ["help", "pending", "plan", "sync", "stats"] as const) expect(ok(name)).toEqual({ name });
+    expect(ok("roster")).toEqual({ name: "roster", group: undefined });
+  });
+
+  it("ignores case of the command word and surrounding or repeated spaces", () => {
+    expect(ok("  Pending \n")).toEqual({ name: "pending" });
+    expect(ok("APPROVE   alice@example.org")).toEqual({ name: "approve", jid: "alice@example.org", mutual: false });
+  });
+
+  it("normalizes JID arguments to bare JIDs", () => {
+    expect(ok("approve Alice@Example.ORG/phone")).toEqual({ name: "approve", jid: "alice@example.org", mutual: false });
+    expect(ok("deny xmpp:bob@example.org?subscribe")).toEqual({ name: "deny", jid: "bob@example.org" });
+    expect(ok("explain carol@partner.test")).toEqual({ name: "explain", jid: "carol@partner.test" });
+    expect(ok("explain gateway.example.org")).toEqual({ name: "explain", jid: "gateway.example.org" });
+  });
+
+  it("approve takes an optional mutual flag", () => {
+    expect(ok("approve a@b.test mutual")).toEqual({ name: "approve", jid: "a@b.test", mutual: true });
+    expect(ok("approve a@b.test MUTUAL")).toEqual({ name: "approve", jid: "a@b.test", mutual: true });
+    expect(fail("approve a@b.test please")).toMatchObject({ error: "usage", message: expect.stringContaining(USAGE.approve) });
+  });
+
+  it("keeps a group name as written, spaces included", () => {
+    expect(ok("roster  Team Berlin ")).toEqual({ name: "roster", group: "Team Berlin" });
+    expect(ok("Roster Ärzte")).toEqual({ name: "roster", group: "Ärzte" });
+  });
+
+  it("a missing or invalid JID is a usage error naming the problem", () => {
+    expect(fail("approve")).toMatchObject({ error: "usage", message: "a JID is needed. Usage: approve JID [mutual]" });
+    expect(fail("deny a@@b")).toMatchObject({ error: "usage", message: expect.stringContaining('"a@@b" is not a valid JID') });
+    expect(fail("explain @b.test")).toMatchObject({ error: "usage" });
+    expect(fail("deny a@b.test c@d.test")).toMatchObject({ error: "usage", message: expect.stringContaining("unexpected") });
+  });
+
+  it("commands without arguments refuse extra words", () => {
+    expect(fail("stats now")).toMatchObject({ error: "usage", message: "stats takes no arguments. Usage: stats" });
+  });
+
+  it("anything else is unknown", () => {
+    expect(fail("hello there")).toMatchObject({ error: "unknown", message: 'unknown command "hello"' });
+    expect(fail("approve-all")).toMatchObject({ error: "unknown" });
+    expect(fail("")).toMatchObject({ error: "unknown" });
+    expect(fail("help " + "x".repeat(MAX_COMMAND_LENGTH))).toMatchObject({ error: "unknown" });
+  });
+
+  it("does not echo long input back", () => {
+    const r = fail("x".repeat(500));
+    expect(r.message.length).toBeLessThan(60);
+    const u = fail("deny " + "@".repeat(300));
+    expect(u.message.length).toBeLessThan(120);
+  });
+});
+
+describe("parseJidArgument", () => {
+  it("accepts JIDs and xmpp: URIs, rejects the rest", () => {
+    expect(parseJidArgument("xmpp://a@b.test")).toBe("a@b.test");
+    expect(parseJidArgument("a@b.test/res")).toBe("a@b.test");
+    expect(parseJidArgument("a b@c")).toBeUndefined();
+    expect(parseJidArgument("")).toBeUndefined();
+  });
+});
+
+describe("formatCommand and help", () => {
+  it("gives the canonical text of a command", () => {
+    expect(formatCommand(ok("APPROVE a@B.test/x mutual"))).toBe("approve a@b.test mutual");
+    expect(formatCommand(ok("roster  My Group"))).toBe("roster My Group");
+    expect(formatCommand(ok("stats"))).toBe("stats");
+  });
+
+  it("help lists every command on its own short line", () => {
+    const lines = HELP_TEXT.split("\n");
+    expect(lines).toHaveLength(1 + Object.keys(USAGE).length);
+    for (const usage of Object.values(USAGE)) expect(lines.some((l) => l.startsWith(usage + " - "))).toBe(true);
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(60);
+  });
+});

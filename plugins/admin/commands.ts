@@ -1,0 +1,131 @@
+/**
+ * The admin chat commands: parsing a message body into a command (pure, no I/O).
+ *
+ * Forgiving where phones are sloppy (command word in any case, extra spaces, an `xmpp:` URI or a
+ * full JID where a bare JID is meant), strict where a mistake would act on the wrong contact
+ * (an invalid JID or unexpected words are a usage error, never a guess).
+ */
+import { parseJid } from "../../bots/jid.ts";
+
+export type Command =
+  | { name: "help" }
+  | { name: "pending" }
+  | { name: "approve"; jid: string; mutual: boolean }
+  | { name: "deny"; jid: string }
+  | { name: "explain"; jid: string }
+  | { name: "plan" }
+  | { name: "sync" }
+  | { name: "roster"; group: string | undefined }
+  | { name: "stats" };
+
+export type CommandName = Command["name"];
+
+export type ParseResult =
+  | { ok: true; command: Command }
+  /** `unknown`: not a command word; `usage`: a known command with wrong arguments. */
+  | { ok: false; error: "unknown" | "usage"; message: string };
+
+/** Longest body parsed; anything longer is not a command (and is not echoed back). */
+export const MAX_COMMAND_LENGTH = 1_000;
+
+export const USAGE: Record<CommandName, string> = {
+  help: "help",
+  pending: "pending",
+  approve: "approve JID [mutual]",
+  deny: "deny JID",
+  explain: "explain JID",
+  plan: "plan",
+  sync: "sync",
+  roster: "roster [GROUP]",
+  stats: "stats",
+};
+
+const DESCRIPTIONS: Record<CommandName, string> = {
+  help: "this list",
+  pending: "requests waiting for an answer",
+  approve: "accept (mutual: subscribe back)",
+  deny: "reject a request",
+  explain: "what the rules answer for JID",
+  plan: "what group sync would change",
+  sync: "run group sync now",
+  roster: "contacts (in GROUP)",
+  stats: "counts and decisions since start",
+};
+
+export const HELP_TEXT = ["Commands:", ...(Object.keys(USAGE) as CommandName[]).map((n) => `${USAGE[n]} - ${DESCRIPTIONS[n]}`)].join("\n");
+
+const NAMES = new Set<string>(Object.keys(USAGE));
+
+function usage(name: CommandName, why?: string): ParseResult {
+  return { ok: false, error: "usage", message: `${why ? why + ". " : ""}Usage: ${USAGE[name]}` };
+}
+
+/** A JID argument as a normalized bare JID; accepts `xmpp:` URIs and full JIDs. */
+export function parseJidArgument(arg: string): string | undefined {
+  let text = arg.trim();
+  if (/^xmpp:/i.test(text)) text = text.slice(5).replace(/^\/\//, "");
+  const query = text.indexOf("?");
+  if (query !== -1) text = text.slice(0, query);
+  try {
+    return parseJid(text).bare;
+  } catch {
+    return undefined;
+  }
+}
+
+function shorten(s: string, max = 60): string {
+  return s.length > max ? s.slice(0, max) + "…" : s;
+}
+
+export function parseCommand(body: string): ParseResult {
+  const text = body.trim();
+  if (text === "" || text.length > MAX_COMMAND_LENGTH) return { ok: false, error: "unknown", message: "not a command" };
+  const [word = "", ...args] = text.split(/\s+/);
+  const name = word.toLowerCase();
+  if (!NAMES.has(name)) return { ok: false, error: "unknown", message: `unknown command "${shorten(word, 30)}"` };
+  const cmd = name as CommandName;
+
+  switch (cmd) {
+    case "help":
+    case "pending":
+    case "plan":
+    case "sync":
+    case "stats":
+      return args.length ? usage(cmd, `${cmd} takes no arguments`) : { ok: true, command: { name: cmd } };
+    case "roster": {
+      const group = text.slice(word.length).trim();
+      return { ok: true, command: { name: "roster", group: group === "" ? undefined : group } };
+    }
+    case "approve":
+    case "deny":
+    case "explain": {
+      const [arg, ...rest] = args;
+      if (arg === undefined) return usage(cmd, "a JID is needed");
+      const jid = parseJidArgument(arg);
+      if (!jid) return usage(cmd, `"${shorten(arg)}" is not a valid JID`);
+      if (cmd === "approve") {
+        const flags = rest.map((r) => r.toLowerCase());
+        if (flags.length === 0) return { ok: true, command: { name: "approve", jid, mutual: false } };
+        if (flags.length === 1 && flags[0] === "mutual") return { ok: true, command: { name: "approve", jid, mutual: true } };
+        return usage(cmd, `unexpected "${shorten(rest.join(" "))}"`);
+      }
+      if (rest.length) return usage(cmd, `unexpected "${shorten(rest.join(" "))}"`);
+      return { ok: true, command: { name: cmd, jid } };
+    }
+  }
+}
+
+/** The canonical text of a command, for the audit log. */
+export function formatCommand(c: Command): string {
+  switch (c.name) {
+    case "approve":
+      return `approve ${c.jid}${c.mutual ? " mutual" : ""}`;
+    case "deny":
+    case "explain":
+      return `${c.name} ${c.jid}`;
+    case "roster":
+      return c.group === undefined ? "roster" : `roster ${c.group}`;
+    default:
+      return c.name;
+  }
+}

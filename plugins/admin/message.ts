@@ -1,0 +1,45 @@
+/**
+ * Which messages are commands, and the shape of a reply (pure). A command is a `chat` or `normal`
+ * message with a non-empty body from a user JID other than the bot's own account; everything else
+ * (error, groupchat and headline messages, chat states without a body, the server or a component
+ * writing from a domain JID, other resources or carbons of the bot's account) is ignored, so two
+ * bots can never keep answering each other's errors or replies.
+ */
+import { xml } from "@xmpp/client";
+import type { Element } from "@xmpp/xml";
+import { parseJid } from "../../bots/jid.ts";
+
+export interface IncomingCommand {
+  /** The sender's full JID as received (replies go here). */
+  from: string;
+  /** The sender's normalized bare JID (what is authorized). */
+  sender: string;
+  body: string;
+  /** The conversation thread, echoed in the reply. */
+  thread: string | undefined;
+}
+
+export function readCommandMessage(stanza: Element, account: string): IncomingCommand | undefined {
+  if (stanza.name !== "message") return undefined;
+  const type = stanza.attrs.type ?? "normal";
+  if (type !== "chat" && type !== "normal") return undefined;
+  const from = stanza.attrs.from;
+  if (typeof from !== "string") return undefined;
+  let sender: string;
+  try {
+    const jid = parseJid(from);
+    if (jid.local === "") return undefined;
+    sender = jid.bare;
+  } catch {
+    return undefined;
+  }
+  if (sender === account) return undefined;
+  const body = stanza.getChildText("body");
+  if (body === null || body.trim() === "") return undefined;
+  const thread = stanza.getChildText("thread") ?? undefined;
+  return { from, sender, body, thread: thread || undefined };
+}
+
+export function chatMessage(to: string, text: string, thread?: string): Element {
+  return xml("message", { to, type: "chat" }, xml("body", {}, text), ...(thread ? [xml("thread", {}, thread)] : []));
+}

@@ -1,0 +1,102 @@
+import { describe, expect, it } from "vitest";
+import type { RosterItem, SubscriptionAction } from "../roster/api.ts";
+import { age, capped, explainReply, MAX_LIST_LINES, notifyAsk, pendingReply, planReply, rosterReply, statsReply, syncReply } from "./replies.ts";
+
+const NOW = Date.parse("2025-01-01T12:00:00Z");
+const item = (jid: string, over: Partial<RosterItem> = {}): RosterItem => ({ jid, groups: [], subscription: "none", approved: false, ...over });
+
+describe("reply texts", () => {
+  it("caps lists with a count of the rest", () => {
+    const lines = Array.from({ length: 45 }, (_, i) => `l${i}`);
+    expect(capped(lines)).toHaveLength(MAX_LIST_LINES + 1);
+    expect(capped(lines).at(-1)).toBe("… and 15 more");
+    expect(capped(lines.slice(0, 30))).toHaveLength(30);
+  });
+
+  it("ages", () => {
+    expect(age("2025-01-01T11:59:15Z", NOW)).toBe("45s");
+    expect(age("2025-01-01T11:48:00Z", NOW)).toBe("12m");
+    expect(age("2025-01-01T09:00:00Z", NOW)).toBe("3h");
+    expect(age("2024-12-30T12:00:00Z", NOW)).toBe("2d");
+    expect(age("garbage", NOW)).toBe("?");
+  });
+
+  it("tells admins who asks and how to answer", () => {
+    const text = notifyAsk({ jid: "x@y.test", action: "ask", decidedBy: "rules", rule: "held", reason: "unknown domain", sent: [] });
+    expect(text).toContain("x@y.test asks");
+    expect(text).toContain('"approve x@y.test"');
+    expect(text).toContain('"deny x@y.test"');
+  });
+
+  it("pending", () => {
+    expect(pendingReply([], NOW)).toBe("No pending requests.");
+    const text = pendingReply([{ jid: "a@b.test", since: "2025-01-01T11:55:00Z", decidedBy: "rules", rule: "held", reason: "r" }], NOW);
+    expect(text).toBe('1 pending:\na@b.test - 5m ago (rule held)\nAnswer with "approve JID" or "deny JID".');
+  });
+
+  it("explain", () => {
+    const text = explainReply(
+      { jid: "a@b.test", action: "ask", decidedBy: "rules", rule: "held", reason: "jid a@b.test matches rule \"held\"", needsRoster: [] },
+      item("a@b.test", { subscription: "to", groups: ["Team"] }),
+      { jid: "a@b.test", since: "2025-01-01T11:00:00Z", decidedBy: "rules", reason: "r" },
+      NOW,
+    );
+    expect(text.split("\n")).toEqual([
+      "a@b.test: ask",
+      'rule held: jid a@b.test matches rule "held"',
+      "in roster: to [Team]",
+      "pending for 1h",
+      "(rules only: plugins and rate limits may answer otherwise)",
+    ]);
+    expect(explainReply({ jid: "z@z.test", action: "reject", decidedBy: "default", rule: undefined, reason: "no rule matches", needsRoster: [] }, undefined, undefined, NOW)).toContain(
+      "default (no rule matches)\nnot in roster",
+    );
+  });
+
+  it("roster: sorted, at most 30 contacts then a count", () => {
+    expect(rosterReply([], undefined)).toBe("No contacts.");
+    expect(rosterReply([], "Team")).toBe('No contacts in group "Team".');
+    const items = Array.from({ length: 42 }, (_, i) => item(`u${String(i).padStart(2, "0")}@b.test`, { subscription: "both" }));
+    const lines = rosterReply(items.reverse(), undefined).split("\n");
+    expect(lines[0]).toBe("42 contacts:");
+    expect(lines[1]).toBe("u00@b.test both");
+    expect(lines).toHaveLength(1 + 30 + 1);
+    expect(lines.at(-1)).toBe("… and 12 more");
+    expect(rosterReply([item("a@b.test", { name: "Ann", subscription: "to", ask: "subscribe", groups: ["A", "B"] })], "A")).toBe(
+      '1 contact in group "A":\na@b.test "Ann" to (asked) [A, B]',
+    );
+  });
+
+  it("stats", () => {
+    const decisions = new Map<SubscriptionAction, number>([["accept", 2], ["ask", 1]]);
+    const text = statsReply({ items: [item("a@b", { subscription: "both" }), item("c@d", { subscription: "both" }), item("e@f")], pending: 1, decisions, since: NOW - 600_000, now: NOW });
+    expect(text.split("\n")).toEqual(["Contacts: 3 (both 2, from 0, to 0, none 1)", "Pending: 1", "Decisions since start (10m ago): 3 (accept 2, ask 1)"]);
+    expect(statsReply({ items: [], pending: 0, decisions: new Map(), since: NOW, now: NOW })).toContain("Decisions since start (0s ago): 0");
+  });
+
+  it("plan and sync", () => {
+    expect(planReply({ changes: [], heldBack: 0 })).toBe("Group sync: nothing to change.");
+    const plan = {
+      changes: [
+        { jid: "n@b.test", op: "add" as const, groups: { before: [], after: ["Team"] }, name: { before: undefined, after: "New" }, subscribe: true },
+        { jid: "u@b.test", op: "update" as const, groups: { before: ["A"], after: ["B"] }, name: { before: "x", after: "x" } },
+        { jid: "r@b.test", op: "remove" as const, groups: { before: ["A"], after: [] }, name: { before: undefined, after: undefined } },
+      ],
+      heldBack: 2,
+    };
+    expect(planReply(plan).split("\n")).toEqual([
+      "Group sync would make 3 changes:",
+      '+ n@b.test [Team] "New" +subscribe',
+      "~ u@b.test [A] -> [B]",
+      "- r@b.test",
+      "2 removals held back by maxPerRun.",
+      'Send "sync" to apply.',
+    ]);
+    expect(syncReply({ plan, applied: plan.changes.slice(0, 2), failed: [{ change: plan.changes[2]!, error: "forbidden" }], trigger: "manual" }).split("\n")).toEqual([
+      "Group sync: applied 2 of 3, 1 failed.",
+      "failed r@b.test: forbidden",
+      "2 removals held back by maxPerRun.",
+    ]);
+    expect(syncReply({ plan: { changes: [], heldBack: 0 }, applied: [], failed: [], trigger: "manual" })).toBe("Group sync: nothing to change.");
+  });
+});

@@ -1,0 +1,135 @@
+/**
+ * The text of every admin reply (pure: data in, plain text out). Short lines for a phone screen;
+ * long lists are cut at MAX_LIST_LINES with "… and N more".
+ */
+import type {
+  GroupChange,
+  PendingRequest,
+  RosterItem,
+  SubscriptionAction,
+  SubscriptionDecision,
+  SubscriptionExplanation,
+  SyncPlan,
+  SyncResult,
+} from "../roster/api.ts";
+
+export const MAX_LIST_LINES = 30;
+
+/** Up to `max` lines, then "… and N more". */
+export function capped(lines: string[], max = MAX_LIST_LINES): string[] {
+  return lines.length <= max ? lines : [...lines.slice(0, max), `… and ${lines.length - max} more`];
+}
+
+/** "45s", "12m", "3h", "2d": how long ago an ISO time was. */
+export function age(iso: string, now: number): string {
+  const ms = now - Date.parse(iso);
+  if (!Number.isFinite(ms)) return "?";
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86_400)}d`;
+}
+
+export function notifyAsk(d: SubscriptionDecision): string {
+  return [`${d.jid} asks to see the bot's presence (held: ${d.reason}).`, `Reply "approve ${d.jid}" or "deny ${d.jid}".`].join("\n");
+}
+
+export function pendingReply(pending: readonly PendingRequest[], now: number): string {
+  if (pending.length === 0) return "No pending requests.";
+  const lines = pending.map((p) => `${p.jid} - ${age(p.since, now)} ago${p.rule ? ` (rule ${p.rule})` : ""}`);
+  return [`${pending.length} pending:`, ...capped(lines), `Answer with "approve JID" or "deny JID".`].join("\n");
+}
+
+export function decisionReply(d: SubscriptionDecision, wasPending: boolean): string {
+  const verb = d.action === "reject" ? "Denied" : "Approved";
+  const note = wasPending ? "" : " (it was not pending)";
+  if (d.sent.length === 0) return `${verb} ${d.jid}${note}, but the answer could not be sent; try again when the bot is online.`;
+  return `${verb} ${d.jid}${note}: sent ${d.sent.join(" + ")}.`;
+}
+
+export function explainReply(e: SubscriptionExplanation, item: RosterItem | undefined, pending: PendingRequest | undefined, now: number): string {
+  const lines = [`${e.jid}: ${e.action}`, e.decidedBy === "rules" ? `rule ${e.rule}: ${e.reason}` : `default (${e.reason})`];
+  lines.push(item ? `in roster: ${item.subscription}${item.groups.length ? ` [${item.groups.join(", ")}]` : ""}` : "not in roster");
+  if (pending) lines.push(`pending for ${age(pending.since, now)}`);
+  lines.push("(rules only: plugins and rate limits may answer otherwise)");
+  return lines.join("\n");
+}
+
+function itemLine(i: RosterItem): string {
+  const name = i.name ? ` "${i.name}"` : "";
+  const ask = i.ask ? " (asked)" : "";
+  const groups = i.groups.length ? ` [${i.groups.join(", ")}]` : "";
+  return `${i.jid}${name} ${i.subscription}${ask}${groups}`;
+}
+
+export function rosterReply(items: readonly RosterItem[], group: string | undefined): string {
+  const where = group === undefined ? "" : ` in group "${group}"`;
+  if (items.length === 0) return `No contacts${where}.`;
+  const sorted = [...items].sort((a, b) => (a.jid < b.jid ? -1 : a.jid > b.jid ? 1 : 0));
+  return [`${items.length} contact${items.length === 1 ? "" : "s"}${where}:`, ...capped(sorted.map(itemLine))].join("\n");
+}
+
+export interface StatsInput {
+  items: readonly RosterItem[];
+  pending: number;
+  decisions: ReadonlyMap<SubscriptionAction, number>;
+  since: number;
+  now: number;
+}
+
+export function statsReply(s: StatsInput): string {
+  const bySub = { both: 0, from: 0, to: 0, none: 0 };
+  for (const i of s.items) bySub[i.subscription]++;
+  const subs = (Object.keys(bySub) as (keyof typeof bySub)[]).map((k) => `${k} ${bySub[k]}`).join(", ");
+  const decided = [...s.decisions.entries()].filter(([, n]) => n > 0);
+  const total = decided.reduce((sum, [, n]) => sum + n, 0);
+  return [
+    `Contacts: ${s.items.length} (${subs})`,
+    `Pending: ${s.pending}`,
+    `Decisions since start (${age(new Date(s.since).toISOString(), s.now)} ago): ${total}${total ? ` (${decided.map(([a, n]) => `${a} ${n}`).join(", ")})` : ""}`,
+  ].join("\n");
+}
+
+function list(groups: readonly string[]): string {
+  return `[${groups.join(", ")}]`;
+}
+
+function changeLine(c: GroupChange): string {
+  if (c.op === "remove") return `- ${c.jid}`;
+  const parts: string[] = [];
+  if (c.op === "add") {
+    parts.push(`+ ${c.jid} ${list(c.groups.after)}`);
+    if (c.name.after) parts.push(`"${c.name.after}"`);
+  } else {
+    parts.push(`~ ${c.jid}`);
+    if (list(c.groups.before) !== list(c.groups.after)) parts.push(`${list(c.groups.before)} -> ${list(c.groups.after)}`);
+    if (c.name.before !== c.name.after) parts.push(`name "${c.name.before ?? ""}" -> "${c.name.after ?? ""}"`);
+  }
+  if (c.subscribe) parts.push("+subscribe");
+  return parts.join(" ");
+}
+
+export function planReply(plan: SyncPlan): string {
+  const held = plan.heldBack ? `${plan.heldBack} removal${plan.heldBack === 1 ? "" : "s"} held back by maxPerRun.` : undefined;
+  if (plan.changes.length === 0) return ["Group sync: nothing to change.", ...(held ? [held] : [])].join("\n");
+  return [
+    `Group sync would make ${plan.changes.length} change${plan.changes.length === 1 ? "" : "s"}:`,
+    ...capped(plan.changes.map(changeLine)),
+    ...(held ? [held] : []),
+    `Send "sync" to apply.`,
+  ].join("\n");
+}
+
+export function syncReply(r: SyncResult): string {
+  const planned = r.plan.changes.length;
+  if (planned === 0 && r.failed.length === 0) return "Group sync: nothing to change.";
+  const lines = [`Group sync: applied ${r.applied.length} of ${planned}${r.failed.length ? `, ${r.failed.length} failed` : ""}.`];
+  lines.push(...capped(r.failed.map((f) => `failed ${f.change.jid}: ${f.error}`), 10));
+  if (r.plan.heldBack) lines.push(`${r.plan.heldBack} removal${r.plan.heldBack === 1 ? "" : "s"} held back by maxPerRun.`);
+  return lines.join("\n");
+}
+
+export const GROUPS_UNAVAILABLE = "Group sync is not available: this roster plugin does not offer it (yet).";
+export const REFUSED = "Sorry, I only take commands from my admins.";
+export const UNKNOWN_HINT = `Unknown command. Send "help" for the list.`;

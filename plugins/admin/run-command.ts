@@ -1,0 +1,87 @@
+/**
+ * Runs one parsed admin command against the roster plugin's public service (plugins/roster/api.ts)
+ * and returns the reply text and a short result for the audit line. Never throws: a failing call
+ * becomes a reply that says so.
+ */
+import type { GroupSyncApi, RosterService } from "../roster/api.ts";
+import { HELP_TEXT, type Command } from "./commands.ts";
+import {
+  decisionReply,
+  explainReply,
+  GROUPS_UNAVAILABLE,
+  pendingReply,
+  planReply,
+  rosterReply,
+  statsReply,
+  syncReply,
+} from "./replies.ts";
+import type { DecisionCounter } from "./stats.ts";
+
+export interface CommandEnv {
+  roster: RosterService;
+  counter: DecisionCounter;
+  /** Bare JID of the admin who sent the command (recorded as who approved or denied). */
+  admin: string;
+  now?: () => number;
+}
+
+export interface CommandOutcome {
+  reply: string;
+  /** For the audit line: "ok" or "error: ...". */
+  result: string;
+}
+
+const NOT_LOADED = "The roster is not loaded yet; try again in a moment.";
+
+/** The group sync API, or undefined while the roster plugin does not offer it. */
+function groupSync(roster: RosterService): GroupSyncApi | undefined {
+  const groups = roster.groups as GroupSyncApi | undefined;
+  return groups && typeof groups.plan === "function" && typeof groups.sync === "function" ? groups : undefined;
+}
+
+export async function runCommand(cmd: Command, env: CommandEnv): Promise<CommandOutcome> {
+  try {
+    return { reply: await execute(cmd, env), result: "ok" };
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    return { reply: `${cmd.name} failed: ${message}`, result: `error: ${message}` };
+  }
+}
+
+async function execute(cmd: Command, { roster, counter, admin, now = Date.now }: CommandEnv): Promise<string> {
+  const subs = roster.subscriptions;
+  if ((cmd.name === "approve" || cmd.name === "deny") && cmd.jid === roster.account) return "That is the bot's own account.";
+  switch (cmd.name) {
+    case "help":
+      return HELP_TEXT;
+    case "pending":
+      return pendingReply(subs.pending(), now());
+    case "approve": {
+      const wasPending = subs.pending().some((p) => p.jid === cmd.jid);
+      return decisionReply(await subs.approve(cmd.jid, { by: admin, mutual: cmd.mutual }), wasPending);
+    }
+    case "deny": {
+      const wasPending = subs.pending().some((p) => p.jid === cmd.jid);
+      return decisionReply(await subs.deny(cmd.jid, { by: admin }), wasPending);
+    }
+    case "explain":
+      return explainReply(subs.explain(cmd.jid), roster.get(cmd.jid), subs.pending().find((p) => p.jid === cmd.jid), now());
+    case "roster":
+      if (!roster.loaded) return NOT_LOADED;
+      return rosterReply(cmd.group === undefined ? roster.list() : roster.inGroup(cmd.group), cmd.group);
+    case "stats":
+      return statsReply({ items: roster.list(), pending: subs.pending().length, decisions: counter.byAction, since: counter.since, now: now() });
+    case "plan": {
+      const groups = groupSync(roster);
+      if (!groups) return GROUPS_UNAVAILABLE;
+      if (!roster.loaded) return NOT_LOADED;
+      return planReply(groups.plan());
+    }
+    case "sync": {
+      const groups = groupSync(roster);
+      if (!groups) return GROUPS_UNAVAILABLE;
+      if (!roster.loaded) return NOT_LOADED;
+      return syncReply(await groups.sync("manual"));
+    }
+  }
+}
