@@ -59,6 +59,8 @@ export class RosterClient implements RosterService {
   private readonly listeners = new Set<(change: RosterChange) => void>();
   private readonly pushWaiters = new Map<string, (() => void)[]>();
   private loadedFlag = false;
+  /** The current session's roster get completed (survives a stream-management resume). */
+  private sessionLoaded = false;
   private loadedWaiters: (() => void)[] = [];
   private hadCopy = false;
   private fromCache = false;
@@ -95,8 +97,15 @@ export class RosterClient implements RosterService {
     }
     ctx.onIq("set", NS_ROSTER, "query", (stanza, query) => this.onPush(stanza, query));
     ctx.onSession(() => this.fetch());
+    // Offline, the copy may fall behind; a resume of a session whose roster was loaded makes it
+    // current again (the server queued the pushes), a new session fetches.
     ctx.onOffline(() => {
       this.loadedFlag = false;
+    });
+    ctx.onResumed(() => {
+      if (!this.sessionLoaded) return;
+      this.loadedFlag = true;
+      for (const resolve of this.loadedWaiters.splice(0)) resolve();
     });
     ctx.onDispose(() => this.store?.flush());
   }
@@ -145,17 +154,23 @@ export class RosterClient implements RosterService {
     this.features.preApproval = !!features?.getChild("sub", NS_PREAPPROVAL);
     // An empty ver asks for the full roster and starts versioning; send none without the feature.
     const ver = this.features.versioning ? (this.hadCopy ? (this.state.ver ?? "") : "") : undefined;
-    this.queued = [];
+    // This fetch's own queue: a stale fetch of an earlier session that fails late cannot clear it.
+    const queue: PushChange[] = [];
+    this.queued = queue;
     this.queuedVer = undefined;
+    this.sessionLoaded = false;
+    const release = () => {
+      if (this.queued === queue) this.queued = undefined;
+    };
     let reply: Element;
     try {
       reply = await this.ctx.request(xml("iq", { type: "get" }, xml("query", { xmlns: NS_ROSTER, ver })));
     } catch (err) {
-      this.queued = undefined;
+      release();
       throw RosterError.from(err, this.account, "get");
     }
     if (!isFromOwnAccount(reply.attrs.from, this.account) && reply.attrs.from !== this.ctx.jid) {
-      this.queued = undefined;
+      release();
       this.ctx.logger.warn({ security: true, from: reply.attrs.from }, "roster result not from the account; ignored");
       throw new RosterError("forbidden", this.account, "get", `roster result from ${reply.attrs.from} ignored`);
     }
@@ -178,16 +193,16 @@ export class RosterClient implements RosterService {
     } else if (ver === undefined) {
       this.ctx.logger.warn("empty roster result without versioning; keeping the current copy");
     }
-    const queued = this.queued;
-    this.queued = undefined;
+    release();
     if (this.queuedVer !== undefined) this.state.ver = this.queuedVer;
     const origin: ChangeOrigin = "reload";
     const reported = this.hadCopy ? changes : [];
     this.hadCopy = true;
     for (const change of reported) this.announce(change, origin);
-    for (const push of queued) this.applyPush(push, undefined);
+    for (const push of queue) this.applyPush(push, undefined);
     this.persist();
     this.loadedFlag = true;
+    this.sessionLoaded = true;
     const event: RosterLoadedEvent = { items: this.state.list(), version: this.state.ver, kind, fromCache: this.fromCache, changes: reported };
     this.fromCache = false;
     this.ctx.logger.info({ items: event.items.length, ver: event.version, kind, changes: reported.length }, "roster loaded");

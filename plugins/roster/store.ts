@@ -5,13 +5,14 @@
  * fetched. Saving late is safe: the stored version always matches the stored items, so the server
  * resends whatever came after it.
  */
-import { promises as fs, readFileSync } from "node:fs";
+import { promises as fs, readdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import type { Logger } from "pino";
 import { z } from "zod";
 import type { RosterItem } from "./item.ts";
 
 const FORMAT = 1;
+let tempCounter = 0;
 
 const fileSchema = z.object({
   format: z.literal(FORMAT),
@@ -48,6 +49,7 @@ export class RosterStore {
 
   /** The cached roster, or undefined (missing, corrupt, or another account's: discarded with a warning). */
   load(): RosterSnapshot | undefined {
+    this.removeStaleTempFiles();
     let text: string;
     try {
       text = readFileSync(this.file, "utf8");
@@ -62,6 +64,19 @@ export class RosterStore {
     } catch (err) {
       this.logger.warn({ err: (err as Error).message.slice(0, 300), file: this.file }, "roster cache corrupt; discarded, fetching the full roster");
       return undefined;
+    }
+  }
+
+  /** Temp files left by a process that died between write and rename are never read: remove them. */
+  private removeStaleTempFiles(): void {
+    const dir = path.dirname(this.file);
+    const prefix = `${path.basename(this.file)}.`;
+    try {
+      for (const name of readdirSync(dir)) {
+        if (name.startsWith(prefix) && name.endsWith(".tmp")) rmSync(path.join(dir, name), { force: true });
+      }
+    } catch {
+      // No folder yet: nothing to clean.
     }
   }
 
@@ -88,7 +103,8 @@ export class RosterStore {
 
   private async write(s: RosterSnapshot): Promise<void> {
     const data = JSON.stringify({ format: FORMAT, account: this.account, ver: s.ver, items: s.items });
-    const tmp = `${this.file}.${process.pid}.tmp`;
+    // Unique per write: two stores of one file in a process (a restarted runtime) never share a temp file.
+    const tmp = `${this.file}.${process.pid}.${++tempCounter}.tmp`;
     try {
       await fs.mkdir(path.dirname(this.file), { recursive: true });
       const handle = await fs.open(tmp, "w");

@@ -1,0 +1,257 @@
+/**
+ * Benchmark: bot start-up with a 10,000-contact roster, cold vs. warm (versioned cache).
+ *
+ *   cold          empty data dir: the roster get carries ver="" and the server sends every item
+ *   warm          same data dir, nothing changed: ver=<cached>, the server answers with an empty result
+ *   warm+50       same data dir, 50 changes made while the bot was offline (by another resource)
+ *
+ * For each start: time from runtime.start() to the roster `loaded` hook, the part of it spent from
+ * the roster get to `loaded`, and the bytes received on the socket until then. A private Prosody is
+ * started (and removed) by the script; the bot's logs are silenced.
+ *
+ * Login (SASL SCRAM-SHA-1, computed in JavaScript by xmpp.js: 0.5–1.2 s of CPU here) is the same for
+ * every kind of start and noisy, so the roster's own cost (apply + fetch) gets its own ratio.
+ *
+ * Run: npx tsx bench/roster-start.ts        (REPS=n for more repetitions; default 7)
+ */
+import { rmSync } from "node:fs";
+import type { Element } from "@xmpp/xml";
+import { createLogger } from "../bots/logger.ts";
+import { definePlugin } from "../bots/plugin.ts";
+import { orderPlugins } from "../bots/plugin-loader.ts";
+import { BotRuntime } from "../bots/runtime.ts";
+import type { RosterLoadedEvent } from "../plugins/roster/api.ts";
+import roster from "../plugins/roster/index.ts";
+import { ProsodyServer, type RosterSeedItem } from "../scripts/prosody.ts";
+import { TestClient, xml } from "../scripts/xmpp-client.ts";
+import { testBotConfig } from "../test/helpers/bot.ts";
+
+const CONTACTS = 10_000;
+const CHANGES = 50;
+const REPS = Math.max(1, Number(process.env.REPS ?? 7));
+const USER = "benchbot";
+const HOST = "a.test";
+const PASSWORD = "bench-password";
+const NS_ROSTER = "jabber:iq:roster";
+
+interface Sample {
+  /** runtime.start() → roster loaded, ms. */
+  totalMs: number;
+  /** runtime.start() → plugins applied (the roster cache is read and validated here), ms. */
+  applyMs: number;
+  /** plugins applied → roster get sent (TCP connect, SASL, resource binding), ms. */
+  loginMs: number;
+  /** roster get sent → roster loaded, ms. */
+  fetchMs: number;
+  /** Bytes read from the socket from connect until loaded (auth, features, roster). */
+  bytes: number;
+  /** Serialized size of the roster result and pushes received until loaded. */
+  rosterBytes: number;
+  kind: RosterLoadedEvent["kind"];
+  items: number;
+  verSent: string | undefined;
+}
+
+const SUBS = ["none", "to", "from", "both"] as const;
+const GROUPS = ["Friends", "Work", "Family", "Ops", "Night shift", "Customers", "Partners", "Old"];
+
+function seedRoster(): RosterSeedItem[] {
+  return Array.from({ length: CONTACTS }, (_, i) => ({
+    jid: `contact${String(i).padStart(5, "0")}@${["b.test", "c.test"][i % 2]}`,
+    ...(i % 3 !== 0 ? { name: `Contact number ${i}` } : {}),
+    subscription: SUBS[i % 4],
+    groups: i % 5 === 0 ? [] : [GROUPS[i % GROUPS.length]!, ...(i % 7 === 0 ? [GROUPS[(i + 3) % GROUPS.length]!] : [])],
+  }));
+}
+
+/** Starts a bot with the roster plugin on `dataDir`, measures until the roster is loaded, stops it. */
+async function measureStart(server: ProsodyServer, dataDir: string): Promise<Sample> {
+  const config = { ...testBotConfig({ server, user: USER, host: HOST, password: PASSWORD, dataDir }), id: USER };
+  let loaded!: (e: RosterLoadedEvent) => void;
+  const loadedEvent = new Promise<RosterLoadedEvent>((resolve) => (loaded = resolve));
+  let loadedAt = 0;
+  let appliedAt = 0;
+  const probe = definePlugin({
+    name: "bench-probe",
+    dependencies: ["roster"],
+    apply(ctx) {
+      appliedAt = performance.now(); // applied right after the roster plugin, which it depends on
+      ctx.tap(ctx.use("roster").hooks.loaded, (e) => {
+        loadedAt = performance.now();
+        loaded(e);
+      });
+    },
+  });
+  const { ordered, problems } = orderPlugins([
+    { key: "roster", definition: roster, config: roster.config!.parse({}) },
+    { key: "bench-probe", definition: probe, config: {} },
+  ]);
+  if (problems.length) throw new Error(problems.map((p) => p.message).join("; "));
+  const runtime = new BotRuntime(config, ordered, { logger: createLogger("silent"), configDir: process.cwd() });
+
+  const client = runtime.connection.client;
+  let bytes = 0;
+  let rosterBytes = 0;
+  let counting = true;
+  let getSentAt = 0;
+  let getId: string | undefined;
+  let verSent: string | undefined;
+  client.on("connect", () => client.socket?.on("data", (d: Buffer) => counting && (bytes += d.length)));
+  client.on("send", (el: Element) => {
+    const q = el.name === "iq" && el.attrs.type === "get" ? el.getChild("query", NS_ROSTER) : undefined;
+    if (q && !getSentAt) {
+      getSentAt = performance.now();
+      getId = el.attrs.id;
+      verSent = q.attrs.ver;
+    }
+  });
+  client.on("element", (el: Element) => {
+    if (!counting || el.name !== "iq") return;
+    const isRosterResult = getId !== undefined && el.attrs.id === getId && (el.attrs.type === "result" || el.attrs.type === "error");
+    if (isRosterResult || el.getChild("query", NS_ROSTER)) rosterBytes += el.toString().length;
+  });
+
+  const t0 = performance.now();
+  await runtime.start();
+  const event = await loadedEvent;
+  counting = false;
+  const sample: Sample = {
+    totalMs: loadedAt - t0,
+    applyMs: appliedAt - t0,
+    loginMs: getSentAt - appliedAt,
+    fetchMs: loadedAt - getSentAt,
+    bytes,
+    rosterBytes,
+    kind: event.kind,
+    items: event.items.length,
+    verSent,
+  };
+  await runtime.stop(); // flushes the cache to dataDir
+  return sample;
+}
+
+/**
+ * 50 changes while the bot is offline, from another resource: 15 additions, 20 updates, 15 removals
+ * (of the previous round's additions, or of seeded contacts in the first round), so the size stays.
+ */
+async function offlineChanges(server: ProsodyServer, round: number): Promise<void> {
+  const phone = await TestClient.connect({ service: server.service, jid: `${USER}@${HOST}`, password: PASSWORD, resource: "phone" });
+  const seeded = (n: number) => `contact${String(n).padStart(5, "0")}@${["b.test", "c.test"][n % 2]}`;
+  try {
+    const adds = 15;
+    const removals = 15;
+    const updates = CHANGES - adds - removals;
+    for (let i = 0; i < adds; i++) await phone.rosterSet(`new-${round}-${i}@b.test`, { name: `New ${round}.${i}`, groups: ["Added"] });
+    for (let i = 0; i < updates; i++) await phone.rosterSet(seeded((round * 97 + i * 13) % (CONTACTS - removals)), { name: `Renamed ${round}.${i}`, groups: ["Updated"] });
+    for (let i = 0; i < removals; i++) await phone.rosterSet(round > 0 ? `new-${round - 1}-${i}@b.test` : seeded(CONTACTS - 1 - i), { remove: true });
+  } finally {
+    await phone.stop();
+  }
+}
+
+/**
+ * Waits until Prosody has worked off what the previous start and stop caused (the bot's initial and
+ * unavailable presence go to thousands of contacts): a ping from an idle client is answered only
+ * after that. Otherwise that work lands in the next measurement.
+ */
+async function settle(monitor: TestClient): Promise<void> {
+  await monitor.client.iqCaller.request(xml("iq", { type: "get", to: HOST }, xml("ping", { xmlns: "urn:xmpp:ping" })), 60_000);
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+const fmtInt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+export async function run(): Promise<void> {
+  const server = await ProsodyServer.start({ hosts: [HOST, "b.test", "c.test"], logLevel: "warn" });
+  const dataDirs: string[] = [];
+  let monitor: TestClient | undefined;
+  const fresh = () => {
+    const c = testBotConfig({ server, user: USER, host: HOST });
+    dataDirs.push(c.dataDir);
+    return c.dataDir;
+  };
+  try {
+    server.createAccount(USER, HOST, PASSWORD);
+    server.writeRoster(USER, HOST, seedRoster(), 1);
+    server.createAccount("monitor", HOST, "monitor");
+    monitor = await TestClient.connect({ service: server.service, jid: `monitor@${HOST}`, password: "monitor" });
+    const start = async (dir: string) => {
+      await settle(monitor!);
+      return measureStart(server, dir);
+    };
+    console.log(`roster-start: ${fmtInt(CONTACTS)} contacts, ${REPS} repetitions each (plus one warm-up), Prosody on ${server.service}\n`);
+
+    // Warm-up (JIT, Prosody's first load of the roster from disk); not counted.
+    await start(fresh());
+
+    const warmDir = fresh();
+    await start(warmDir); // fills the cache
+    // Round-robin, so load from elsewhere on the machine spreads over all three kinds alike.
+    const cold: Sample[] = [];
+    const warm: Sample[] = [];
+    const changed: Sample[] = [];
+    for (let i = 0; i < REPS; i++) {
+      cold.push(await start(fresh()));
+      warm.push(await start(warmDir));
+      await settle(monitor);
+      await offlineChanges(server, i);
+      changed.push(await start(warmDir)); // leaves the cache current for the next warm start
+    }
+
+    const check = (name: string, samples: Sample[], kind: Sample["kind"], items: number, verEmpty: boolean) => {
+      for (const s of samples) {
+        if (s.kind !== kind || s.items !== items || (s.verSent === "") !== verEmpty) {
+          throw new Error(`${name}: unexpected start (kind ${s.kind}, ${s.items} items, ver sent ${JSON.stringify(s.verSent)})`);
+        }
+      }
+    };
+    check("cold", cold, "full", CONTACTS, true);
+    check("warm", warm, "unchanged", CONTACTS, false);
+    check("warm+50", changed, changed[0]!.kind, CONTACTS, false);
+
+    const rows = [
+      { name: "cold (full fetch)", s: cold },
+      { name: "warm, unchanged", s: warm },
+      { name: `warm, ${CHANGES} offline changes`, s: changed },
+    ];
+    const med = (xs: Sample[], f: (x: Sample) => number) => median(xs.map(f));
+    const rosterMs = (x: Sample) => x.applyMs + x.fetchMs;
+    const base = { ms: med(cold, (x) => x.totalMs), rosterMs: med(cold, rosterMs), bytes: med(cold, (x) => x.bytes) };
+    const header = ["start", "result", "total ms", "login ms", "apply ms", "fetch ms", "bytes recv", "roster bytes", "total/cold", "apply+fetch/cold", "bytes/cold"];
+    const table = rows.map(({ name, s }) => [
+      name,
+      s[0]!.kind,
+      med(s, (x) => x.totalMs).toFixed(0),
+      med(s, (x) => x.loginMs).toFixed(0),
+      med(s, (x) => x.applyMs).toFixed(1),
+      med(s, (x) => x.fetchMs).toFixed(1),
+      fmtInt(med(s, (x) => x.bytes)),
+      fmtInt(med(s, (x) => x.rosterBytes)),
+      (med(s, (x) => x.totalMs) / base.ms).toFixed(3),
+      (med(s, rosterMs) / base.rosterMs).toFixed(3),
+      (med(s, (x) => x.bytes) / base.bytes).toFixed(4),
+    ]);
+    const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
+    const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+    console.log(line(header));
+    console.log(widths.map((w) => "-".repeat(w)).join("  "));
+    for (const r of table) console.log(line(r));
+    console.log(`\nmedians of ${REPS}. total = runtime.start() to the roster's loaded hook = apply + login + fetch;`);
+    console.log("  apply = plugins applied (reads and validates the roster cache), login = TCP, SASL and bind until the roster get,");
+    console.log("  fetch = roster get sent to loaded (server work, transfer, parsing, diff). bytes recv = every socket byte until");
+    console.log("  loaded (stream header, features, SASL, bind, roster); roster bytes = the serialized roster result and pushes.");
+    console.log(`raw total ms: cold [${cold.map((s) => s.totalMs.toFixed(0)).join(", ")}], warm [${warm.map((s) => s.totalMs.toFixed(0)).join(", ")}], ` +
+      `warm+${CHANGES} [${changed.map((s) => s.totalMs.toFixed(0)).join(", ")}]`);
+  } finally {
+    await monitor?.stop();
+    await server.stop();
+    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await run();

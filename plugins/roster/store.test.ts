@@ -1,0 +1,270 @@
+/** RosterStore: the on-disk roster cache (round trip, coalescing, discarding bad caches, atomic writes). */
+import { existsSync, mkdirSync, promises as fsp, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { memoryLogger } from "../../test/helpers/logger.ts";
+import { tempDir, type TempDir } from "../../test/helpers/tmp.ts";
+import type { RosterItem } from "./item.ts";
+import { RosterStore, type RosterSnapshot } from "./store.ts";
+
+const ACCOUNT = "bot@a.test";
+
+const items: RosterItem[] = [
+  { jid: "alice@b.test", name: "Alice", groups: ["Friends", "Work"], subscription: "both", approved: false },
+  { jid: "bob@c.test", groups: [], subscription: "none", ask: "subscribe", approved: true },
+  { jid: "😀@c.test", name: "Émoji \u00e9", groups: ["Ünïcode"], subscription: "from", approved: false },
+];
+
+let tmp: TempDir;
+let file: string;
+
+beforeEach(() => {
+  tmp = tempDir("roster-store-");
+  file = path.join(tmp.dir, "plugins", "roster", "roster.json");
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+  tmp.remove();
+});
+
+function store(account = ACCOUNT, delayMs = 20) {
+  const { logger, logs } = memoryLogger();
+  return { store: new RosterStore(file, account, logger, delayMs), logs };
+}
+
+async function save(s: RosterStore, snapshot: RosterSnapshot): Promise<void> {
+  s.scheduleSave(() => snapshot);
+  await s.flush();
+}
+
+const warnings = (logs: ReturnType<typeof memoryLogger>["logs"]) => logs.lines.filter((l) => l.level === 40);
+
+describe("round trip", () => {
+  it("saves and loads items and version (creating the folder)", async () => {
+    const { store: s } = store();
+    await save(s, { ver: "17", items });
+    const { store: again, logs } = store();
+    const loaded = again.load();
+    expect(loaded).toEqual({ ver: "17", items });
+    expect(warnings(logs)).toEqual([]);
+    // Loaded items are frozen like parsed ones.
+    expect(Object.isFrozen(loaded!.items[0])).toBe(true);
+    expect(Object.isFrozen(loaded!.items[0]!.groups)).toBe(true);
+    // Optional fields stay absent rather than becoming undefined keys.
+    expect("name" in loaded!.items[1]!).toBe(false);
+    expect("ask" in loaded!.items[0]!).toBe(false);
+  });
+
+  it("saves a roster without a version", async () => {
+    const { store: s } = store();
+    await save(s, { ver: undefined, items: [] });
+    expect(store().store.load()).toEqual({ ver: undefined, items: [] });
+  });
+
+  it("a missing cache is undefined without a warning", () => {
+    const { store: s, logs } = store();
+    expect(s.load()).toBeUndefined();
+    expect(logs.lines).toEqual([]);
+  });
+
+  it("round-trips 10,000 items", async () => {
+    const many = Array.from({ length: 10_000 }, (_, i): RosterItem => ({ jid: `c${i}@b.test`, groups: [`g${i % 7}`], subscription: "both", approved: false }));
+    const { store: s } = store();
+    await save(s, { ver: "big", items: many });
+    expect(store().store.load()?.items).toEqual(many);
+  });
+});
+
+describe("coalesced writes", () => {
+  it("several saves in a burst make one write of the latest state", async () => {
+    const rename = vi.spyOn(fsp, "rename");
+    const { store: s } = store(ACCOUNT, 30);
+    const calls: string[] = [];
+    for (const ver of ["1", "2", "3"]) {
+      s.scheduleSave(() => {
+        calls.push(ver);
+        return { ver, items: items.slice(0, Number(ver)) };
+      });
+    }
+    expect(existsSync(file)).toBe(false); // nothing written synchronously
+    await vi.waitFor(() => expect(rename).toHaveBeenCalledTimes(1), { timeout: 2_000 });
+    await s.flush();
+    expect(calls).toEqual(["3"]);
+    expect(rename).toHaveBeenCalledTimes(1);
+    expect(store().store.load()).toEqual({ ver: "3", items });
+  });
+
+  it("the snapshot is taken at write time, not when scheduled", async () => {
+    const { store: s } = store(ACCOUNT, 10);
+    let ver = "early";
+    s.scheduleSave(() => ({ ver, items: [] }));
+    ver = "late";
+    await s.flush();
+    expect(store().store.load()?.ver).toBe("late");
+  });
+
+  it("flush writes at once and waits; a flush with nothing pending writes nothing", async () => {
+    const rename = vi.spyOn(fsp, "rename");
+    const { store: s } = store(ACCOUNT, 60_000);
+    s.scheduleSave(() => ({ ver: "now", items }));
+    await s.flush();
+    expect(store().store.load()?.ver).toBe("now");
+    await s.flush();
+    expect(rename).toHaveBeenCalledTimes(1);
+  });
+
+  it("a save scheduled during a write is written after it, in order", async () => {
+    const { store: s } = store(ACCOUNT, 1);
+    s.scheduleSave(() => ({ ver: "a", items: [] }));
+    const first = s.flush();
+    s.scheduleSave(() => ({ ver: "b", items }));
+    const second = s.flush();
+    await Promise.all([first, second]);
+    expect(store().store.load()).toEqual({ ver: "b", items });
+  });
+});
+
+describe("discarded caches", () => {
+  it("corrupt JSON: undefined, with a warning", () => {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, '{"format":1,"account":"bot@a.test","ver":"7","items":[{"jid":');
+    const { store: s, logs } = store();
+    expect(s.load()).toBeUndefined();
+    const w = warnings(logs);
+    expect(w).toHaveLength(1);
+    expect(w[0]).toMatchObject({ file, msg: expect.stringContaining("roster cache corrupt") });
+  });
+
+  it("an empty file: undefined, with a warning", () => {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, "");
+    const { store: s, logs } = store();
+    expect(s.load()).toBeUndefined();
+    expect(warnings(logs)).toHaveLength(1);
+  });
+
+  it("another format version: undefined, with a warning", () => {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify({ format: 2, account: ACCOUNT, ver: "1", items: [] }));
+    const { store: s, logs } = store();
+    expect(s.load()).toBeUndefined();
+    expect(warnings(logs)[0]?.msg).toContain("roster cache corrupt");
+  });
+
+  it("a wrong shape (bad subscription, missing fields, not an object): undefined, with a warning", () => {
+    mkdirSync(path.dirname(file), { recursive: true });
+    for (const content of [
+      { format: 1, account: ACCOUNT, items: [{ jid: "a@b.test", groups: [], subscription: "remove", approved: false }] },
+      { format: 1, account: ACCOUNT, items: [{ jid: "a@b.test" }] },
+      { format: 1, account: ACCOUNT },
+      [1, 2, 3],
+      "roster",
+      null,
+    ]) {
+      writeFileSync(file, JSON.stringify(content));
+      const { store: s, logs } = store();
+      expect(s.load()).toBeUndefined();
+      expect(warnings(logs)).toHaveLength(1);
+    }
+  });
+
+  it("another account's cache: undefined, with a warning naming it", async () => {
+    const { store: other } = store("someone@b.test");
+    await save(other, { ver: "9", items });
+    const { store: s, logs } = store();
+    expect(s.load()).toBeUndefined();
+    const w = warnings(logs);
+    expect(w).toHaveLength(1);
+    expect(String(w[0]!.err)).toContain("someone@b.test");
+  });
+
+  it("an unreadable cache (a folder at its path): undefined, with a warning", () => {
+    mkdirSync(file, { recursive: true });
+    const { store: s, logs } = store();
+    expect(s.load()).toBeUndefined();
+    expect(warnings(logs)[0]?.msg).toContain("roster cache unreadable");
+  });
+
+  it("a discarded cache is replaced by the next save", async () => {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, "garbage");
+    const { store: s } = store();
+    expect(s.load()).toBeUndefined();
+    await save(s, { ver: "1", items });
+    expect(store().store.load()).toEqual({ ver: "1", items });
+  });
+});
+
+describe("atomic writes", () => {
+  const siblings = () => readdirSync(path.dirname(file)).sort();
+
+  it("leaves no temp file behind", async () => {
+    const { store: s } = store();
+    await save(s, { ver: "1", items });
+    await save(s, { ver: "2", items: [] });
+    expect(siblings()).toEqual(["roster.json"]);
+  });
+
+  it("a stray temp file from a writer that crashed mid-write is never read, and the real file stays whole", async () => {
+    const { store: s } = store();
+    await save(s, { ver: "1", items });
+    const whole = readFileSync(file, "utf8");
+    // A previous process died after writing half of its temp file, before the rename.
+    const stray = `${file}.99999.tmp`;
+    writeFileSync(stray, whole.slice(0, Math.floor(whole.length / 2)));
+    const { store: after, logs } = store();
+    expect(after.load()).toEqual({ ver: "1", items });
+    expect(warnings(logs)).toEqual([]);
+    expect(readFileSync(file, "utf8")).toBe(whole);
+    expect(siblings()).toEqual(["roster.json"]); // loading removed the stale temp file
+    // The next save replaces the real file completely and leaves its own temp file nowhere.
+    await save(after, { ver: "2", items: items.slice(0, 1) });
+    expect(JSON.parse(readFileSync(file, "utf8"))).toMatchObject({ ver: "2" });
+    expect(siblings()).toEqual(["roster.json"]);
+  });
+
+  it("a stray temp file with this process's own temp name is overwritten, not appended to", async () => {
+    mkdirSync(path.dirname(file), { recursive: true });
+    const own = `${file}.${process.pid}.tmp`;
+    writeFileSync(own, '{"format":1,"account":"bot@a.test","ver":"half","items":[{"jid":"x'.repeat(50));
+    const { store: s } = store();
+    expect(s.load()).toBeUndefined(); // only the real path is read
+    await save(s, { ver: "3", items });
+    expect(store().store.load()).toEqual({ ver: "3", items });
+    expect(siblings()).toEqual(["roster.json"]);
+  });
+
+  it("a write that fails before the rename keeps the previous file whole and removes the temp file", async () => {
+    const { store: s, logs } = store();
+    await save(s, { ver: "1", items });
+    const whole = readFileSync(file, "utf8");
+    vi.spyOn(fsp, "rename").mockRejectedValueOnce(Object.assign(new Error("EIO: simulated crash"), { code: "EIO" }));
+    await save(s, { ver: "2", items: [] });
+    expect(readFileSync(file, "utf8")).toBe(whole);
+    expect(siblings()).toEqual(["roster.json"]);
+    expect(logs.find((l) => l.level === 50 && l.msg === "roster cache not saved")).toMatchObject({ err: expect.stringContaining("simulated crash") });
+    // The store keeps working afterwards.
+    await save(s, { ver: "3", items: [] });
+    expect(store().store.load()).toEqual({ ver: "3", items: [] });
+  });
+
+  it("at no moment during a save does the real path hold a partial file", async () => {
+    const { store: s } = store();
+    await save(s, { ver: "1", items });
+    const big = Array.from({ length: 20_000 }, (_, i): RosterItem => ({ jid: `c${i}@b.test`, groups: ["G"], subscription: "both", approved: false }));
+    const seen: string[] = [];
+    let done = false;
+    const watcher = (async () => {
+      while (!done) {
+        seen.push(readFileSync(file, "utf8"));
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    await save(s, { ver: "2", items: big });
+    done = true;
+    await watcher;
+    seen.push(readFileSync(file, "utf8"));
+    for (const text of seen) expect(() => JSON.parse(text)).not.toThrow();
+    expect(JSON.parse(seen.at(-1)!).ver).toBe("2");
+  });
+});
