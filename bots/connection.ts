@@ -19,7 +19,9 @@ import { backoffDelay } from "./backoff.ts";
 import type { BotConfig } from "./config/load.ts";
 import { parseJid } from "./jid.ts";
 import { StanzaRouter } from "./router.ts";
-import { patchClient } from "./xmpp-patches.ts";
+import { patchClient, speedUpScram } from "./xmpp-patches.ts";
+
+speedUpScram();
 
 const NS_STREAM = "http://etherx.jabber.org/streams";
 
@@ -73,6 +75,14 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
   private established = false;
   private attempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  /** A reconnect attempt is waiting for its timer: at most one is ever scheduled. */
+  private reconnectScheduled = false;
+  /** A reconnect attempt is running: it handles its own failure, not the disconnect listener. */
+  private reconnecting = false;
+  /** A session (new or resumed) is up; `offline` is emitted once when it is lost. */
+  private sessionUp = false;
+  /** The last broadcast presence of this session was unavailable (stop() does not repeat it). */
+  private unavailableSent = false;
   /** Ends start()'s wait between attempts early when stop() is called. */
   private wakeRetry: (() => void) | undefined;
   private readonly iqTimeout: number;
@@ -116,10 +126,13 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
     this.client.on("online", () => {
       this.attempt = 0;
       this.established = true;
+      this.sessionUp = true;
+      this.unavailableSent = false;
       this.emit("session");
     });
     this.client.streamManagement.on("resumed", () => {
       this.attempt = 0;
+      this.sessionUp = true;
       this.logger.info("stream resumed");
       this.emit("resumed");
     });
@@ -163,14 +176,18 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.reconnectTimer);
+    this.reconnectScheduled = false;
     this.wakeRetry?.();
-    if (this.isOnline) {
-      await this.client.send(xml("presence", { type: "unavailable" })).catch(() => {});
+    if (this.isOnline && !this.unavailableSent) {
+      await this.send(xml("presence", { type: "unavailable" })).catch(() => {});
     }
     await this.safeStop();
   }
 
   send(stanza: Element): Promise<void> {
+    if (stanza.name === "presence" && !stanza.attrs.to && (!stanza.attrs.type || stanza.attrs.type === "unavailable")) {
+      this.unavailableSent = stanza.attrs.type === "unavailable";
+    }
     return this.client.send(stanza);
   }
 
@@ -201,41 +218,117 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
   }
 
   private onClientError(err: Error): void {
-    if (isPermanentFailure(err)) return; // reported by start() or by the reconnect loop
+    if (isPermanentFailure(err)) return; // reported by start() or by the reconnect attempt
     this.logger.warn({ err: err.message }, "connection error");
   }
 
   private onDisconnect(): void {
+    this.dropUnresumableQueue();
     if (this.stopping || !this.established) return;
-    this.emit("offline");
-    this.scheduleReconnect();
+    if (this.sessionUp) {
+      this.sessionUp = false;
+      this.emit("offline");
+    }
+    // A failing reconnect attempt also disconnects; the attempt schedules the next one itself.
+    if (!this.reconnecting) this.scheduleReconnect();
+  }
+
+  /**
+   * xmpp.js announces `online` before stream management is enabled. If the stream drops in that
+   * window there is nothing to resume, yet xmpp.js keeps the dead stream's unacknowledged stanzas
+   * queued and later miscounts acks against them. Such stanzas are reported failed and dropped.
+   */
+  private dropUnresumableQueue(): void {
+    const sm = this.client.streamManagement as unknown as {
+      id: string;
+      outbound: number;
+      outbound_q: { stanza: Element }[];
+      emit(event: "fail", stanza: Element): void;
+    };
+    if (sm.id || !sm.outbound_q?.length) return;
+    for (const item of sm.outbound_q.splice(0)) sm.emit("fail", item.stanza);
+    sm.outbound = 0;
   }
 
   private scheduleReconnect(): void {
-    clearTimeout(this.reconnectTimer);
-    const delay = backoffDelay(this.attempt++, this.bot.reconnect);
-    this.logger.warn({ delayMs: delay, attempt: this.attempt }, "disconnected; reconnecting");
-    this.reconnectTimer = setTimeout(() => void this.reconnect(), delay);
+    if (this.stopping || this.reconnectScheduled) return;
+    this.reconnectScheduled = true;
+    const delay = backoffDelay(this.attempt, this.bot.reconnect);
+    this.logger.warn({ delayMs: delay, attempt: this.attempt + 1 }, "disconnected; reconnecting");
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectScheduled = false;
+      void this.reconnect();
+    }, delay);
   }
 
+  /**
+   * One reconnect attempt, up to a session: connecting, authenticating and binding (or resuming).
+   * A failure at any step (also after the stream opened, e.g. a password that no longer works)
+   * ends here, so that it is either retried with backoff or reported as fatal.
+   */
   private async reconnect(): Promise<void> {
-    if (this.stopping || this.client.status === "online") return;
+    if (this.stopping || this.isOnline || this.reconnecting) return;
+    this.attempt++;
+    this.reconnecting = true;
     try {
+      const session = this.nextSession(this.iqTimeout);
+      session.catch(() => {}); // awaited below; connect() may fail first
       const { service, domain, lang } = this.client.options;
       await this.client.connect(service);
       await this.client.open({ domain, lang });
+      await session;
+      this.reconnecting = false;
     } catch (err) {
-      if (this.stopping) return;
+      if (this.stopping) {
+        this.reconnecting = false;
+        return;
+      }
       if (isPermanentFailure(err)) {
         this.logger.error({ err: (err as Error).message }, "reconnect failed permanently");
+        this.stopping = true;
         await this.safeStop();
+        this.reconnecting = false;
         this.emit("fatal", err as Error);
         return;
       }
       this.logger.warn({ err: (err as Error).message }, "reconnect failed");
       await this.resetForRetry();
+      this.reconnecting = false;
       this.scheduleReconnect();
     }
+  }
+
+  /** Resolves at the next session or resume; rejects on an error, a disconnect or a timeout first. */
+  private nextSession(timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.off("session", onUp);
+        this.off("resumed", onUp);
+        this.client.off("error", onError);
+        this.client.off("disconnect", onDown);
+      };
+      const onUp = () => {
+        cleanup();
+        resolve();
+      };
+      const onError = (err: Error) => {
+        cleanup();
+        reject(err);
+      };
+      const onDown = () => {
+        cleanup();
+        reject(new Error("disconnected before a session was established"));
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`no session within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.once("session", onUp);
+      this.once("resumed", onUp);
+      this.client.once("error", onError);
+      this.client.once("disconnect", onDown);
+    });
   }
 
   /** Brings the client back to a state from which connect() can run again. */

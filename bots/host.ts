@@ -22,18 +22,18 @@ export interface PreparedConfig {
 /** Validates everything a run needs, collecting every issue before throwing one ConfigError. */
 export async function prepareConfig(file: string, options: LoadOptions = {}): Promise<PreparedConfig> {
   const source = ConfigSource.read(file);
-  const { config, issues } = validateHost(source, options);
+  const { config, issues, pluginSections } = validateHost(source, options);
   const all: ConfigIssue[] = [...issues];
-  const bots: PreparedBot[] = [];
-  if (config) {
-    for (const bot of config.bots) {
-      const loaded = await loadBotPlugins(bot, source);
-      all.push(...loaded.issues);
-      bots.push({ bot, plugins: loaded.plugins });
-    }
+  const plugins: LoadedPlugin[][] = [];
+  // Plugin sections are checked even when the host part has issues, so that every problem in the
+  // file is reported at once.
+  for (const sections of pluginSections) {
+    const loaded = await loadBotPlugins(sections, source);
+    all.push(...loaded.issues);
+    plugins.push(loaded.plugins);
   }
   if (!config || all.length) throw new ConfigError(all.sort((a, b) => a.line - b.line || a.column - b.column));
-  return { host: config, bots };
+  return { host: config, bots: config.bots.map((bot, i) => ({ bot, plugins: plugins[i]! })) };
 }
 
 export function selectBots(prepared: PreparedConfig, id?: string): PreparedBot[] {

@@ -107,7 +107,7 @@ export function orderPlugins<P extends { key: string; definition: Pick<PluginDef
 
 /** Imports, validates and orders one bot's plugins. */
 export async function loadBotPlugins(
-  bot: BotConfig,
+  bot: Pick<BotConfig, "index" | "plugins">,
   source: ConfigSource,
 ): Promise<{ plugins: LoadedPlugin[]; issues: ConfigIssue[] }> {
   const issues: ConfigIssue[] = [];

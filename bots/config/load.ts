@@ -117,11 +117,33 @@ function resolvePassword(raw: RawBotConfig, index: number, source: ConfigSource,
   return undefined;
 }
 
-/** Validates the host part of a config source. Returns the config and every issue found. */
-export function validateHost(source: ConfigSource, options: LoadOptions = {}): { config?: HostConfig; issues: ConfigIssue[] } {
+/** One bot's plugin sections, for validating them even when the rest of the bot is not valid. */
+export type PluginSections = Pick<BotConfig, "index" | "plugins">;
+
+/** The plugin sections of every bot whose `plugins` is a mapping, read from the unvalidated config. */
+function pluginSectionsOf(value: unknown): PluginSections[] {
+  const bots = (value as { bots?: unknown } | null)?.bots;
+  if (!Array.isArray(bots)) return [];
+  return bots.flatMap((bot: unknown, index) => {
+    const plugins = (bot as { plugins?: unknown } | null)?.plugins;
+    if (!plugins || typeof plugins !== "object" || Array.isArray(plugins)) return [];
+    return [{ index, plugins: Object.entries(plugins).map(([key, config]) => ({ key, config: config ?? {} })) }];
+  });
+}
+
+/**
+ * Validates the host part of a config source. Returns the config (only when there is no issue),
+ * every issue found, and each bot's plugin sections as far as they can be read even when the host
+ * part has issues: the caller validates them in the same pass, so that every problem of a file is
+ * reported at once.
+ */
+export function validateHost(
+  source: ConfigSource,
+  options: LoadOptions = {},
+): { config?: HostConfig; issues: ConfigIssue[]; pluginSections: PluginSections[] } {
   const env = options.env ?? process.env;
   const issues: ConfigIssue[] = [...source.syntaxIssues];
-  if (issues.length) return { issues };
+  if (issues.length) return { issues, pluginSections: [] };
 
   const missing: { path: ConfigPath; name: string }[] = [];
   const substituted = substituteEnv(source.toJS(), [], env, isPasswordPath, missing);
@@ -130,7 +152,7 @@ export function validateHost(source: ConfigSource, options: LoadOptions = {}): {
   const parsed = hostSchema.safeParse(substituted);
   if (!parsed.success) {
     issues.push(...zodIssues(source, parsed.error.issues));
-    return { issues };
+    return { issues, pluginSections: pluginSectionsOf(substituted) };
   }
 
   const seen = new Set<string>();
@@ -155,7 +177,8 @@ export function validateHost(source: ConfigSource, options: LoadOptions = {}): {
       index,
     };
   });
-  return issues.length ? { issues } : { config: { source, logLevel: parsed.data.log.level, bots }, issues };
+  if (issues.length) return { issues, pluginSections: bots };
+  return { config: { source, logLevel: parsed.data.log.level, bots }, issues, pluginSections: bots };
 }
 
 /** Reads and validates the host config; throws ConfigError listing every issue. */

@@ -1,0 +1,209 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { lines, tempDir, type TempDir } from "../test/helpers/tmp.ts";
+import { EXIT_OK, EXIT_USAGE, main } from "./cli.ts";
+
+async function cli(...argv: string[]) {
+  let out = "";
+  let err = "";
+  const code = await main(argv, { out: (s) => void (out += s), err: (s) => void (err += s) });
+  return { code, out, err };
+}
+
+describe("roster-bot CLI", () => {
+  let tmp: TempDir;
+  let good: string;
+  let bad: string;
+
+  beforeAll(() => {
+    tmp = tempDir("cli-");
+    tmp.write(
+      "greeter.ts",
+      lines(
+        'import { z } from "zod";',
+        'import { definePlugin } from "../../bots/plugin.ts";',
+        'export default definePlugin({ name: "greeter", config: z.object({ text: z.string() }).strict(), apply() {} });',
+      ),
+    );
+    good = tmp.write(
+      "good.yaml",
+      lines(
+        "bots:",
+        "  - id: main",
+        "    jid: bot@example.org",
+        "    password: ${CLI_TEST_PW}",
+        "    service: xmpp://127.0.0.1:5222",
+        "    plugins:",
+        "      ./greeter.ts: { text: hello }",
+        "  - id: second",
+        "    jid: other@example.org",
+        "    password: ${CLI_TEST_PW}",
+      ),
+    );
+    bad = tmp.write(
+      "bad.yaml",
+      lines(
+        "bots:",
+        "  - id: main",
+        "    jid: bot@example.org",
+        "    password: literally-the-password", // 4
+        "    tls: sometimes", // 5
+        "    plugins:",
+        "      ./greeter.ts: { text: 5 }", // 7
+        "      nonexistent-plugin-xyz:", // 8
+        "  - id: main", // 9
+        "    jid: other@example.org",
+        "    password: ${CLI_TEST_UNSET}",
+        "    speed: fast", // 12
+      ),
+    );
+  });
+  afterAll(() => tmp.remove());
+  afterEach(() => vi.unstubAllEnvs());
+
+  it("check: a good config exits 0 and lists the bots and their plugins", async () => {
+    vi.stubEnv("CLI_TEST_PW", "secret-value");
+    const r = await cli("check", "--config", good);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(EXIT_OK);
+    expect(r.out).toBe(
+      `bot main (bot@example.org): plugins greeter\nbot second (other@example.org): plugins (none)\n${good}: ok\n`,
+    );
+    expect(r.out).not.toContain("secret-value");
+  });
+
+  it("check: a missing password variable makes a good file fail", async () => {
+    vi.stubEnv("CLI_TEST_PW", undefined);
+    const r = await cli("check", "-c", good);
+    expect(r.code).toBe(EXIT_USAGE);
+    expect(r.err).toContain(`${good}:4:15: bots[0].password: environment variable CLI_TEST_PW is not set`);
+    expect(r.err).toContain(`${good}:10:15: bots[1].password: environment variable CLI_TEST_PW is not set`);
+  });
+
+  it("check: a bad config exits 2 and lists every error with file:line:column", async () => {
+    const r = await cli("check", "--config", bad);
+    expect(r.code).toBe(EXIT_USAGE);
+    expect(r.out).toBe("");
+    const errLines = r.err.trimEnd().split("\n");
+    const summary = errLines.pop();
+    // The host schema fails here (literal password, bad tls, unknown key); the plugin sections are
+    // validated in the same pass all the same.
+    expect(errLines).toEqual([
+      `${bad}:4:15: bots[0].password: a literal password is refused: write \${ENV_VAR} or use passwordFile`,
+      expect.stringMatching(new RegExp(`^${esc(bad)}:5:10: bots\\[0\\]\\.tls: Invalid option`)),
+      `${bad}:7:29: bots[0].plugins../greeter.ts.text: Invalid input: expected string, received number`,
+      expect.stringMatching(new RegExp(`^${esc(bad)}:8:7: bots\\[0\\]\\.plugins\\.nonexistent-plugin-xyz: plugin "nonexistent-plugin-xyz" (not found|failed to load)`)),
+      `${bad}:12:5: bots[1].speed: unknown key "speed"`,
+    ]);
+    expect(summary).toBe(`5 problem(s) in ${bad}`);
+    expect(r.err).not.toContain("literally-the-password");
+  });
+
+  it("check: errors found after the schema (duplicate id, plugins, variables) are all listed", async () => {
+    const file = tmp.write(
+      "bad2.yaml",
+      lines(
+        "bots:",
+        "  - id: main",
+        "    jid: bot@example.org",
+        "    password: ${CLI_TEST_UNSET}", // 4
+        "    plugins:",
+        "      ./greeter.ts: { text: 5 }", // 6
+        "      nonexistent-plugin-xyz:", // 7
+        "  - id: main", // 8
+        "    jid: other@", // 9
+        "    passwordFile: ./no-such-file", // 10
+      ),
+    );
+    const r = await cli("check", "--config", file);
+    expect(r.code).toBe(EXIT_USAGE);
+    const errLines = r.err.trimEnd().split("\n");
+    expect(errLines.pop()).toBe(`6 problem(s) in ${file}`);
+    expect(errLines.map((l) => l.slice(file.length + 1).replace(/: .*/s, ""))).toEqual([
+      "4:15",
+      "6:29",
+      "7:7",
+      "8:9",
+      "9:10",
+      "10:19",
+    ]);
+    expect(errLines[0]).toContain("environment variable CLI_TEST_UNSET is not set");
+    expect(errLines[1]).toContain("bots[0].plugins../greeter.ts.text: Invalid input: expected string, received number");
+    expect(errLines[2]).toMatch(/plugin "nonexistent-plugin-xyz" (not found|failed to load)/);
+    expect(errLines[3]).toContain('duplicate bot id "main"');
+    expect(errLines[4]).toContain('"other@" is not a valid bare JID');
+    expect(errLines[5]).toContain("cannot read password file");
+  });
+
+  it("check: a missing config file exits 2", async () => {
+    const r = await cli("check", "--config", `${tmp.dir}/nope.yaml`);
+    expect(r.code).toBe(EXIT_USAGE);
+    expect(r.err).toContain("cannot read config: file not found");
+  });
+
+  it("check: takes the config from ROSTER_BOT_CONFIG", async () => {
+    vi.stubEnv("ROSTER_BOT_CONFIG", good);
+    vi.stubEnv("CLI_TEST_PW", "x");
+    const r = await cli("check");
+    expect(r.code).toBe(EXIT_OK);
+    expect(r.out).toContain(`${good}: ok`);
+  });
+
+  it("run: a bad config exits 2 before connecting", async () => {
+    const r = await cli("run", "--config", bad);
+    expect(r.code).toBe(EXIT_USAGE);
+    expect(r.err).toContain("problem(s) in");
+  });
+
+  it("schema: prints a JSON Schema (valid JSON) describing bots", async () => {
+    const r = await cli("schema");
+    expect(r.code).toBe(EXIT_OK);
+    const schema = JSON.parse(r.out) as {
+      $schema: string;
+      title: string;
+      type: string;
+      required: string[];
+      properties: { bots: { type: string; minItems: number; items: { properties: Record<string, unknown>; required: string[] } } };
+    };
+    expect(schema.$schema).toMatch(/json-schema\.org/);
+    expect(schema.title).toMatch(/roster-bot/);
+    expect(schema.type).toBe("object");
+    expect(schema.required).toContain("bots");
+    expect(schema.properties.bots.type).toBe("array");
+    expect(schema.properties.bots.minItems).toBe(1);
+    const bot = schema.properties.bots.items;
+    expect(Object.keys(bot.properties)).toEqual(
+      expect.arrayContaining(["id", "jid", "password", "passwordFile", "service", "resource", "tls", "dataDir", "reconnect", "plugins"]),
+    );
+    expect(bot.required).toEqual(expect.arrayContaining(["id", "jid"]));
+  });
+
+  it("an unknown command exits 2 with the usage", async () => {
+    const r = await cli("frobnicate");
+    expect(r.code).toBe(EXIT_USAGE);
+    expect(r.err).toContain('unknown command "frobnicate"');
+    expect(r.err).toContain("Usage: roster-bot");
+  });
+
+  it("an unknown option exits 2", async () => {
+    const r = await cli("check", "--colour");
+    expect(r.code).toBe(EXIT_USAGE);
+    expect(r.err).toContain("Usage: roster-bot");
+  });
+
+  it("no command prints the usage to stderr and exits 2; --help prints it and exits 0", async () => {
+    const none = await cli();
+    expect(none.code).toBe(EXIT_USAGE);
+    expect(none.err).toContain("Usage: roster-bot");
+    const help = await cli("--help");
+    expect(help.code).toBe(EXIT_OK);
+    expect(help.out).toContain("Usage: roster-bot");
+    expect(help.err).toBe("");
+    const helpCmd = await cli("check", "-h");
+    expect(helpCmd.code).toBe(EXIT_OK);
+    expect(helpCmd.out).toContain("Usage: roster-bot");
+  });
+});
+
+function esc(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}

@@ -1,0 +1,216 @@
+/**
+ * The CLI end to end: `node bin/roster-bot.js` as a separate process against the test Prosody,
+ * with the password in an environment variable.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ProsodyServer } from "../../scripts/prosody.ts";
+import { TestClient, xml } from "../../scripts/xmpp-client.ts";
+import { lines, REPO_ROOT, tempDir, type TempDir } from "../helpers/tmp.ts";
+
+const BIN = path.join(REPO_ROOT, "bin/roster-bot.js");
+const PASSWORD = "cli-e2e-password-6";
+
+let server: ProsodyServer;
+let tmp: TempDir;
+
+beforeAll(async () => {
+  server = await ProsodyServer.start();
+  server.createAccount("cli-bot", "a.test", PASSWORD);
+  server.createAccount("henry", "b.test", "pw");
+  tmp = tempDir("cli-e2e-");
+  tmp.write(
+    "echo.ts",
+    lines(
+      'import { xml } from "@xmpp/client";',
+      'import { definePlugin } from "../../bots/plugin.ts";',
+      "export default definePlugin({",
+      '  name: "echo",',
+      "  apply(ctx) {",
+      '    ctx.on("message", async (stanza) => {',
+      '      const body = stanza.getChildText("body");',
+      '      if (!body || stanza.attrs.type === "error") return;',
+      '      await ctx.send(xml("message", { to: stanza.attrs.from, type: "chat" }, xml("body", {}, `cli: ${body}`)));',
+      "    });",
+      "  },",
+      "});",
+    ),
+  );
+});
+afterAll(async () => {
+  tmp?.remove();
+  await server?.stop();
+});
+
+function config(name: string, tls: string, level = "debug"): string {
+  return tmp.write(
+    name,
+    lines(
+      `log: { level: ${level} }`,
+      "bots:",
+      "  - id: cli",
+      "    jid: cli-bot@a.test",
+      "    password: ${CLI_BOT_PASSWORD}",
+      `    service: ${server.service}`,
+      `    tls: ${tls}`,
+      "    reconnect: { initialDelay: 100ms, maxDelay: 1s }",
+      "    plugins:",
+      "      ./echo.ts:",
+    ),
+  );
+}
+
+interface Run {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  waitForOutput: (re: RegExp, timeoutMs?: number) => Promise<void>;
+}
+
+function roster(args: string[], env: Record<string, string> = {}): Run {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: tmp.dir,
+    env: { ...process.env, XMPP_DEBUG: "", ROSTER_BOT_CONFIG: "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  const listeners = new Set<() => void>();
+  const onData = (d: Buffer) => {
+    out += d.toString();
+    for (const l of listeners) l();
+  };
+  child.stdout!.on("data", onData);
+  child.stderr!.on("data", onData);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  const waitForOutput = (re: RegExp, timeoutMs = 20_000) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (!re.test(out)) return;
+        cleanup();
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`no output matching ${re} within ${timeoutMs} ms; output:\n${out}`));
+      }, timeoutMs);
+      const onExit = () => {
+        // Let the last chunks arrive before giving up.
+        setTimeout(() => {
+          if (re.test(out)) return check();
+          cleanup();
+          reject(new Error(`process exited before printing ${re}; output:\n${out}`));
+        }, 100);
+      };
+      const cleanup = () => {
+        clearTimeout(timer);
+        listeners.delete(check);
+        child.off("exit", onExit);
+      };
+      listeners.add(check);
+      child.once("exit", onExit);
+      check();
+    });
+  return { child, output: () => out, exited, waitForOutput };
+}
+
+async function kill(run: Run): Promise<void> {
+  if (run.child.exitCode === null && run.child.signalCode === null) {
+    run.child.kill("SIGKILL");
+    await run.exited;
+  }
+}
+
+describe("roster-bot CLI (separate process)", () => {
+  it("run: connects, serves, and exits 0 on SIGTERM after a graceful shutdown", async () => {
+    const file = config("run.yaml", "plaintext-loopback");
+    const run = roster(["run", "--config", file], { CLI_BOT_PASSWORD: PASSWORD });
+    const henry = await TestClient.connect({ service: server.service, jid: "henry@b.test", password: "pw" });
+    try {
+      await run.waitForOutput(/"msg":"session ready"/);
+      await henry.send(xml("message", { to: "cli-bot@a.test/roster-bot", type: "chat" }, xml("body", {}, "ping")));
+      const reply = await henry.waitFor((s) => s.getChildText("body") === "cli: ping");
+      expect(reply.attrs.from).toBe("cli-bot@a.test/roster-bot");
+
+      run.child.kill("SIGTERM");
+      const { code, signal } = await run.exited;
+      expect(signal).toBeNull();
+      expect(code).toBe(0);
+      expect(run.output()).toMatch(/"msg":"shutting down"/);
+      expect(run.output()).toContain('"signal":"SIGTERM"');
+      expect(run.output()).not.toContain(PASSWORD);
+    } finally {
+      await henry.stop();
+      await kill(run);
+    }
+  });
+
+  it("run --debug: prints the stanza trace without the password", async () => {
+    const file = config("debug.yaml", "plaintext-loopback", "info");
+    const run = roster(["run", "--debug", "--config", file], { CLI_BOT_PASSWORD: PASSWORD });
+    try {
+      await run.waitForOutput(/"msg":"session ready"/);
+      run.child.kill("SIGINT");
+      expect((await run.exited).code).toBe(0);
+      const out = run.output();
+      expect(out).toMatch(/OUT\n<auth /);
+      expect(out).toContain("<bind");
+      expect(out).not.toContain(PASSWORD);
+      expect(out).not.toContain(Buffer.from(PASSWORD).toString("base64"));
+    } finally {
+      await kill(run);
+    }
+  });
+
+  it('run: a bot with tls: required is refused by the plaintext server; exit 1, password never printed', async () => {
+    const file = config("tls.yaml", "required", "trace");
+    const run = roster(["run", "--debug", "--config", file], { CLI_BOT_PASSWORD: PASSWORD });
+    try {
+      const { code } = await run.exited;
+      expect(code).toBe(1);
+      const out = run.output();
+      expect(out).toContain("TLS is required");
+      expect(out).toContain("roster-bot: no bot could start");
+      expect(out).not.toMatch(/OUT\n<auth /);
+      expect(out).not.toContain(PASSWORD);
+      expect(out).not.toContain(Buffer.from(PASSWORD).toString("base64"));
+    } finally {
+      await kill(run);
+    }
+  });
+
+  it("check: exits 0 on a good config and 2 on a broken one, listing file:line:column", async () => {
+    const good = config("good.yaml", "plaintext-loopback");
+    const ok = roster(["check", "--config", good], { CLI_BOT_PASSWORD: PASSWORD });
+    expect((await ok.exited).code).toBe(0);
+    await ok.waitForOutput(/: ok\n/);
+
+    const broken = tmp.write(
+      "broken.yaml",
+      lines(
+        "bots:",
+        "  - id: cli",
+        "    jid: cli-bot@a.test",
+        "    password: ${CLI_BOT_PASSWORD}",
+        "    tls: maybe", // 5
+        "    colour: blue", // 6
+      ),
+    );
+    const bad = roster(["check", "--config", broken], { CLI_BOT_PASSWORD: PASSWORD });
+    expect((await bad.exited).code).toBe(2);
+    await bad.waitForOutput(/problem\(s\) in/);
+    const out = bad.output();
+    expect(out).toContain(`${broken}:5:10: bots[0].tls: `);
+    expect(out).toContain(`${broken}:6:5: bots[0].colour: unknown key "colour"`);
+    expect(out).toContain(`2 problem(s) in ${broken}`);
+  });
+
+  it("run: a missing password variable is a config error (exit 2), before connecting", async () => {
+    const file = config("nopw.yaml", "plaintext-loopback");
+    const run = roster(["run", "--config", file], { CLI_BOT_PASSWORD: "" });
+    expect((await run.exited).code).toBe(2);
+    expect(run.output()).toContain(`${file}:5:15: bots[0].password: environment variable CLI_BOT_PASSWORD is not set`);
+  });
+});
