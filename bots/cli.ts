@@ -9,8 +9,12 @@ import { Host, prepareConfig, selectBots } from "./host.ts";
 import { JidError } from "./jid.ts";
 import { createLogger } from "./logger.ts";
 import { reloadHost, watchConfigFile } from "./reload.ts";
+import { BotRuntime } from "./runtime.ts";
+import type { RosterService } from "../plugins/roster/api.ts";
 import type { RosterConfig } from "../plugins/roster/config.ts";
 import { explainOffline, formatExplanation } from "../plugins/roster/explain.ts";
+import { withoutAutoSync } from "../plugins/roster/group-sync/config.ts";
+import { formatPlan, formatResult, planJson, resultJson } from "../plugins/roster/group-sync/format.ts";
 
 export const EXIT_OK = 0;
 export const EXIT_RUNTIME = 1;
@@ -24,12 +28,16 @@ Commands:
   schema   print the JSON Schema of bot.config.yaml
   explain JID
            offline: which action the subscription rules give JID, and why
+  plan     connect (invisibly), print the changes group sync would make and the held
+           subscription requests; changes nothing
+  sync     connect, apply group sync once and exit (for cron): 0 when every change was
+           applied, 1 when any failed
 
 Options:
   --config FILE   config file (default: ./bot.config.yaml, or $ROSTER_BOT_CONFIG)
   --bot ID        only this bot
   --debug         print the XMPP stanza trace (auth hidden); also XMPP_DEBUG=1
-  --json          machine-readable output (explain)
+  --json          machine-readable output (explain, plan, sync)
   -h, --help      this text
 `;
 
@@ -77,6 +85,10 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         return await check(configFile, io);
       case "explain":
         return await explain(configFile, args.positionals[1], args.values.bot, Boolean(args.values.json), io);
+      case "plan":
+        return await groupsCommand("plan", configFile, args.values.bot, Boolean(args.values.json), Boolean(args.values.debug || truthy(process.env.XMPP_DEBUG)), io);
+      case "sync":
+        return await groupsCommand("sync", configFile, args.values.bot, Boolean(args.values.json), Boolean(args.values.debug || truthy(process.env.XMPP_DEBUG)), io);
       case "run":
         return await run(configFile, args.values.bot, Boolean(args.values.debug || truthy(process.env.XMPP_DEBUG)), io);
       default:
@@ -135,6 +147,80 @@ async function explain(configFile: string, jid: string | undefined, botId: strin
     io.out(formatExplanation(result));
   }
   return EXIT_OK;
+}
+
+/** How long `plan` and `sync` wait for the roster after connecting. */
+const ROSTER_WAIT_MS = 60_000;
+
+/**
+ * `plan` and `sync`: one bot, connected without initial presence (no subscription requests are
+ * delivered, contacts do not see it come online) and with group sync's automatic triggers off
+ * (`groups.auto: false` is set in the roster plugin's config for this run), so nothing is synced
+ * except what the command asks. `plan` loads only the roster plugin, so no other plugin acts;
+ * `sync` loads them all, so that their beforeGroupSync / afterGroupSync taps take part.
+ */
+async function groupsCommand(command: "plan" | "sync", configFile: string, botId: string | undefined, json: boolean, debug: boolean, io: Io): Promise<number> {
+  const prepared = await prepareConfig(configFile, { secrets: true });
+  const bots = selectBots(prepared, botId);
+  if (bots.length !== 1) {
+    io.err(`the config has ${bots.length} bots (${bots.map((b) => b.bot.id).join(", ")}); choose one with --bot ID\n`);
+    return EXIT_USAGE;
+  }
+  const target = bots[0]!;
+  const rosterPlugin = target.plugins.find((p) => p.definition.name === "roster");
+  if (!rosterPlugin) {
+    io.err(`bot "${target.bot.id}" does not load the roster plugin\n`);
+    return EXIT_USAGE;
+  }
+  const plugins = (command === "plan" ? [rosterPlugin] : target.plugins).map((p) =>
+    p === rosterPlugin ? { ...p, config: withoutAutoSync(p.config as RosterConfig) } : p,
+  );
+  // Logs go to stderr so that stdout holds only the answer (JSON with --json).
+  const logger = createLogger(debug ? "debug" : "warn", process.stderr);
+  const runtime = new BotRuntime(target.bot, plugins, {
+    logger,
+    configDir: prepared.host.source.dir,
+    debug,
+    retryInitial: false,
+    initialPresence: false,
+  });
+  try {
+    await runtime.start();
+    let roster: RosterService;
+    try {
+      roster = runtime.service("roster");
+    } catch {
+      io.err(`roster-bot: the roster plugin of bot "${target.bot.id}" did not start (see the log)\n`);
+      return EXIT_RUNTIME;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const loaded = await Promise.race([
+      roster.whenLoaded().then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ROSTER_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
+    if (!loaded) {
+      io.err(`roster-bot: the roster of ${target.bot.jid} did not load within ${ROSTER_WAIT_MS / 1000} s\n`);
+      return EXIT_RUNTIME;
+    }
+    if (command === "plan") {
+      const plan = roster.groups.plan();
+      const pending = roster.subscriptions.pending();
+      io.out(json ? JSON.stringify(planJson(plan, pending)) + "\n" : formatPlan(plan, pending));
+      return EXIT_OK;
+    }
+    let result;
+    try {
+      result = await roster.groups.sync("manual");
+    } catch (err) {
+      io.err(`roster-bot: group sync aborted, nothing applied: ${(err as Error).message}\n`);
+      return EXIT_RUNTIME;
+    }
+    io.out(json ? JSON.stringify(resultJson(result)) + "\n" : formatResult(result));
+    return result.failed.length > 0 ? EXIT_RUNTIME : EXIT_OK;
+  } finally {
+    await runtime.stop();
+  }
 }
 
 async function run(configFile: string, botId: string | undefined, debug: boolean, io: Io): Promise<number> {

@@ -1,5 +1,6 @@
 /** The roster plugin's section of bot.config.yaml. */
 import { z } from "zod";
+import { groupsSchema } from "./group-sync/config.ts";
 import { DEFAULT_LIMITS } from "./item.ts";
 import { subscriptionsSchema } from "./subscription-config.ts";
 
@@ -17,6 +18,7 @@ export const rosterConfigSchema = z
     cache: z.boolean().default(true).describe("Keep a versioned copy of the roster in the data directory"),
     limits: limitsSchema,
     subscriptions: subscriptionsSchema,
+    groups: groupsSchema,
   })
   .strict()
   .describe("The roster plugin: roster copy, subscription policy and group sync");

@@ -1,0 +1,70 @@
+/** How `roster-bot plan` and `roster-bot sync` show a plan and a result (text and JSON). */
+import type { GroupChange, PendingRequest, SyncPlan, SyncResult } from "../api.ts";
+
+function changeJson(c: GroupChange) {
+  return {
+    jid: c.jid,
+    op: c.op,
+    groups: { before: c.groups.before, after: c.groups.after },
+    name: { before: c.name.before ?? null, after: c.name.after ?? null },
+    ...(c.subscribe ? { subscribe: true } : {}),
+  };
+}
+
+/** The `plan --json` document: `{ changes, heldBack, pending }`. */
+export function planJson(plan: SyncPlan, pending: readonly PendingRequest[]) {
+  return {
+    changes: plan.changes.map(changeJson),
+    heldBack: plan.heldBack,
+    pending: pending.map((p) => ({ jid: p.jid, since: p.since, rule: p.rule ?? null, reason: p.reason })),
+  };
+}
+
+/** The `sync --json` document. */
+export function resultJson(result: SyncResult) {
+  return {
+    trigger: result.trigger,
+    applied: result.applied.map(changeJson),
+    failed: result.failed.map((f) => ({ ...changeJson(f.change), error: f.error })),
+    heldBack: result.plan.heldBack,
+  };
+}
+
+const SIGN = { add: "+", update: "~", remove: "-" } as const;
+const quote = (s: string | undefined) => (s === undefined ? "(none)" : JSON.stringify(s));
+
+export function describeChange(c: GroupChange): string {
+  const parts = [`${SIGN[c.op]} ${c.jid}`];
+  if (c.op === "remove") {
+    parts.push("remove (prune)");
+  } else {
+    const before = new Set(c.groups.before);
+    const after = new Set(c.groups.after);
+    const diff = [...c.groups.after.filter((g) => !before.has(g)).map((g) => `+${g}`), ...c.groups.before.filter((g) => !after.has(g)).map((g) => `-${g}`)];
+    if (c.op === "add") parts.push(`groups: ${c.groups.after.join(", ") || "(none)"}`);
+    else if (diff.length) parts.push(`groups: ${diff.join(" ")} (now: ${c.groups.after.join(", ") || "(none)"})`);
+    if (c.name.before !== c.name.after) parts.push(c.op === "add" ? `name: ${quote(c.name.after)}` : `name: ${quote(c.name.before)} -> ${quote(c.name.after)}`);
+    if (c.subscribe) parts.push("subscribe");
+  }
+  return parts.join("  ");
+}
+
+export function formatPlan(plan: SyncPlan, pending: readonly PendingRequest[]): string {
+  const lines: string[] = [];
+  if (plan.changes.length === 0) lines.push("no changes: the roster matches the group sync config");
+  else lines.push(`${plan.changes.length} change(s) would be made:`, ...plan.changes.map((c) => `  ${describeChange(c)}`));
+  if (plan.heldBack > 0) lines.push(`${plan.heldBack} more removal(s) held back by prune.maxPerRun`);
+  if (pending.length > 0) {
+    lines.push(`${pending.length} subscription request(s) held for an answer (never pruned):`);
+    for (const p of pending) lines.push(`  ${p.jid}  since ${p.since}${p.rule ? `  rule "${p.rule}"` : ""}`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+export function formatResult(result: SyncResult): string {
+  const lines = [`${result.applied.length} change(s) applied, ${result.failed.length} failed`];
+  for (const c of result.applied) lines.push(`  ${describeChange(c)}`);
+  for (const f of result.failed) lines.push(`  FAILED ${describeChange(f.change)}: ${f.error}`);
+  if (result.plan.heldBack > 0) lines.push(`${result.plan.heldBack} removal(s) held back by prune.maxPerRun`);
+  return lines.join("\n") + "\n";
+}

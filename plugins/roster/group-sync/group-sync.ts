@@ -1,0 +1,286 @@
+/**
+ * Group sync at run time: when to sync, one sync at a time, the hooks around it, and the guards
+ * that keep it from looping.
+ *
+ * Triggers (only with `groups.auto`, the default): the roster loaded (each session), a roster push
+ * that leaves a contact needing a change, a config reload, and the optional `interval`. Triggers
+ * are coalesced for `debounceMs`; a trigger during a sync queues exactly one more sync after it.
+ * With `auto: false` (what `roster-bot plan` and `roster-bot sync` use) nothing runs by itself:
+ * only `plan()` and `sync()` calls.
+ *
+ * Loop freedom:
+ *  1. A push triggers a sync only when the planner says that one contact needs something. Our own
+ *     set leaves the contact exactly in its desired state (see planner.ts), so its echo never does;
+ *     nor does the `ask`/pre-approval push after our subscribe.
+ *  2. `subscribe` is sent to a declared contact once (AskedStore); a denial does not make us ask
+ *     again.
+ *  3. If the server stores something other than what we set (a server-side limit, say), we set
+ *     that contact no more while it stays exactly as the server left it, until the next session or
+ *     config reload (the "stubborn" guard; a warning says so): at most one futile set per contact
+ *     per session.
+ *  4. Prune never removes more than `maxPerRun` contacts per sync; removal pushes are not triggers.
+ *
+ * A sync: plan (planner.ts) -> `beforeGroupSync` transform (a throwing tap aborts it: nothing is
+ * applied) -> apply (applier.ts; one audit line per change) -> `afterGroupSync` notify.
+ */
+import path from "node:path";
+import type { PluginContext } from "../../../bots/context.ts";
+import type { GroupChange, GroupSyncApi, RosterItem, RosterService, SyncPlan, SyncResult } from "../api.ts";
+import { cleanGroups, cleanName, type ItemLimits } from "../item.ts";
+import type { RosterChange } from "../state.ts";
+import { applyPlan, DEFAULT_CONCURRENCY } from "./applier.ts";
+import { AskedStore } from "./asked-store.ts";
+import { compileGroupRules, type GroupRules, type GroupsConfig } from "./config.ts";
+import { planContact, planSync, type PlanState } from "./planner.ts";
+
+export const AUDIT_BY = "group-sync";
+
+/** Triggers group sync starts by itself; any other trigger name is a caller's (e.g. "manual"). */
+const AUTOMATIC = new Set(["loaded", "push", "reload", "interval"]);
+
+export interface GroupSyncOptions {
+  limits: ItemLimits;
+  /** How long triggers are gathered before a sync starts. */
+  debounceMs?: number;
+  concurrency?: number;
+  retries?: number;
+  backoffMs?: number;
+}
+
+/** A config compiled and ready to swap in. */
+export interface PreparedGroups {
+  readonly config: GroupsConfig;
+  readonly rules: GroupRules;
+}
+
+type Deferred = { trigger: string; promise: Promise<SyncResult>; resolve: (r: SyncResult) => void; reject: (e: unknown) => void };
+
+const itemKey = (name: string | undefined | null, groups: readonly string[]) => JSON.stringify([name ?? null, groups]);
+
+/** Checks what a beforeGroupSync tap returned before anything of it is applied. */
+export function checkPlan(value: unknown): SyncPlan {
+  const plan = value as SyncPlan;
+  if (!plan || typeof plan !== "object" || !Array.isArray(plan.changes)) throw new Error("beforeGroupSync produced something that is not a plan");
+  plan.changes.forEach((c: GroupChange, i) => {
+    const ok =
+      c &&
+      typeof c.jid === "string" &&
+      (c.op === "add" || c.op === "update" || c.op === "remove") &&
+      Array.isArray(c.groups?.before) &&
+      Array.isArray(c.groups.after) &&
+      c.groups.after.every((g) => typeof g === "string") &&
+      (c.name?.after === undefined || c.name.after === null || typeof c.name.after === "string");
+    if (!ok) throw new Error(`beforeGroupSync produced an invalid change at changes[${i}]`);
+  });
+  return { changes: plan.changes, heldBack: typeof plan.heldBack === "number" ? plan.heldBack : 0 };
+}
+
+export class GroupSync implements GroupSyncApi {
+  private active: PreparedGroups;
+  private readonly asked: AskedStore;
+  /** Contacts whose item the server stored differently from our set: what it kept (itemKey). */
+  private readonly stubborn = new Map<string, string>();
+  private timer: NodeJS.Timeout | undefined;
+  private timerTrigger: string | undefined;
+  private running: Promise<SyncResult> | undefined;
+  private queued: Deferred | undefined;
+  private stopInterval: (() => void) | undefined;
+  private disposed = false;
+
+  constructor(
+    private readonly ctx: PluginContext,
+    private readonly roster: RosterService,
+    config: GroupsConfig,
+    private readonly options: GroupSyncOptions,
+  ) {
+    this.active = this.prepare(config);
+    this.asked = new AskedStore(path.join(ctx.dataDir, "group-sync.json"), ctx.logger);
+    this.forgetUndeclared();
+    const listening = roster.snapshotAndListen((change) => this.onChange(change));
+    ctx.onDispose(() => {
+      this.disposed = true;
+      listening.stop();
+      clearTimeout(this.timer);
+      this.stopInterval?.();
+    });
+    ctx.tap(
+      roster.hooks.loaded,
+      () => {
+        this.stubborn.clear(); // a new session: one more try for each
+        this.schedule("loaded", 0);
+      },
+      { name: AUDIT_BY },
+    );
+    this.startInterval();
+  }
+
+  get auto(): boolean {
+    return this.active.config.auto;
+  }
+
+  // ---- config ------------------------------------------------------------------------------
+
+  /** Compiles a config without using it; throws (GroupRulesError) when it does not compile. */
+  prepare(config: GroupsConfig): PreparedGroups {
+    const rules = compileGroupRules(config, { baseDir: this.ctx.bot.configDir, limits: this.options.limits });
+    if (rules.contacts.has(this.roster.account)) this.ctx.logger.warn({ jid: this.roster.account }, "group sync: the bot's own account is declared as a contact; ignored");
+    return { config, rules };
+  }
+
+  /** Swaps a prepared config in (cannot fail) and, with auto sync, syncs to it. */
+  swap(prepared: PreparedGroups): void {
+    const before = this.active.config;
+    this.active = prepared;
+    this.stubborn.clear();
+    this.forgetUndeclared();
+    if (before.interval !== prepared.config.interval || before.auto !== prepared.config.auto) this.startInterval();
+    this.schedule("reload");
+  }
+
+  reload(config: GroupsConfig): void {
+    this.swap(this.prepare(config));
+  }
+
+  private forgetUndeclared(): void {
+    const { contacts } = this.active.rules;
+    this.asked.retain((jid) => contacts.get(jid)?.subscribe === true);
+  }
+
+  private startInterval(): void {
+    this.stopInterval?.();
+    this.stopInterval = undefined;
+    const { interval, auto } = this.active.config;
+    if (auto && interval !== undefined && !this.disposed) this.stopInterval = this.ctx.setInterval(() => this.schedule("interval", 0), interval);
+  }
+
+  // ---- planning ----------------------------------------------------------------------------
+
+  private state(): PlanState {
+    const held = new Set(this.roster.subscriptions.pending().map((p) => p.jid));
+    return { held, asked: this.asked, account: this.roster.account };
+  }
+
+  /**
+   * The stubborn guard: once the server kept a contact differently from our set, no set is planned
+   * for it while it stays exactly as the server left it (until the next session or reload).
+   * Returns the change, the change without its set (when it also subscribes), or undefined.
+   */
+  private unlessStubborn(change: GroupChange, item: RosterItem | undefined): GroupChange | undefined {
+    const kept = this.stubborn.get(change.jid);
+    if (kept === undefined || change.op === "remove") return change;
+    if (!item || itemKey(item.name, item.groups) !== kept) {
+      this.stubborn.delete(change.jid); // the contact changed since: try again
+      return change;
+    }
+    if (!change.subscribe) return undefined;
+    return { ...change, groups: { before: change.groups.before, after: [...change.groups.before] }, name: { before: change.name.before, after: change.name.before } };
+  }
+
+  plan(): SyncPlan {
+    const plan = planSync(this.roster.list(), this.active.rules, this.state());
+    if (this.stubborn.size === 0) return plan;
+    const changes = plan.changes.map((c) => this.unlessStubborn(c, this.roster.get(c.jid))).filter((c): c is GroupChange => c !== undefined);
+    return { changes, heldBack: plan.heldBack };
+  }
+
+  // ---- triggers ----------------------------------------------------------------------------
+
+  private onChange(change: RosterChange): void {
+    if (!this.active.config.auto || this.disposed || !this.roster.loaded) return;
+    const { rules } = this.active;
+    const verdict = planContact(change.jid, change.after, rules, this.state());
+    const needed = (verdict.change && this.unlessStubborn(verdict.change, change.after)) || (verdict.prunable && rules.prune.enabled);
+    if (needed) this.schedule("push");
+  }
+
+  /** Starts a sync after `delay` ms, gathering every trigger until then into one. */
+  private schedule(trigger: string, delay = this.options.debounceMs ?? 100): void {
+    if (!this.active.config.auto || this.disposed) return;
+    this.timerTrigger ??= trigger;
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      const t = this.timerTrigger ?? trigger;
+      this.timer = undefined;
+      this.timerTrigger = undefined;
+      this.sync(t).catch(() => {}); // logged by run()
+    }, delay);
+  }
+
+  // ---- syncing -----------------------------------------------------------------------------
+
+  sync(trigger = "manual"): Promise<SyncResult> {
+    if (!this.running) {
+      const run = this.run(trigger).finally(() => {
+        this.running = undefined;
+        const queued = this.queued;
+        this.queued = undefined;
+        if (queued) this.sync(queued.trigger).then(queued.resolve, queued.reject);
+      });
+      this.running = run;
+      return run;
+    }
+    if (!this.queued) {
+      let resolve!: Deferred["resolve"];
+      let reject!: Deferred["reject"];
+      const promise = new Promise<SyncResult>((res, rej) => ((resolve = res), (reject = rej)));
+      this.queued = { trigger, promise, resolve, reject };
+    }
+    return this.queued.promise;
+  }
+
+  private async run(trigger: string): Promise<SyncResult> {
+    const log = this.ctx.logger;
+    const automatic = AUTOMATIC.has(trigger);
+    if (!this.roster.loaded) {
+      if (automatic || this.disposed) return { plan: { changes: [], heldBack: 0 }, applied: [], failed: [], trigger };
+      await this.roster.whenLoaded(); // a caller's sync waits for the roster
+    }
+    const { rules } = this.active;
+    const computed = this.plan();
+    let plan: SyncPlan;
+    try {
+      plan = checkPlan(await this.roster.hooks.beforeGroupSync.transform(computed));
+    } catch (err) {
+      log.error({ trigger, err: (err as Error).message }, "group sync aborted by beforeGroupSync: nothing applied");
+      throw err;
+    }
+    const result: SyncResult = { plan, applied: [], failed: [], trigger };
+    if (plan.changes.length > 0) {
+      const outcome = await applyPlan(plan.changes, this.roster, {
+        by: AUDIT_BY,
+        limits: this.options.limits,
+        concurrency: this.options.concurrency ?? DEFAULT_CONCURRENCY,
+        retries: this.options.retries,
+        backoffMs: this.options.backoffMs,
+        wantsMutual: (jid) => rules.contacts.get(jid)?.subscribe === true,
+        onSubscribed: (jid) => this.asked.add(jid),
+        logger: log,
+      });
+      result.applied = outcome.applied.map((a) => a.change);
+      result.failed = outcome.failed;
+      for (const { change, sent } of outcome.applied) if (sent && change.op !== "remove") this.noteStubborn(change);
+    }
+    if (computed.changes.length > 0 || plan.changes.length > 0 || computed.heldBack > 0 || !automatic) {
+      const level = result.failed.length > 0 ? "warn" : "info";
+      log[level](
+        { trigger, planned: computed.changes.length, applied: result.applied.length, failed: result.failed.length, heldBack: plan.heldBack },
+        "group sync done",
+      );
+      if (plan.heldBack > 0) log.warn({ heldBack: plan.heldBack, maxPerRun: rules.prune.maxPerRun }, "prune: removals held back by maxPerRun");
+      await this.roster.hooks.afterGroupSync.emit(result);
+    }
+    return result;
+  }
+
+  /** After a set: did the server keep the item as sent? If it kept something else, remember that. */
+  private noteStubborn(change: GroupChange): void {
+    const item = this.roster.get(change.jid);
+    if (!item) return;
+    const { limits } = this.options;
+    const sent = itemKey(cleanName(change.name.after ?? undefined, limits), cleanGroups(change.groups.after, limits));
+    const kept = itemKey(item.name, item.groups);
+    if (kept === sent) return;
+    this.stubborn.set(change.jid, kept);
+    this.ctx.logger.warn({ jid: change.jid, sent: JSON.parse(sent), kept: JSON.parse(kept) }, "group sync: the server kept a different item than the one set; leaving this contact alone while it stays so");
+  }
+}
