@@ -20,6 +20,9 @@ const ENV = {
   SUPPORT_BOT_PASSWORD: "p2",
   SALES_BOT_PASSWORD: "p3",
   CREDENTIALS_DIRECTORY: credentials,
+  DEMO_BOT_PASSWORD: "p4",
+  DEMO_SERVICE: "xmpp://127.0.0.1:5222",
+  DEMO_DATA_DIR: credentials,
 };
 
 const prepare = (name: string) => prepareConfig(path.join(CONFIGS, name), { secrets: true, env: ENV });
@@ -29,7 +32,7 @@ const summary = async (name: string) =>
 describe("example configs", () => {
   it("every example config is valid", async () => {
     const files = readdirSync(CONFIGS).filter((f) => f.endsWith(".yaml"));
-    expect(files.sort()).toEqual(["minimal.yaml", "multi-bot.yaml", "strict-company.yaml"]);
+    expect(files.sort()).toEqual(["demo.yaml", "minimal.yaml", "multi-bot.yaml", "strict-company.yaml"]);
     for (const f of files) await expect(prepare(f), f).resolves.toBeTruthy();
   });
 
