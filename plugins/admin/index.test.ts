@@ -41,10 +41,10 @@ describe("admin plugin wiring", () => {
   const chats = () => env.sent.filter((s) => s.name === "message").map((s) => ({ to: s.attrs.to as string, type: s.attrs.type as string, body: s.getChildText("body") ?? "" }));
   /** The admin audit lines, once at least `count` are on disk (they are written through a stream). */
   async function auditLines(count: number): Promise<Record<string, unknown>[]> {
-    const file = path.join(tmp.dir, "plugins", "admin", "admin-audit.log");
+    const file = path.join(tmp.dir, "audit.log");
     const deadline = Date.now() + 3_000;
     for (;;) {
-      const lines = existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((l) => l.endsWith("}")) : [];
+      const lines = existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((l) => l.endsWith("}") && l.includes('"kind":"admin"')) : [];
       if (lines.length >= count || Date.now() > deadline) return lines.map((l) => JSON.parse(l) as Record<string, unknown>);
       await new Promise((r) => setTimeout(r, 10));
     }

@@ -9,13 +9,11 @@
  *       notifyOnAsk: true
  *
  * Wiring only: which messages are commands (message.ts), parsing (commands.ts), running them
- * (run-command.ts), reply texts (replies.ts), the audit file (audit-log.ts).
+ * (run-command.ts), reply texts (replies.ts), audit lines through the roster service.
  */
-import path from "node:path";
 import { bareJid } from "../../bots/jid.ts";
 import { definePlugin } from "../../bots/plugin.ts";
 import type { RosterService } from "../roster/api.ts";
-import { AdminAuditLog } from "./audit-log.ts";
 import { formatCommand, parseCommand } from "./commands.ts";
 import { adminConfigSchema, type AdminConfig } from "./config.ts";
 import { chatMessage, readCommandMessage } from "./message.ts";
@@ -52,10 +50,8 @@ export default definePlugin({
       notifyOnAsk = c.notifyOnAsk;
     });
 
-    const audit = new AdminAuditLog(path.join(ctx.dataDir, "admin-audit.log"), ctx.bot.id, (err) =>
-      ctx.logger.error({ err: err.message }, "admin audit line not written"),
-    );
-    ctx.onDispose(() => audit.close());
+    // One audit trail for the bot: admin commands go into the roster plugin's audit.log.
+    const audit = { write: (line: { from: string; command: string; allowed: boolean; result: string }) => roster.audit({ kind: "admin", ...line }) };
     const counter = new DecisionCounter();
     const refusals = new ReplyThrottle(REFUSAL_INTERVAL_MS);
 

@@ -240,6 +240,11 @@ export interface RosterService {
   deny(jid: string): Promise<void>;
   /** Approves before they ask (RFC 6121 §3.4); RosterError "not-supported" unless the server advertises it. */
   preApprove(jid: string): Promise<void>;
+  /**
+   * Adds a line to the bot's audit trail (`audit.log`), so there is one trail for everything the
+   * bot decides. `time` and `bot` are added; use your own `kind` (e.g. "admin").
+   */
+  audit(line: { kind: string; [field: string]: unknown }): void;
 }
 
 declare module "../../bots/plugin.ts" {

@@ -7,7 +7,9 @@
  *    "default", "pending", "admin"), `rule` (rule name, when a rule decided), `reason`, `sent`
  *    (presence types sent in answer);
  *  - roster: `op` ("set" | "remove"), `jid`, `name`, `groups`, `by` (who asked: "group-sync", a
- *    plugin name), `ok`, `error` (condition, on failure).
+ *    plugin name), `ok`, `error` (condition, on failure);
+ *  - other kinds: lines other plugins add through `RosterService.audit` (the admin plugin writes
+ *    `kind: "admin"` with `from`, `command`, `allowed`, `result`).
  */
 import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
 import path from "node:path";
@@ -33,7 +35,13 @@ export interface RosterAuditLine {
   error?: string;
 }
 
-export type AuditLine = DecisionAuditLine | RosterAuditLine;
+/** A line another plugin adds through `RosterService.audit` (e.g. the admin plugin's commands). */
+export interface PluginAuditLine {
+  kind: string;
+  [field: string]: unknown;
+}
+
+export type AuditLine = DecisionAuditLine | RosterAuditLine | PluginAuditLine;
 
 export class AuditLog {
   private stream: WriteStream | undefined;

@@ -309,6 +309,10 @@ export class RosterClient implements RosterService {
     return this.state.get(jid);
   }
 
+  audit(line: { kind: string; [field: string]: unknown }): void {
+    this.options.audit.write(line);
+  }
+
   async remove(jid: string, options: ChangeOptions = {}): Promise<void> {
     const bare = this.normalize(jid, "remove")!;
     await this.audited({ op: "remove", jid: bare, by: options.by ?? "api" }, () => this.rosterSet(removeElement(bare), bare, "remove"));

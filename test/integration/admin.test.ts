@@ -49,13 +49,13 @@ async function command(c: TestClient, text: string): Promise<string> {
 const subscriptionAnswer = (c: TestClient, ms = 3_000) =>
   c.waitFor((s) => s.name === "presence" && fromBot(s) && ["subscribed", "unsubscribed"].includes(s.attrs.type ?? ""), ms);
 
-/** The admin audit lines; written through a stream, so wait until one matches. */
+/** The admin lines of the bot's audit log; written through a stream, so wait until one matches. */
 async function auditLine(pred: (l: Record<string, unknown>) => boolean, timeoutMs = 3_000): Promise<Record<string, unknown>> {
-  const file = path.join(config.dataDir, "plugins", "admin", "admin-audit.log");
+  const file = path.join(config.dataDir, "audit.log");
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const lines = existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((l) => l.endsWith("}")) : [];
-    const found = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find(pred);
+    const found = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.kind === "admin" && pred(l));
     if (found) return found;
     if (Date.now() > deadline) throw new Error(`no matching admin audit line; have:\n${lines.join("\n")}`);
     await new Promise((r) => setTimeout(r, 20));
