@@ -17,6 +17,7 @@ import { TestClient } from "../../scripts/xmpp-client.ts";
 import { startTestBot } from "../helpers/bot.ts";
 import { waitForLog } from "../helpers/logger.ts";
 import { lines, REPO_ROOT, tempDir } from "../helpers/tmp.ts";
+import { pause, until } from "../helpers/wait.ts";
 
 const NS_ROSTER = "jabber:iq:roster";
 const PASSWORD = "bot-password";
@@ -38,14 +39,6 @@ const GROUPS = {
   ],
 };
 
-async function until(check: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Starts a bot with the roster plugin and a recorder of group-sync results and outgoing roster sets. */
 async function groupBot(user: string, config: Record<string, unknown>, options: { seed?: RosterSeedItem[]; dataDir?: string; tap?: (plan: SyncPlan) => SyncPlan | undefined } = {}) {

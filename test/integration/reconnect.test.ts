@@ -9,6 +9,7 @@ import type { BotRuntime } from "../../bots/runtime.ts";
 import { ProsodyServer } from "../../scripts/prosody.ts";
 import { TestClient, xml } from "../../scripts/xmpp-client.ts";
 import { startTestBot, type LogCapture } from "../helpers/bot.ts";
+import { until } from "../helpers/wait.ts";
 
 let server: ProsodyServer;
 
@@ -46,14 +47,6 @@ function next(emitter: { once(e: string, f: (...a: unknown[]) => void): unknown 
       resolve(args);
     });
   });
-}
-
-async function until(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 /** An echo plugin that also records its lifecycle handlers. */

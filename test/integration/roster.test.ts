@@ -13,6 +13,7 @@ import { RosterError, type RosterService } from "../../plugins/roster/api.ts";
 import { ProsodyServer } from "../../scripts/prosody.ts";
 import { TestClient, xml } from "../../scripts/xmpp-client.ts";
 import { startTestBot } from "../helpers/bot.ts";
+import { until } from "../helpers/wait.ts";
 
 const NS_ROSTER = "jabber:iq:roster";
 let server: ProsodyServer;
@@ -54,14 +55,6 @@ async function rosterBot(user: string, dataDir?: string) {
 
 function rosterGets(sent: Element[]): Element[] {
   return sent.filter((s) => s.name === "iq" && s.attrs.type === "get" && s.getChild("query", NS_ROSTER)).map((s) => s.getChild("query", NS_ROSTER)!);
-}
-
-async function until(check: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe("login and versioned cache", () => {

@@ -8,6 +8,7 @@ import { cleanGroups, cleanName, DEFAULT_LIMITS, type RosterItem } from "../item
 import type { RosterChange } from "../state.ts";
 import { groupsSchema } from "./config.ts";
 import { GroupSync } from "./group-sync.ts";
+import { pause, until } from "../../../test/helpers/wait.ts";
 
 /** A roster copy that answers sets like a server would (optionally altering what it stores). */
 function fakeRoster(items: RosterItem[], logger: ReturnType<typeof fakeShared>["logger"]) {
@@ -67,14 +68,6 @@ function fakeRoster(items: RosterItem[], logger: ReturnType<typeof fakeShared>["
 }
 
 const item = (jid: string, groups: string[] = []): RosterItem => ({ jid, groups, subscription: "both", approved: false });
-const until = async (check: () => boolean, ms = 2_000) => {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("GroupSync", () => {
   let tmp: TempDir;
