@@ -236,7 +236,9 @@ async function run(configFile: string, botId: string | undefined, debug: boolean
     })();
     return stopping;
   };
+  let finish!: (code: number) => void;
   const done = new Promise<number>((resolve) => {
+    finish = resolve;
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
       process.once(signal, () => void stop(signal).then(() => resolve(EXIT_OK)));
     }
@@ -249,8 +251,14 @@ async function run(configFile: string, botId: string | undefined, debug: boolean
     await stop("startup-failure");
     return EXIT_RUNTIME;
   }
+  // A bot whose credentials stop working is not retried; when no bot is left, exit 1 (so a
+  // supervisor notices) rather than idle.
+  let alive = started.length;
   for (const r of started) {
-    r.on("fatal", (err) => logger.error({ bot: r.bot.id, err: err.message }, "bot stopped after a permanent failure"));
+    r.on("fatal", (err) => {
+      logger.error({ bot: r.bot.id, err: err.message }, "bot stopped after a permanent failure");
+      if (--alive === 0) void stop("no bot left").then(() => finish(EXIT_RUNTIME));
+    });
   }
   // Reloads run one at a time; a change during a reload triggers one more afterwards.
   let reloading = Promise.resolve();

@@ -3,6 +3,7 @@
  * with the password in an environment variable.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProsodyServer } from "../../scripts/prosody.ts";
@@ -124,6 +125,23 @@ async function kill(run: Run): Promise<void> {
 }
 
 describe("roster-bot CLI (separate process)", () => {
+  it("run: exits 1 when the last bot fails for good (its password no longer works)", async () => {
+    server.createAccount("cli-bot2", "a.test", "first-password");
+    const base = readFileSync(config("fatal-base.yaml", "plaintext-loopback"), "utf8");
+    const file = tmp.write("fatal.yaml", base.replace("cli-bot@a.test", "cli-bot2@a.test"));
+    const run = roster(["run", "--config", file], { CLI_BOT_PASSWORD: "first-password" });
+    try {
+      await run.waitForOutput(/"msg":"session ready"/);
+      server.createAccount("cli-bot2", "a.test", "changed-password");
+      await server.restart();
+      const { code } = await run.exited;
+      expect(code).toBe(1);
+      expect(run.output()).toMatch(/bot stopped after a permanent failure/);
+    } finally {
+      await kill(run);
+    }
+  });
+
   it("run: connects, serves, and exits 0 on SIGTERM after a graceful shutdown", async () => {
     const file = config("run.yaml", "plaintext-loopback");
     const run = roster(["run", "--config", file], { CLI_BOT_PASSWORD: PASSWORD });
