@@ -8,21 +8,13 @@
 import { compilePolicy, linearPolicy, type Decision } from "../plugins/roster/policy/compile.ts";
 import { factsFor, type ContactFacts } from "../plugins/roster/policy/facts.ts";
 import { ACTIONS, type SubscriptionRule } from "../plugins/roster/policy/match-schema.ts";
+import { prng } from "../test/helpers/prng.ts";
 
 const RULES = { domains: 600, jids: 250, subdomains: 100, globs: 30, regexes: 20 };
 const CONTACTS = 1_000_000;
 const LINEAR_SAMPLE = 50_000;
 const WARMUP = 100_000;
 
-/** Small seeded PRNG (mulberry32) so every run sees the same data. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const random = prng(20240611);
 const int = (n: number) => Math.floor(random() * n);

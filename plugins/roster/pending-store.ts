@@ -2,10 +2,9 @@
  * Subscription requests held by the `ask` action until an admin or a plugin approves or denies
  * them. Kept on disk (atomic writes) so they survive a restart.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import path from "node:path";
 import type { Logger } from "pino";
 import { z } from "zod";
+import { StateFile } from "../../bots/state-file.ts";
 
 export interface PendingRequest {
   jid: string;
@@ -25,19 +24,11 @@ const fileSchema = z.object({
 
 export class PendingStore {
   private readonly items = new Map<string, PendingRequest>();
+  private readonly state: StateFile<typeof fileSchema>;
 
-  constructor(
-    readonly file: string,
-    private readonly logger: Logger,
-  ) {
-    try {
-      const data = fileSchema.parse(JSON.parse(readFileSync(file, "utf8")));
-      for (const p of data.pending) this.items.set(p.jid, p);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
-        logger.warn({ err: (err as Error).message.slice(0, 300), file }, "pending requests file unreadable; starting with none");
-      }
-    }
+  constructor(file: string, logger: Logger) {
+    this.state = new StateFile(file, fileSchema, logger, "pending requests");
+    for (const p of this.state.read()?.pending ?? []) this.items.set(p.jid, p);
   }
 
   get(jid: string): PendingRequest | undefined {
@@ -61,13 +52,6 @@ export class PendingStore {
 
   /** Synchronous and atomic: a held request is on disk before anything else happens. */
   private save(): void {
-    const tmp = `${this.file}.tmp`;
-    try {
-      mkdirSync(path.dirname(this.file), { recursive: true });
-      writeFileSync(tmp, JSON.stringify({ format: 1, pending: this.list() }, null, 1));
-      renameSync(tmp, this.file);
-    } catch (err) {
-      this.logger.error({ err: (err as Error).message, file: this.file }, "pending requests not saved");
-    }
+    this.state.write({ format: 1, pending: this.list() });
   }
 }

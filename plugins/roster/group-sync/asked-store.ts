@@ -5,28 +5,19 @@
  * An entry is forgotten when the contact is no longer declared with `subscribe: true`, so
  * declaring them again asks again.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import path from "node:path";
 import type { Logger } from "pino";
 import { z } from "zod";
+import { StateFile } from "../../../bots/state-file.ts";
 
 const fileSchema = z.object({ format: z.literal(1), asked: z.record(z.string(), z.string()) });
 
 export class AskedStore {
   private readonly asked = new Map<string, string>();
+  private readonly state: StateFile<typeof fileSchema>;
 
-  constructor(
-    readonly file: string,
-    private readonly logger: Logger,
-  ) {
-    try {
-      const data = fileSchema.parse(JSON.parse(readFileSync(file, "utf8")));
-      for (const [jid, since] of Object.entries(data.asked)) this.asked.set(jid, since);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
-        logger.warn({ err: (err as Error).message.slice(0, 300), file }, "group sync state unreadable; starting with none");
-      }
-    }
+  constructor(file: string, logger: Logger) {
+    this.state = new StateFile(file, fileSchema, logger, "group sync state");
+    for (const [jid, since] of Object.entries(this.state.read()?.asked ?? {})) this.asked.set(jid, since);
   }
 
   has(jid: string): boolean {
@@ -49,13 +40,6 @@ export class AskedStore {
   }
 
   private save(): void {
-    const tmp = `${this.file}.tmp`;
-    try {
-      mkdirSync(path.dirname(this.file), { recursive: true });
-      writeFileSync(tmp, JSON.stringify({ format: 1, asked: Object.fromEntries(this.asked) }, null, 1));
-      renameSync(tmp, this.file);
-    } catch (err) {
-      this.logger.error({ err: (err as Error).message, file: this.file }, "group sync state not saved");
-    }
+    this.state.write({ format: 1, asked: Object.fromEntries(this.asked) });
   }
 }

@@ -9,19 +9,11 @@ import { afterAll, describe, expect, it } from "vitest";
 import { compilePolicy, linearPolicy } from "./compile.ts";
 import { factsFor, type ContactFacts } from "./facts.ts";
 import { ACTIONS, SUBSCRIPTIONS, type MatchSpec, type SubscriptionRule } from "./match-schema.ts";
+import { prng } from "../../../test/helpers/prng.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "roster-policy-prop-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** mulberry32: a tiny seeded PRNG, so a failure can be replayed. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const BASES = Array.from({ length: 60 }, (_, i) => `b${i}.${["test", "example", "org"][i % 3]}`);
 const SUBS = ["", "", "x.", "mail.", "y.x.", "chat."];
