@@ -3,6 +3,12 @@
  *
  * @xmpp/jid only lower-cases and checks nothing, so every JID the bot compares or stores goes
  * through here: Unicode NFC, case-folded local part and domain, each part 1–1023 octets.
+ *
+ * Fullwidth and halfwidth forms in the local part and domain are mapped to their standard forms
+ * (RFC 7622 §3.3.2 width mapping; IDNA maps them in domains): "ａｌｉｃｅ@ｅｘａｍｐｌｅ.org" is
+ * alice@example.org, as the server sees it, so a rule, an admin command or a held request for one
+ * form holds for the other. Look-alikes from other scripts (Cyrillic "а" for Latin "a") are other
+ * characters and stay other JIDs. The resource is opaque and kept as given (NFC).
  */
 
 export const MAX_PART_OCTETS = 1023;
@@ -33,6 +39,14 @@ export interface Jid {
 const FORBIDDEN_LOCAL = /["&'/:<>@\s\p{Cc}]/u;
 const FORBIDDEN_DOMAIN = /[@/\s\p{Cc}"<>&']/u;
 
+// The Halfwidth and Fullwidth Forms block; their compatibility decomposition is the width mapping.
+const WIDTH_FORM = /[\uFF01-\uFFEE]/;
+const WIDTH_FORMS = /[\uFF01-\uFFEE]/g;
+
+function mapWidth(s: string): string {
+  return WIDTH_FORM.test(s) ? s.replace(WIDTH_FORMS, (c) => c.normalize("NFKC")) : s;
+}
+
 function octets(s: string): number {
   return Buffer.byteLength(s, "utf8");
 }
@@ -55,8 +69,8 @@ export function parseJid(input: string): Jid {
   const bareInput = slash === -1 ? input : input.slice(0, slash);
   const resourceInput = slash === -1 ? "" : input.slice(slash + 1);
   const at = bareInput.lastIndexOf("@");
-  const localInput = at === -1 ? "" : bareInput.slice(0, at);
-  let domainInput = at === -1 ? bareInput : bareInput.slice(at + 1);
+  const localInput = at === -1 ? "" : mapWidth(bareInput.slice(0, at));
+  let domainInput = at === -1 ? mapWidth(bareInput) : mapWidth(bareInput.slice(at + 1));
   if (domainInput.endsWith(".")) domainInput = domainInput.slice(0, -1);
 
   const domain = domainInput.normalize("NFC").toLowerCase();

@@ -54,6 +54,18 @@ export interface ProsodyOptions {
   logLevel?: "debug" | "info" | "warn" | "error";
   /** A fixed port (default: a free one). */
   port?: number;
+  /**
+   * Where Prosody keeps rosters (and pending subscription requests): "internal" (the default) in
+   * files, which survive restart() and can be seeded with writeRoster(), but which Prosody rewrites
+   * whole on every change; or "memory", much faster under a flood of subscription traffic, and
+   * lost on restart.
+   */
+  rosterStorage?: "internal" | "memory";
+  /**
+   * Offer stream management (mod_smacks; default true). Prosody 0.12's mod_smacks can spin in a
+   * CPU-bound stall when the server is pushed past its capacity (a flood test): turn it off there.
+   */
+  streamManagement?: boolean;
 }
 
 export class ProsodyServer {
@@ -98,7 +110,7 @@ run_as_root = true
 pidfile = ${luaString(path.join(this.dir, "prosody.pid"))}
 data_path = ${luaString(this.dataDir)}
 plugin_paths = {}
-modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "presence"; "message"; "iq"; "smacks"; "limits"; "offline" }
+modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "presence"; "message"; "iq";${this.options.streamManagement === false ? "" : ' "smacks";'} "limits"; "offline" }
 modules_disabled = { "s2s" }
 c2s_ports = { ${this.port} }
 c2s_interfaces = { "127.0.0.1" }
@@ -111,7 +123,7 @@ component_ports = {}
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
 authentication = "internal_plain"
-storage = "internal"
+storage = ${this.options.rosterStorage === "memory" ? '{ roster = "memory" }' : '"internal"'}
 limits = { c2s = { rate = ${luaString(rate)}; burst = "10s" } }
 smacks_hibernation_time = 30
 log = { { levels = { min = ${luaString(this.options.logLevel ?? (process.env.PROSODY_LOG_LEVEL as string | undefined) ?? "info")} }, to = "file", filename = ${luaString(this.logFile)} } }

@@ -61,9 +61,15 @@ export class TestClient {
     client.reconnect.stop();
     patchClient(client, () => {});
     const tc = new TestClient(client, options.jid);
-    await client.start();
-    if (options.roster) await tc.rosterGet();
-    if (options.presence) await client.send(xml("presence"));
+    try {
+      await client.start();
+      if (options.roster) await tc.rosterGet();
+      if (options.presence) await client.send(xml("presence"));
+    } catch (err) {
+      // Do not leave a half-open session behind (a retry would fight it for the resource).
+      await tc.stop();
+      throw err;
+    }
     return tc;
   }
 
@@ -123,6 +129,9 @@ export class TestClient {
   }
 
   async stop(): Promise<void> {
+    // A server that resets the connection while it closes must not crash the process: once
+    // stopped, xmpp.js no longer listens for the socket's errors.
+    (this.client.socket as { on?(event: string, fn: () => void): void } | null)?.on?.("error", () => {});
     await this.client.stop().catch(() => {});
   }
 }

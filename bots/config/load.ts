@@ -145,8 +145,16 @@ export function validateHost(
   const issues: ConfigIssue[] = [...source.syntaxIssues];
   if (issues.length) return { issues, pluginSections: [] };
 
+  let value: unknown;
+  try {
+    value = source.toJS();
+  } catch (err) {
+    // yaml refuses, when converting, aliases that expand too far (a "billion laughs" document).
+    issues.push({ file: source.file, line: 1, column: 1, path: [], message: `the YAML cannot be read: ${(err as Error).message}` });
+    return { issues, pluginSections: [] };
+  }
   const missing: { path: ConfigPath; name: string }[] = [];
-  const substituted = substituteEnv(source.toJS(), [], env, isPasswordPath, missing);
+  const substituted = substituteEnv(value, [], env, isPasswordPath, missing);
   for (const m of missing) issues.push(source.issue(m.path, `environment variable ${m.name} is not set`));
 
   const parsed = hostSchema.safeParse(substituted);

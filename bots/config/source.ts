@@ -33,6 +33,27 @@ export function formatIssues(issues: ConfigIssue[]): string {
     .join("\n");
 }
 
+/**
+ * Deepest flow nesting (`[` / `{`) parsed. Far deeper than any config; the yaml parser recurses per
+ * level, and a document nested thousands deep makes it overflow the stack (and, parsed again in the
+ * same process, as a hot reload does, can crash V8 outright).
+ */
+export const MAX_FLOW_NESTING = 200;
+
+/** Offset of the first bracket deeper than `max` (quotes and comments not told apart), or -1. */
+function tooDeep(text: string, max: number): number {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return i;
+    } else if ((c === 0x5d || c === 0x7d) && depth > 0) {
+      depth--;
+    }
+  }
+  return -1;
+}
+
 export class ConfigSource {
   readonly dir: string;
   private readonly lines = new LineCounter();
@@ -44,6 +65,14 @@ export class ConfigSource {
     readonly text: string,
   ) {
     this.dir = path.dirname(path.resolve(file));
+    const deep = tooDeep(text, MAX_FLOW_NESTING);
+    if (deep !== -1) {
+      this.doc = parseDocument("", { lineCounter: this.lines });
+      for (let i = text.indexOf("\n"); i !== -1 && i < deep; i = text.indexOf("\n", i + 1)) this.lines.addNewLine(i + 1);
+      const pos = this.lines.linePos(deep);
+      this.syntaxIssues.push({ file, line: pos.line, column: pos.col, path: [], message: `nested more than ${MAX_FLOW_NESTING} levels deep; not read` });
+      return;
+    }
     this.doc = parseDocument(text, { lineCounter: this.lines, uniqueKeys: true, prettyErrors: false });
     for (const err of [...this.doc.errors, ...this.doc.warnings]) {
       const pos = this.lines.linePos(err.pos[0]);

@@ -1,0 +1,231 @@
+/**
+ * Fault: `kill -9` of the bot in the middle of a large group sync.
+ *
+ * The bot's account has a roster of 3,000 contacts (written into the server's storage while the
+ * account is offline); a quarter of them lack their managed group, so the first sync after login
+ * sends 750 roster sets. The bot (the real CLI, its own process) is killed with SIGKILL while those
+ * sets are going out. Throughout, and right after the kill, the roster cache
+ * (`<dataDir>/plugins/roster/roster.json`) is read and validated every few milliseconds: it must
+ * always parse and hold a whole roster of the account (writes are temp file + fsync + rename). The
+ * kill is aimed at a moment when a cache write is in progress (its temp file exists).
+ *
+ * The next start converges: it finishes the sync; one more `roster-bot sync` has nothing to do and
+ * `roster-bot plan --json` shows no changes; the server's roster is exactly the declared one.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { ProsodyServer, type RosterSeedItem } from "../../scripts/prosody.ts";
+import { tempDir, type TempDir } from "../helpers/tmp.ts";
+import { BIN, countLines, readAudit, serverRoster, sleep, spawnBot, yamlConfig, type BotProcess } from "./support.ts";
+
+const CONTACTS = 3_000;
+const BOT_USER = "gsbot";
+const BOT = `${BOT_USER}@a.test`;
+const PASSWORD = "group-sync-kill-password";
+/** Kill once this many roster sets are in the audit log. */
+const KILL_AFTER = 100;
+
+/** The on-disk cache format (plugins/roster/store.ts), checked independently of the bot's code. */
+const cacheSchema = z.object({
+  format: z.literal(1),
+  account: z.literal(BOT),
+  ver: z.string().optional(),
+  items: z.array(
+    z.object({
+      jid: z.string(),
+      name: z.string().optional(),
+      groups: z.array(z.string()),
+      subscription: z.enum(["none", "to", "from", "both"]),
+      ask: z.literal("subscribe").optional(),
+      approved: z.boolean(),
+    }),
+  ),
+});
+
+/** Contact i: the item as declared (in sync) and as seeded (every 4th lacks its managed group). */
+function contact(i: number): { desired: RosterSeedItem; seeded: RosterSeedItem } {
+  const host = i % 2 === 0 ? "b.test" : "c.test";
+  const own = `Team ${i % 7}`;
+  const managed = host === "b.test" ? "Staff" : "Partners";
+  const desired: RosterSeedItem = { jid: `u${i}@${host}`, subscription: "both", groups: [managed, own].sort(), ...(i % 5 === 0 ? { name: `User ${i}` } : {}) };
+  return { desired, seeded: i % 4 === 0 ? { ...desired, groups: [own] } : desired };
+}
+const contacts = Array.from({ length: CONTACTS }, (_, i) => contact(i));
+const DRIFTED = contacts.filter((c) => c.seeded !== c.desired).length;
+
+let server: ProsodyServer;
+let tmp: TempDir;
+const bots: BotProcess[] = [];
+
+beforeAll(async () => {
+  server = await ProsodyServer.start({ logLevel: "warn" });
+  server.createAccount(BOT_USER, "a.test", PASSWORD);
+  server.writeRoster(BOT_USER, "a.test", contacts.map((c) => c.seeded));
+  tmp = tempDir("fault-kill-");
+});
+afterAll(async () => {
+  for (const b of bots) await b.kill9();
+  await server?.stop();
+  tmp?.remove();
+});
+
+/** Runs a one-shot CLI command; stdout (the JSON answer) apart from stderr (the log). */
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: tmp.dir,
+      env: { ...process.env, XMPP_DEBUG: "", ROSTER_BOT_CONFIG: "", GS_BOT_PASSWORD: PASSWORD },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.once("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Validates the cache file as it is on disk right now. */
+function checkCache(file: string, state: { seen: boolean; checks: number; versions: Set<string | undefined>; problems: string[] }): void {
+  state.checks++;
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT" && !state.seen) return; // not written yet
+    state.problems.push(`check ${state.checks}: ${(err as Error).message}`);
+    return;
+  }
+  state.seen = true;
+  try {
+    const data = cacheSchema.parse(JSON.parse(text));
+    if (data.items.length !== CONTACTS) throw new Error(`${data.items.length} items`);
+    state.versions.add(data.ver);
+  } catch (err) {
+    state.problems.push(`check ${state.checks}: ${(err as Error).message.slice(0, 200)} (${text.length} bytes)`);
+  }
+}
+
+describe("kill -9 in the middle of a large group sync", () => {
+  it("never leaves a corrupt roster cache, and the next start converges", async () => {
+    const dataDir = path.join(tmp.dir, "data");
+    const cacheFile = path.join(dataDir, "plugins", "roster", "roster.json");
+    const auditFile = path.join(dataDir, "audit.log");
+    const config = yamlConfig(tmp.write, "bot.config.yaml", {
+      log: { level: "info" },
+      bots: [
+        {
+          id: "gs",
+          jid: BOT,
+          password: "${GS_BOT_PASSWORD}",
+          service: server.service,
+          tls: "plaintext-loopback",
+          dataDir: "./data",
+          reconnect: { initialDelay: "100ms", maxDelay: "1s" },
+          plugins: {
+            roster: {
+              groups: {
+                managed: ["Staff", "Partners"],
+                assign: [
+                  { group: "Staff", match: { domain: "b.test" } },
+                  { group: "Partners", match: { domain: "c.test" } },
+                ],
+              },
+            },
+          },
+        },
+      ],
+    });
+
+    // The cache is checked every few milliseconds from the first start to the end of the test.
+    const cache = { seen: false, checks: 0, versions: new Set<string | undefined>(), problems: [] as string[] };
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        checkCache(cacheFile, cache);
+        await sleep(5);
+      }
+    })();
+
+    try {
+      // First start: the loaded trigger plans 750 sets and starts sending them.
+      const first = spawnBot(["run", "--config", config], { cwd: tmp.dir, logFile: path.join(tmp.dir, "run1.log"), env: { GS_BOT_PASSWORD: PASSWORD } });
+      bots.push(first);
+      const t0 = Date.now();
+      while (countLines(auditFile, '"kind":"roster"') < KILL_AFTER) {
+        if (Date.now() - t0 > 60_000) throw new Error(`fewer than ${KILL_AFTER} roster sets within 60 s:\n${first.output().slice(-2000)}`);
+        if (first.child.exitCode !== null) throw new Error(`the bot exited:\n${first.output().slice(-2000)}`);
+        await sleep(5);
+      }
+      // Aim the kill at a cache write in progress (its temp file exists), if one shows up soon.
+      const dir = path.dirname(cacheFile);
+      const writing = () => existsSync(dir) && readdirSync(dir).some((n) => n.endsWith(".tmp"));
+      const aimUntil = Date.now() + 3_000;
+      while (!writing() && Date.now() < aimUntil) await new Promise((r) => setImmediate(r));
+      const killedMidWrite = writing();
+      await first.kill9();
+      const setsBeforeKill = readAudit(auditFile).filter((l) => l.kind === "roster").length;
+      // Right after the kill: whatever is on disk is whole.
+      checkCache(cacheFile, cache);
+      expect(cache.seen).toBe(true);
+      expect(cache.problems).toEqual([]);
+      expect(setsBeforeKill).toBeLessThan(DRIFTED);
+      expect(first.output()).not.toContain('"msg":"group sync done"');
+      const strayTemps = readdirSync(path.dirname(cacheFile)).filter((n) => n.endsWith(".tmp")).length;
+
+      // The next start picks up the cache, fetches the roster and finishes the sync.
+      const second = spawnBot(["run", "--config", config], { cwd: tmp.dir, logFile: path.join(tmp.dir, "run2.log"), env: { GS_BOT_PASSWORD: PASSWORD } });
+      bots.push(second);
+      await second.waitForOutput(/"msg":"group sync done"/, 120_000);
+      const done = second.logLines().find((l) => l.msg === "group sync done")!;
+      expect(done).toMatchObject({ trigger: "loaded", failed: 0 });
+      expect(second.output()).not.toContain("roster cache corrupt");
+      expect((await second.stop()).code).toBe(0);
+      expect(readdirSync(path.dirname(cacheFile)).filter((n) => n.endsWith(".tmp"))).toEqual([]);
+
+      // One more sync has nothing left to do, and the plan is empty.
+      const sync = await cli(["sync", "--json", "--config", config]);
+      expect(sync.code, sync.stderr).toBe(0);
+      const synced = JSON.parse(sync.stdout) as { applied: unknown[]; failed: unknown[] };
+      expect(synced.failed).toEqual([]);
+      const plan = await cli(["plan", "--json", "--config", config]);
+      expect(plan.code, plan.stderr).toBe(0);
+      expect(JSON.parse(plan.stdout)).toMatchObject({ changes: [], heldBack: 0 });
+
+      // The server holds exactly the declared roster, and so does the cache.
+      const onServer = await serverRoster(server, BOT, PASSWORD);
+      const wrong = contacts.filter(({ desired }) => JSON.stringify(onServer.get(desired.jid)?.groups) !== JSON.stringify(desired.groups));
+      expect(wrong.map((c) => c.desired.jid)).toEqual([]);
+      const cached = cacheSchema.parse(JSON.parse(readFileSync(cacheFile, "utf8")));
+      expect(cached.items.length).toBe(CONTACTS);
+      expect(cached.items.every((i) => JSON.stringify(i.groups) === JSON.stringify(onServer.get(i.jid)?.groups))).toBe(true);
+
+      const audit = readAudit(auditFile).filter((l) => l.kind === "roster");
+      console.log(
+        "kill-group-sync:",
+        JSON.stringify({
+          contacts: CONTACTS,
+          drifted: DRIFTED,
+          setsBeforeKill,
+          killedMidWrite,
+          strayTempFilesAfterKill: strayTemps,
+          setsAfterRestart: audit.length - setsBeforeKill,
+          secondRun: { planned: done.planned, applied: done.applied },
+          extraSyncApplied: synced.applied.length,
+          cacheChecks: cache.checks,
+          cacheVersionsSeen: cache.versions.size,
+          failedSets: audit.filter((l) => !l.ok).length,
+        }),
+      );
+      expect(audit.filter((l) => !l.ok)).toEqual([]);
+    } finally {
+      watching = false;
+      await watcher;
+    }
+    expect(cache.problems).toEqual([]);
+    expect(existsSync(cacheFile)).toBe(true);
+  });
+});
