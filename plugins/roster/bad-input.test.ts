@@ -1,7 +1,8 @@
 /**
  * Bad input (issue #7) that a client cannot send through a real server, thrown at the roster plugin
  * without a network: a roster result and pushes with zero, many, malformed or oversized items,
- * presence without a usable `from`, look-alike senders. Each gets a clear log line or error reply;
+ * presence without a usable `from`, look-alike senders. Each gets a clear log line or error reply
+ * (an item kept shortened by the limits is a warning);
  * what the bot had already decided or stored (the roster copy, held requests, the cache on disk)
  * is unchanged, and a normal request is still answered afterwards.
  *
@@ -134,6 +135,9 @@ describe("bad input to a running roster plugin", () => {
     expect(new Set(kept.groups).size).toBe(100);
     expect(kept.groups).not.toContain("");
     expect(kept.name).toHaveLength(1_024);
+    expect(logged("roster item over the limits: the copy (and a roster set made from it) keeps part of it")).toEqual([
+      expect.objectContaining({ jid: "many@partner.test", trimmed: "9900 of 10000 groups dropped (maxGroups 100); name cut to 1024 characters" }),
+    ]);
 
     // Presence without a usable sender.
     await presence({ type: "subscribe" });

@@ -95,6 +95,25 @@ export function parseItem(el: Element, limits: ItemLimits = DEFAULT_LIMITS): { r
   return { remove: false, item: Object.freeze(item) };
 }
 
+/**
+ * What parseItem had to cut from a server's item to keep it within the limits (groups over
+ * maxGroups, a group name or the name over its length), or undefined when nothing was lost. The
+ * server keeps the whole item; the copy (and any roster set built from it) holds the shortened one.
+ * Empty and duplicate groups are dropped without a note: nothing is lost with them.
+ */
+export function itemTrimmed(el: Element, item: RosterItem, limits: ItemLimits = DEFAULT_LIMITS): string | undefined {
+  const name = el.attrs.name as string | undefined;
+  const groups = el.getChildren("group").map((g) => g.text());
+  // Fast path: UTF-16 lengths bound code point counts from above.
+  if (groups.length <= limits.maxGroups && (name?.length ?? 0) <= limits.maxNameLength && groups.every((g) => g.length <= limits.maxGroupLength)) return undefined;
+  const notes: string[] = [];
+  const distinct = new Set(groups.map((g) => g.normalize("NFC")).filter((g) => g.trim() !== ""));
+  if (distinct.size > item.groups.length) notes.push(`${distinct.size - item.groups.length} of ${distinct.size} groups dropped (maxGroups ${limits.maxGroups})`);
+  if ([...distinct].some((g) => Array.from(g).length > limits.maxGroupLength)) notes.push(`group names cut to ${limits.maxGroupLength} characters`);
+  if (name !== undefined && Array.from(name.normalize("NFC")).length > limits.maxNameLength) notes.push(`name cut to ${limits.maxNameLength} characters`);
+  return notes.length ? notes.join("; ") : undefined;
+}
+
 /** The `<item/>` of a roster set: never `ask` or `approved`, `subscription` only as "remove" (§2.3.2). */
 export function itemElement(jid: string, name: string | undefined, groups: readonly string[]): Element {
   return xml("item", { jid, name }, ...groups.map((g) => xml("group", {}, g)));

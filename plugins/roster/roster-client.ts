@@ -15,7 +15,7 @@ import { parseJid } from "../../bots/jid.ts";
 import type { ChangeOptions, ChangeOrigin, GroupSyncApi, RosterHooks, RosterItemInput, RosterLoadedEvent, RosterService, SubscriptionsApi, SubscriptionState } from "./api.ts";
 import type { AuditLog } from "./audit.ts";
 import { RosterError, type RosterOperation } from "./errors.ts";
-import { cleanGroups, cleanName, itemElement, NS_ROSTER, parseItem, removeElement, type ItemLimits, type RosterItem } from "./item.ts";
+import { cleanGroups, cleanName, itemElement, itemTrimmed, NS_ROSTER, parseItem, removeElement, type ItemLimits, type RosterItem } from "./item.ts";
 import { isFromOwnAccount, validatePush, type PushChange } from "./push.ts";
 import { RosterState, type RosterChange } from "./state.ts";
 import { RosterStore } from "./store.ts";
@@ -184,7 +184,10 @@ export class RosterClient implements RosterService {
       for (const el of query.getChildren("item")) {
         try {
           const parsed = parseItem(el, this.options.limits);
-          if (!parsed.remove) items.push(parsed.item);
+          if (!parsed.remove) {
+            items.push(parsed.item);
+            this.noteTrimmed(el, parsed.item);
+          }
         } catch (err) {
           this.ctx.logger.warn({ err: (err as Error).message }, "roster item skipped");
         }
@@ -219,6 +222,7 @@ export class RosterClient implements RosterService {
       log({ security: verdict.security, from: stanza.attrs.from, reason: verdict.reason }, verdict.security ? "spoofed roster push rejected" : "invalid roster push rejected");
       return stanzaError(verdict.condition === "bad-request" ? "modify" : "cancel", verdict.condition);
     }
+    if (!verdict.change.remove) this.noteTrimmed(query.getChild("item")!, verdict.change.item);
     if (this.queued) {
       this.queued.push(verdict.change);
       if (verdict.ver !== undefined) this.queuedVer = verdict.ver;
@@ -227,6 +231,12 @@ export class RosterClient implements RosterService {
       this.persist();
     }
     return true;
+  }
+
+  /** An item the server holds whole but the copy keeps shortened (limits) is worth a warning. */
+  private noteTrimmed(el: Element, item: RosterItem): void {
+    const trimmed = itemTrimmed(el, item, this.options.limits);
+    if (trimmed) this.ctx.logger.warn({ jid: item.jid, trimmed }, "roster item over the limits: the copy (and a roster set made from it) keeps part of it");
   }
 
   private applyPush(push: PushChange, ver: string | undefined): void {

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import type { Element } from "@xmpp/xml";
 import type { ProsodyServer } from "../../scripts/prosody.ts";
@@ -253,7 +254,7 @@ export class CountingRelay {
   ) {}
 
   static async start(targetPort: number, statsFile: string, watchJid = ""): Promise<CountingRelay> {
-    const child = spawn(process.execPath, [path.join(path.dirname(new URL(import.meta.url).pathname), "relay.mjs"), String(targetPort), statsFile, watchJid], {
+    const child = spawn(process.execPath, [path.join(path.dirname(fileURLToPath(import.meta.url)), "relay.mjs"), String(targetPort), statsFile, watchJid], {
       stdio: ["ignore", "pipe", "inherit"],
     });
     const port = await new Promise<number>((resolve, reject) => {
