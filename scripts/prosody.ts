@@ -66,6 +66,11 @@ export interface ProsodyOptions {
    * CPU-bound stall when the server is pushed past its capacity (a flood test): turn it off there.
    */
   streamManagement?: boolean;
+  /**
+   * External components (XEP-0114) on `componentPort`, each speaking for its own domain: one
+   * connection sends from any JID there, as a remote domain's traffic would arrive.
+   */
+  components?: { domain: string; secret: string }[];
 }
 
 export class ProsodyServer {
@@ -78,6 +83,8 @@ export class ProsodyServer {
     readonly port: number,
     readonly hosts: string[],
     private readonly options: ProsodyOptions,
+    /** Where components connect (0 when the server has none). */
+    readonly componentPort: number,
   ) {
     this.dir = mkdtempSync(path.join(os.tmpdir(), "roster-bot-prosody-"));
     this.dataDir = path.join(this.dir, "data");
@@ -88,7 +95,8 @@ export class ProsodyServer {
 
   static async start(options: ProsodyOptions = {}): Promise<ProsodyServer> {
     ensureProsody();
-    const server = new ProsodyServer(options.port ?? (await freePort()), options.hosts ?? ["a.test", "b.test", "c.test"], options);
+    const componentPort = options.components?.length ? await freePort() : 0;
+    const server = new ProsodyServer(options.port ?? (await freePort()), options.hosts ?? ["a.test", "b.test", "c.test"], options, componentPort);
     await server.startProcess();
     return server;
   }
@@ -119,7 +127,8 @@ legacy_ssl_ports = {}
 s2s_ports = {}
 http_ports = {}
 https_ports = {}
-component_ports = {}
+component_ports = { ${this.componentPort || ""} }
+component_interfaces = { "127.0.0.1" }
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
 authentication = "internal_plain"
@@ -128,6 +137,7 @@ limits = { c2s = { rate = ${luaString(rate)}; burst = "10s" } }
 smacks_hibernation_time = 30
 log = { { levels = { min = ${luaString(this.options.logLevel ?? (process.env.PROSODY_LOG_LEVEL as string | undefined) ?? "info")} }, to = "file", filename = ${luaString(this.logFile)} } }
 ${this.hosts.map((h) => `VirtualHost ${luaString(h)}`).join("\n")}
+${(this.options.components ?? []).map((c) => `Component ${luaString(c.domain)}\n\tcomponent_secret = ${luaString(c.secret)}`).join("\n")}
 `;
   }
 

@@ -1,11 +1,15 @@
 /**
- * Fault: a flood of 20,000 subscription requests from strangers.
+ * Fault: a flood of 20,000 subscription requests from strangers within 10 seconds.
  *
- * 250 stranger accounts on four domains each run 80 subscribe/unsubscribe cycles, paced for 20,000
- * requests in 9 s (loopback only; the loops are bounded and stop by themselves). The unsubscribe
- * clears each request at the server, so every cycle is a new request the server delivers. The bot
- * (the real CLI in its own process, so its RSS can be read from /proc) has a rate limit of 20/min
- * per domain and 60/min in total, `over: ignore`, and the admin plugin.
+ * The strangers are 20,000 distinct JIDs on four other domains, sent by one XEP-0114 component per
+ * domain — the way a remote domain's traffic reaches the bot, without 20,000 logins. The flood is
+ * open-loop and evenly paced: 20,000 requests in 9 s, whatever the bot does. Each stranger withdraws
+ * its request (`unsubscribe`) right after sending it: Prosody keeps pending requests in the
+ * account's roster record and re-serializes that record on every change, so 20,000 requests left
+ * pending would make the server, not the bot, the subject of the test (measured: under 30 a second
+ * after a few thousand). The bot (the real CLI in its own process, so its RSS can be read from
+ * /proc) has a rate limit of 20/min per domain and 60/min in total, `over: ignore`, and the admin
+ * plugin.
  *
  * Checked:
  *  - every request is decided, and the rate limit holds: the answers the bot put on the wire
@@ -13,35 +17,21 @@
  *    over the flood's duration and equal the answered decisions in audit.log; every other decision
  *    is `ignore` by `rate-limit`;
  *  - memory stays bounded: the bot's RSS before, at its peak during, and after the flood;
- *  - an admin's `stats` command, sent every 500 ms during the flood, is answered, and the bot
- *    itself answers within 1 s: from the command reaching the bot to the reply leaving it (the
- *    relay timestamps both). The round trip seen by the admin is reported too; it is the server's
- *    doing (see below).
- *
- * The server is the bottleneck, not the bot. On this 2-core machine one Prosody 0.12 routes about
- * 1,300–2,000 such cycles per second, and pushed past that with an open-loop flood it degrades
- * badly (measured: up to 10x slower, delivering to the bot in bursts a minute apart; with
- * mod_smacks it stalls outright). So each stranger keeps at most WINDOW cycles in flight: it counts
- * the server's receipt for each request (the `unavailable` presence Prosody returns for a
- * subscribe) and waits when it is further ahead. The flood then runs as fast as the server routes
- * it (its duration is reported). The server also keeps rosters in memory (the file store rewrites a
- * roster file per change) and runs without stream management. While the server is saturated it
- * reads the bot's connection only now and then, so the admin's round trip is seconds even though
- * the bot answers in milliseconds.
+ *  - an admin's `stats` command, sent every 500 ms during the flood, is answered within 1 s, end
+ *    to end (the relay also timestamps the command reaching the bot and the reply leaving it, to
+ *    tell the bot's share from the server's).
  */
 import path from "node:path";
-import type { Element } from "@xmpp/xml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProsodyServer } from "../../scripts/prosody.ts";
 import { TestClient, xml } from "../../scripts/xmpp-client.ts";
+import { RawComponent } from "../../scripts/xmpp-component.ts";
 import { tempDir, type TempDir } from "../helpers/tmp.ts";
-import { bareOf, connectCrowd, countLines, CountingRelay, memoryOf, readAudit, sleep, spawnBot, yamlConfig, type BotProcess } from "./support.ts";
+import { bareOf, countLines, CountingRelay, memoryOf, readAudit, sleep, spawnBot, yamlConfig, type BotProcess } from "./support.ts";
 
-const STRANGERS = 250;
-const CYCLES = 80; // 250 × 80 = 20,000 requests
-const FLOOD_MS = 9_000; // the pace asked for: 20,000 requests in 9 s
-/** Cycles a stranger may have sent that the server has not yet acknowledged. */
-const WINDOW = 8;
+const REQUESTS = 20_000;
+const FLOOD_MS = 9_000; // 20,000 requests in 9 s
+const TICK_MS = 10; // the flood is sent in equal slices every 10 ms
 const DOMAINS = ["s1.test", "s2.test", "s3.test", "s4.test"];
 const BOT_USER = "floodbot";
 const BOT = `${BOT_USER}@a.test`;
@@ -53,14 +43,22 @@ let relay: CountingRelay;
 let tmp: TempDir;
 let bot: BotProcess | undefined;
 const clients: TestClient[] = [];
+const components: RawComponent[] = [];
 
 beforeAll(async () => {
-  server = await ProsodyServer.start({ hosts: ["a.test", ...DOMAINS], logLevel: "warn", rosterStorage: "memory", streamManagement: false });
+  server = await ProsodyServer.start({
+    hosts: ["a.test"],
+    components: DOMAINS.map((domain) => ({ domain, secret: `${domain}-secret` })),
+    logLevel: "warn",
+    rosterStorage: "memory",
+    streamManagement: false,
+  });
   server.createAccount(BOT_USER, "a.test", PASSWORD);
   tmp = tempDir("fault-flood-");
   relay = await CountingRelay.start(server.port, path.join(tmp.dir, "relay.json"), "boss@a.test");
 });
 afterAll(async () => {
+  await Promise.all(components.map((c) => c.stop()));
   await Promise.all(clients.map((c) => c.stop()));
   await bot?.kill9();
   await relay?.stop();
@@ -68,10 +66,8 @@ afterAll(async () => {
   tmp?.remove();
 });
 
-// Run by hand (ROSTER_BOT_FLOOD=1 npm run test:faults): it takes a saturated server minutes on a
-// small machine, and the admin round trip through it is not yet within 1 s (see README, Reliability).
-describe.skipIf(!process.env.ROSTER_BOT_FLOOD)("a flood of 20,000 subscription requests from strangers", () => {
-  it("keeps memory bounded, holds the rate limit, and the bot answers an admin within 1 s", async () => {
+describe("a flood of 20,000 subscription requests from strangers", () => {
+  it("keeps memory bounded, holds the rate limit, and answers an admin within 1 s", async () => {
     const auditFile = path.join(tmp.dir, "data", "audit.log");
     const config = yamlConfig(tmp.write, "bot.config.yaml", {
       log: { level: "info" },
@@ -112,40 +108,28 @@ describe.skipIf(!process.env.ROSTER_BOT_FLOOD)("a flood of 20,000 subscription r
     };
     expect((await stats()).body).toMatch(/^Contacts: 0/);
 
-    // Strangers send initial presence (to receive the server's receipts) but request no roster.
-    const jids = Array.from({ length: STRANGERS }, (_, i) => `stranger${i}@${DOMAINS[i % DOMAINS.length]}`);
-    const strangers = await connectCrowd(server, jids, { roster: false, presence: true });
-    clients.push(...strangers);
+    for (const domain of DOMAINS) components.push(await RawComponent.connect({ port: server.componentPort, domain, secret: `${domain}-secret` }));
     await sleep(500);
     const before = memoryOf(bot.pid);
 
-    // The flood: each stranger runs CYCLES subscribe/unsubscribe cycles, paced evenly.
+    // The flood: request k comes from stranger<k> on DOMAINS[k % 4], paced evenly over FLOOD_MS.
     let sent = 0;
     const floodStartedAt = Date.now();
     const t0 = performance.now();
-    const flood = Promise.all(
-      strangers.map(async (c, k) => {
-        let receipts = 0;
-        let wake: (() => void) | undefined;
-        c.client.on("stanza", (s: Element) => {
-          if (s.name === "presence" && s.attrs.type === "unavailable" && bareOf(s.attrs.from) === BOT) {
-            receipts++;
-            wake?.();
-          }
-        });
-        const offset = (k / STRANGERS) * (FLOOD_MS / CYCLES);
-        for (let i = 0; i < CYCLES; i++) {
-          const due = t0 + offset + (i * FLOOD_MS) / CYCLES;
-          const wait = due - performance.now();
-          if (wait > 0) await sleep(wait);
-          while (i - receipts >= WINDOW) await new Promise<void>((resolve) => ((wake = resolve), setTimeout(resolve, 1_000)));
-          await c.presence(BOT, "subscribe");
-          sent++;
-          await c.presence(BOT, "unsubscribe");
+    const flood = (async () => {
+      const perTick = (REQUESTS * TICK_MS) / FLOOD_MS;
+      for (let tick = 1; sent < REQUESTS; tick++) {
+        for (; sent < Math.min(REQUESTS, Math.round(tick * perTick)); sent++) {
+          const component = components[sent % DOMAINS.length]!;
+          const stranger = `stranger${sent}@${component.domain}`;
+          await component.presence(stranger, BOT, "subscribe");
+          await component.presence(stranger, BOT, "unsubscribe");
         }
-      }),
-    );
-    // Meanwhile: the bot's memory every 100 ms, and an admin command every second.
+        const wait = t0 + tick * TICK_MS - performance.now();
+        if (wait > 0) await sleep(wait);
+      }
+    })();
+    // Meanwhile: the bot's memory every 100 ms, and an admin command every 500 ms.
     let peak = before.rssMb;
     let floodDone = false;
     const sampler = (async () => {
@@ -174,7 +158,7 @@ describe.skipIf(!process.env.ROSTER_BOT_FLOOD)("a flood of 20,000 subscription r
     await flood;
     const floodMs = performance.now() - t0;
 
-    // The server delivers the backlog after the flood: wait for a decision on every request.
+    // Wait for a decision on every request (the last ones are still on their way when the flood ends).
     const drainDeadline = Date.now() + 120_000;
     while (countLines(auditFile, '"kind":"decision"') < sent) {
       if (Date.now() > drainDeadline) break;
@@ -204,7 +188,6 @@ describe.skipIf(!process.env.ROSTER_BOT_FLOOD)("a flood of 20,000 subscription r
     for (const d of answered) answeredByDomain.set(d.from!.split("@")[1]!, (answeredByDomain.get(d.from!.split("@")[1]!) ?? 0) + 1);
 
     const summary = {
-      strangers: STRANGERS,
       requestsSent: sent,
       floodMs: Math.round(floodMs),
       drainedMs: Math.round(drainedMs),
@@ -226,8 +209,8 @@ describe.skipIf(!process.env.ROSTER_BOT_FLOOD)("a flood of 20,000 subscription r
     };
     console.log("flood:", JSON.stringify(summary));
 
-    expect(sent).toBe(STRANGERS * CYCLES);
-    expect(floodMs).toBeLessThan(60_000);
+    expect(sent).toBe(REQUESTS);
+    expect(floodMs).toBeLessThan(10_000);
     expect(decisions.length).toBe(sent);
     expect(answered.length).toBeLessThanOrEqual(allowedTotal);
     for (const n of answeredByDomain.values()) expect(n).toBeLessThanOrEqual(allowedPerDomain);
@@ -239,14 +222,11 @@ describe.skipIf(!process.env.ROSTER_BOT_FLOOD)("a flood of 20,000 subscription r
     // Memory: bounded while 20,000 requests pass through.
     expect(peak - before.rssMb).toBeLessThan(100);
     expect(after.rssMb - before.rssMb).toBeLessThan(75);
-    // The admin was answered throughout, and the bot itself always answered within 1 s (from the
-    // command reaching the bot to its reply leaving it; the round trip also holds the time the
-    // saturated server takes to deliver both).
-    expect(latencies.length).toBeGreaterThanOrEqual(10);
-    expect(latencies.every((ms) => Number.isFinite(ms))).toBe(true);
+    // The admin was answered throughout, every time within 1 s end to end.
+    expect(latencies.length).toBeGreaterThanOrEqual(15);
+    expect(Math.max(...latencies)).toBeLessThan(1_000);
     expect(wire.watchIn.length).toBe(latencies.length + 1);
     expect(botLatencies.length).toBe(wire.watchIn.length);
-    expect(Math.max(...botLatencies)).toBeLessThan(1_000);
 
     // The bot is still serving after the flood.
     expect((await stats()).body).toMatch(/^Contacts: 0 .*\nPending: 0\nDecisions since start/);
