@@ -65,7 +65,7 @@ describe("allowlist plugin", () => {
   it("can answer mutual", async () => {
     await setup({ file: "allow.json", action: "mutual" });
     await request("vip@elsewhere.test");
-    expect(last()).toMatchObject({ action: "mutual", sent: ["subscribed", "subscribe"] });
+    expect(last()).toMatchObject({ action: "mutual", sent: ["subscribe", "subscribed"] });
   });
 
   it("re-reads the file when it changes (also when replaced) and keeps the old list when it is broken", async () => {

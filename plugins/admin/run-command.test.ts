@@ -17,7 +17,7 @@ function fakeRoster(over: { groups?: GroupSyncApi; loaded?: boolean; items?: Ros
     approve: async (jid, o = {}) => {
       calls.push(`approve ${jid} by=${o.by} mutual=${o.mutual}`);
       pending.splice(pending.findIndex((p) => p.jid === jid) >>> 0, 1);
-      return decision(jid, o.mutual ? "mutual" : "accept", o.by ?? "admin", o.mutual ? ["subscribed", "subscribe"] : ["subscribed"]);
+      return decision(jid, o.mutual ? "mutual" : "accept", o.by ?? "admin", o.mutual ? ["subscribe", "subscribed"] : ["subscribed"]);
     },
     deny: async (jid, o = {}) => {
       if (jid === "boom@a.test") throw new Error("roster deny boom@a.test failed: offline");
@@ -52,7 +52,7 @@ describe("runCommand", () => {
   it("approve and deny go through subscriptions with the admin as the decider", async () => {
     const { roster, calls } = fakeRoster();
     expect(await run(roster, "approve held@a.test")).toEqual({ reply: "Approved held@a.test: sent subscribed.", result: "ok" });
-    expect((await run(roster, "approve x@a.test mutual")).reply).toBe("Approved x@a.test (it was not pending): sent subscribed + subscribe.");
+    expect((await run(roster, "approve x@a.test mutual")).reply).toBe("Approved x@a.test (it was not pending): sent subscribe + subscribed.");
     expect((await run(roster, "deny y@a.test")).reply).toBe("Denied y@a.test (it was not pending): sent unsubscribed.");
     expect(calls).toEqual(["approve held@a.test by=boss@b.test mutual=false", "approve x@a.test by=boss@b.test mutual=true", "deny y@a.test by=boss@b.test"]);
   });

@@ -97,7 +97,7 @@ export interface SubscriptionDecision {
   decidedBy: string;
   rule: string | undefined;
   reason: string;
-  /** Presence types sent in answer, e.g. ["subscribed", "subscribe"] for mutual; [] for ignore and ask. */
+  /** Presence types sent in answer, e.g. ["subscribe", "subscribed"] for mutual; [] for ignore and ask. */
   sent: string[];
 }
 

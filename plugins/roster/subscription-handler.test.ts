@@ -126,6 +126,6 @@ describe("subscription decision chain", () => {
     await push({ jid: "asked@x.net", subscription: "none", ask: "subscribe" });
     await request("asked@x.net");
     await request("new@x.net");
-    expect(answers()).toEqual(["asked@x.net subscribed", "new@x.net subscribed", "new@x.net subscribe"]);
+    expect(answers()).toEqual(["asked@x.net subscribed", "new@x.net subscribe", "new@x.net subscribed"]);
   });
 });

@@ -179,9 +179,11 @@ export class SubscriptionHandler implements SubscriptionsApi {
           await send("subscribed");
           break;
         case "mutual":
-          await send("subscribed");
-          // Subscribe back unless we already have, or have asked for, their presence.
+          // Subscribe back (unless we already have, or have asked for, their presence) before
+          // approving: if the connection drops between the two, the request is still pending at
+          // the server, so it is redelivered and this runs again, now sending only `subscribed`.
           if (!(item && (item.subscription === "to" || item.subscription === "both" || item.ask === "subscribe"))) await send("subscribe");
+          await send("subscribed");
           break;
         case "reject":
           await send("unsubscribed");

@@ -64,13 +64,13 @@ describe("each action, seen from the contact's side", () => {
     const quiet = await contact("quiet1@a.test");
     const held = await contact("held@a.test");
     try {
-      // mutual: subscribed, then a subscribe back.
-      const staffAnswers = staff.waitFor((s) => s.attrs.type === "subscribe" && s.attrs.from?.startsWith(bot) === true);
+      // mutual: a subscribe back, then subscribed.
+      const approved = staff.waitFor((s) => s.attrs.type === "subscribed" && s.attrs.from?.startsWith(bot) === true);
       await staff.presence(bot, "subscribe");
       const first = await answer(staff, bot);
-      expect(first.attrs.type).toBe("subscribed");
+      expect(first.attrs.type).toBe("subscribe");
       expect(first.attrs.id).toBeUndefined();
-      await staffAnswers;
+      expect((await approved).attrs.id).toBeUndefined();
       await staff.presence(bot, "subscribed"); // alice approves the bot's request back
 
       await partner.presence(bot, "subscribe");
@@ -101,7 +101,7 @@ describe("each action, seen from the contact's side", () => {
         ].sort(),
       );
       const lines = auditLines(config.dataDir).filter((l) => l.kind === "decision");
-      expect(lines.find((l) => l.from === "alice@b.test")).toMatchObject({ action: "mutual", decidedBy: "rules", rule: "staff", sent: ["subscribed", "subscribe"], bot: "policybot" });
+      expect(lines.find((l) => l.from === "alice@b.test")).toMatchObject({ action: "mutual", decidedBy: "rules", rule: "staff", sent: ["subscribe", "subscribed"], bot: "policybot" });
       expect(lines.find((l) => l.from === "eve@a.test")).toMatchObject({ action: "reject", decidedBy: "default" });
     } finally {
       await Promise.all([staff, partner, stranger, quiet, held].map((c) => c.stop()));
