@@ -19,9 +19,10 @@ import { backoffDelay } from "./backoff.ts";
 import type { BotConfig } from "./config/load.ts";
 import { parseJid } from "./jid.ts";
 import { StanzaRouter } from "./router.ts";
-import { patchClient, speedUpScram } from "./xmpp-patches.ts";
+import { patchClient, speedUpScram, utf8Sasl } from "./xmpp-patches.ts";
 
 speedUpScram();
+utf8Sasl();
 
 const NS_STREAM = "http://etherx.jabber.org/streams";
 

@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
-import { speedUpScram } from "./xmpp-patches.ts";
+import { speedUpScram, utf8Sasl } from "./xmpp-patches.ts";
 
 describe("speedUpScram", () => {
   it("computes exactly what sasl-scram-sha-1 computes, much faster", async () => {
@@ -24,5 +24,24 @@ describe("speedUpScram", () => {
     } finally {
       bitops.Hi = original;
     }
+  });
+});
+
+describe("utf8Sasl", () => {
+  type Mechanism = new () => { response(cred: object): unknown; challenge(chal: string): unknown };
+  const require = createRequire(import.meta.url);
+  const fromBase64 = (b64: string) => Buffer.from(b64, "base64").toString("utf8");
+
+  it("gives PLAIN and SCRAM-SHA-1 responses as UTF-8 bytes, which btoa() then encodes correctly", async () => {
+    utf8Sasl();
+    expect(utf8Sasl()).toBe(false); // applied once: a second call does not encode twice
+    const Plain = require("sasl-plain") as Mechanism;
+    const plain = await new Plain().response({ username: "дмитрий", password: "pässwörd 🔑" });
+    expect(fromBase64(btoa(plain as string))).toBe("\0дмитрий\0pässwörd 🔑");
+
+    const Scram = require("sasl-scram-sha-1") as Mechanism;
+    const scram = await new Scram().response({ username: "jörg=1,2", password: "x" });
+    // The username is escaped per RFC 5802 (= and ,) and sent as UTF-8.
+    expect(fromBase64(btoa(scram as string))).toMatch(/^n,,n=jörg=3D1=2C2,r=/);
   });
 });

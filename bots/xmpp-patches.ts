@@ -8,6 +8,8 @@
  *    on <enabled/> runs a tick late, racing stanzas from the same read. The server then sees a bad
  *    `h` and closes the stream ("Client acknowledged more stanzas than sent by server"). Here the
  *    count is kept synchronously, in element order, and xmpp.js reads it through `sm.inbound`.
+ *
+ * speedUpScram() and utf8Sasl() patch the SASL mechanism libraries once, for every client.
  */
 import { pbkdf2Sync } from "node:crypto";
 import { createRequire } from "node:module";
@@ -53,4 +55,38 @@ export function speedUpScram(): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * xmpp.js base64-encodes a SASL mechanism's response with btoa(), which takes one byte per
+ * character: a non-ASCII username or password made it throw (outside Latin-1) or sent Latin-1
+ * bytes the server cannot verify, where SASL wants UTF-8 (RFC 4616, RFC 5802). The responses of
+ * PLAIN and SCRAM-SHA-1 are turned into their UTF-8 bytes, one character per byte, before btoa sees
+ * them. SCRAM already hashes its messages as UTF-8, so both sides agree again. Applied once.
+ */
+export function utf8Sasl(): boolean {
+  try {
+    const require = createRequire(import.meta.url);
+    let patched = false;
+    for (const name of ["sasl-plain", "sasl-scram-sha-1"]) {
+      const mechanism = require(name) as { prototype?: { response?: (cred: unknown) => unknown; utf8Patched?: boolean } };
+      const proto = mechanism.prototype;
+      if (typeof proto?.response !== "function" || proto.utf8Patched) continue;
+      const response = proto.response;
+      proto.response = async function (this: unknown, cred: unknown) {
+        const text = await response.call(this, cred);
+        return typeof text === "string" ? utf8Bytes(text) : text;
+      };
+      proto.utf8Patched = true;
+      patched = true;
+    }
+    return patched;
+  } catch {
+    return false;
+  }
+}
+
+/** A string's UTF-8 encoding as a "binary string" (one character per byte), the form btoa() takes. */
+export function utf8Bytes(text: string): string {
+  return Buffer.from(text, "utf8").toString("latin1");
 }

@@ -5,7 +5,9 @@
  */
 import { client as createClient, xml, type Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
-import { patchClient } from "../bots/xmpp-patches.ts";
+import { patchClient, utf8Sasl } from "../bots/xmpp-patches.ts";
+
+utf8Sasl();
 
 export { xml };
 

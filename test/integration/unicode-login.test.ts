@@ -1,0 +1,49 @@
+/**
+ * Accounts with non-ASCII local parts and passwords log in (SASL wants UTF-8; xmpp.js's btoa()
+ * alone throws outside Latin-1 and sends Latin-1 bytes inside it): the bot with SCRAM-SHA-1, a
+ * contact with PLAIN, and they exchange a message.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { definePlugin } from "../../bots/plugin.ts";
+import { ProsodyServer } from "../../scripts/prosody.ts";
+import { TestClient, xml } from "../../scripts/xmpp-client.ts";
+import { startTestBot } from "../helpers/bot.ts";
+
+let server: ProsodyServer;
+
+beforeAll(async () => {
+  server = await ProsodyServer.start();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+const echo = definePlugin({
+  name: "echo",
+  apply(ctx) {
+    ctx.on("message", async (stanza) => {
+      const body = stanza.getChildText("body");
+      if (body && stanza.attrs.type !== "error") await ctx.send(xml("message", { to: stanza.attrs.from, type: "chat" }, xml("body", {}, `echo: ${body}`)));
+    });
+  },
+});
+
+describe("non-ASCII credentials", () => {
+  it.each([
+    ["Latin-1 characters", "jörg", "pässwörd"],
+    ["characters outside Latin-1", "дмитрий", "密码-✓-🔑"],
+  ])("log in with %s (bot: SCRAM-SHA-1, contact: PLAIN)", async (_, user, password) => {
+    const { runtime, logs } = await startTestBot({ server, id: "unicode", user, password, plugins: [{ definition: echo }] });
+    server.createAccount(`${user}-contact`, "b.test", password);
+    const contact = await TestClient.connect({ service: server.service, jid: `${user}-contact@b.test`, password });
+    try {
+      const reply = contact.waitFor((s) => s.name === "message" && s.getChildText("body") === "echo: grüße");
+      await contact.send(xml("message", { to: `${user}@a.test`, type: "chat" }, xml("body", {}, "grüße")));
+      expect((await reply).attrs.from?.split("/")[0]).toBe(`${user}@a.test`);
+      expect(logs.raw.join("\n")).not.toContain(password);
+    } finally {
+      await contact.stop();
+      await runtime.stop();
+    }
+  });
+});
