@@ -136,6 +136,12 @@ describe("validateHost: errors with positions", () => {
     expect(where(issues)).toEqual(["2:9 id may hold letters, digits, '.', '_' and '-'"]);
   });
 
+  it("refuses a bot id too long to name its data folder", () => {
+    expect(where(validate(lines("bots:", `  - id: ${"b".repeat(64)}`, "    jid: a@x.org")).issues)).toEqual([]);
+    const { issues } = validate(lines("bots:", `  - id: ${"b".repeat(300)}`, "    jid: a@x.org"));
+    expect(where(issues)).toEqual(["2:9 id may be at most 64 characters"]);
+  });
+
   it.each([
     ["not a jid", 'is not a valid bare JID'],
     ["bot@", "is not a valid bare JID"],

@@ -26,6 +26,8 @@ export const botSchema = z
     id: z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "id may hold letters, digits, '.', '_' and '-'")
+      // It names the default data folder: keep it well within a file name's 255 bytes.
+      .max(64, "id may be at most 64 characters")
       .describe("Short name of this bot, used in logs, audit lines and --bot"),
     jid: z.string().min(3).describe("The bot account's bare JID, e.g. bot@example.org"),
     password: z
