@@ -20,6 +20,7 @@ import { factsFor, type ContactFacts } from "./policy/facts.ts";
 import { compilePolicy, type CompiledPolicy } from "./policy/compile.ts";
 import type { SubscriptionAction } from "./policy/match-schema.ts";
 import { SubscriptionRateLimiter } from "./rate-limit.ts";
+import { OverLimitLog } from "./rate-limit-log.ts";
 import type { RosterClient } from "./roster-client.ts";
 import type { RosterItem } from "./item.ts";
 import type { SubscriptionsConfig } from "./subscription-config.ts";
@@ -41,6 +42,7 @@ export class SubscriptionHandler implements SubscriptionsApi {
   readonly request: DecideHook<SubscriptionRequest, SubscriptionAnswer>;
   readonly decided: NotifyHook<SubscriptionDecision>;
   private readonly pendingStore: PendingStore;
+  private readonly overLimitLog: OverLimitLog;
   private active: Active;
 
   constructor(
@@ -53,6 +55,7 @@ export class SubscriptionHandler implements SubscriptionsApi {
     this.request = roster.hooks.subscriptionRequest;
     this.decided = roster.hooks.subscriptionDecided;
     this.pendingStore = new PendingStore(path.join(ctx.dataDir, "pending.json"), ctx.logger);
+    this.overLimitLog = new OverLimitLog(ctx.logger, (fn, ms) => ctx.setInterval(fn, ms));
     this.request.tap({ name: "rules", order: RULES_TAP_ORDER }, (req) => {
       const decision = this.active.policy.decide(req.facts);
       return decision && { action: decision.action, rule: decision.rule, reason: decision.reason };
@@ -133,8 +136,10 @@ export class SubscriptionHandler implements SubscriptionsApi {
       return;
     }
     const { config, limiter } = this.active;
-    const limit = limiter?.check(parseJid(jid).domain);
+    const domain = parseJid(jid).domain;
+    const limit = limiter?.check(domain);
     if (limit && !limit.allowed) {
+      this.overLimitLog.record(domain, limit.limit!);
       const reason = `over the ${limit.limit === "perDomain" ? "per-domain" : "total"} rate limit`;
       await this.execute(jid, config.rateLimit!.over, "rate-limit", undefined, reason, item);
       return;
@@ -199,7 +204,8 @@ export class SubscriptionHandler implements SubscriptionsApi {
     }
     const decision: SubscriptionDecision = { jid, action, decidedBy, rule, reason, sent };
     this.audit.write({ kind: "decision", from: jid, action, decidedBy, ...(rule ? { rule } : {}), reason, sent });
-    this.ctx.logger.info({ jid, action, decidedBy, rule }, "subscription request decided");
+    // Requests over a rate limit are summed up by OverLimitLog rather than logged one by one.
+    this.ctx.logger[decidedBy === "rate-limit" ? "debug" : "info"]({ jid, action, decidedBy, rule }, "subscription request decided");
     void this.decided.emit(decision);
     return decision;
   }

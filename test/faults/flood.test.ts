@@ -219,6 +219,10 @@ describe("a flood of 20,000 subscription requests from strangers", () => {
     expect(answered.every((d) => d.action === "reject" && (d.decidedBy === "rules" || d.decidedBy === "default"))).toBe(true);
     expect(limited.length).toBe(decisions.length - answered.length);
     expect(limited.every((d) => d.action === "ignore" && d.sent!.length === 0 && /rate limit/.test(d.reason!))).toBe(true);
+    // The operator's log is not flooded: one line per answered request, one warning for the rest.
+    const botLog = path.join(tmp.dir, "bot.log");
+    expect(countLines(botLog, '"msg":"subscription request decided"')).toBe(answered.length);
+    expect(countLines(botLog, "over the rate limit")).toBe(1);
     // Memory: bounded while 20,000 requests pass through.
     expect(peak - before.rssMb).toBeLessThan(100);
     expect(after.rssMb - before.rssMb).toBeLessThan(75);
