@@ -22,7 +22,6 @@ export class RawComponent {
   /** Presence stanzas of type `unavailable` received: Prosody's receipt for each subscribe. */
   receipts = 0;
   private tail = "";
-  private wakers: (() => void)[] = [];
 
   private constructor(
     private readonly socket: net.Socket,
@@ -71,17 +70,6 @@ export class RawComponent {
     if (!ok) return new Promise((resolve) => this.socket.once("drain", resolve));
   }
 
-  /** Resolves once `receipts` reaches `n` (or after `timeoutMs`, whichever comes first). */
-  async untilReceipts(n: number, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.receipts < n && Date.now() < deadline) {
-      await new Promise<void>((resolve) => {
-        this.wakers.push(resolve);
-        setTimeout(resolve, Math.max(1, deadline - Date.now()));
-      });
-    }
-  }
-
   private scan(text: string): void {
     const all = this.tail + text;
     const re = /<presence\b[^>]*\btype=['"]unavailable['"][^>]*>/g;
@@ -93,7 +81,6 @@ export class RawComponent {
     }
     const open = all.lastIndexOf("<");
     this.tail = all.slice(Math.max(consumed, open === -1 ? all.length : open)).slice(-4096);
-    if (this.wakers.length) for (const wake of this.wakers.splice(0)) wake();
   }
 
   async stop(): Promise<void> {

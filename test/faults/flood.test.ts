@@ -189,6 +189,7 @@ describe("a flood of 20,000 subscription requests from strangers", () => {
 
     const summary = {
       requestsSent: sent,
+      receiptsFromServer: components.reduce((n, c) => n + c.receipts, 0),
       floodMs: Math.round(floodMs),
       drainedMs: Math.round(drainedMs),
       decisions: decisions.length,
@@ -210,6 +211,7 @@ describe("a flood of 20,000 subscription requests from strangers", () => {
     console.log("flood:", JSON.stringify(summary));
 
     expect(sent).toBe(REQUESTS);
+    expect(summary.receiptsFromServer).toBe(REQUESTS); // the server took every request
     expect(floodMs).toBeLessThan(10_000);
     expect(decisions.length).toBe(sent);
     expect(answered.length).toBeLessThanOrEqual(allowedTotal);
