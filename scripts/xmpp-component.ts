@@ -9,6 +9,7 @@
  */
 import { createHash } from "node:crypto";
 import net from "node:net";
+import { StringDecoder } from "node:string_decoder";
 
 export interface ComponentOptions {
   port: number;
@@ -17,17 +18,25 @@ export interface ComponentOptions {
 }
 
 const escapeAttr = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/"/g, "&quot;");
+const ENTITIES: Record<string, string> = { lt: "<", gt: ">", quot: '"', apos: "'", amp: "&" };
+const unescapeAttr = (s: string) => s.replace(/&(lt|gt|quot|apos|amp);/g, (_, e: string) => ENTITIES[e]!);
+
+/** The attributes of a presence start tag as the server sent it. */
+export type PresenceAttrs = Record<string, string>;
 
 export class RawComponent {
   /** Presence stanzas of type `unavailable` received: Prosody's receipt for each subscribe. */
   receipts = 0;
+  /** Called with every presence the server sends to this component's domain. */
+  onPresence: ((attrs: PresenceAttrs) => void) | undefined;
   private tail = "";
+  private readonly decoder = new StringDecoder("utf8");
 
   private constructor(
     private readonly socket: net.Socket,
     readonly domain: string,
   ) {
-    socket.on("data", (chunk) => this.scan(chunk.toString("utf8")));
+    socket.on("data", (chunk: Buffer) => this.scan(this.decoder.write(chunk)));
     socket.on("error", () => {});
   }
 
@@ -64,20 +73,29 @@ export class RawComponent {
     return new RawComponent(socket, options.domain);
   }
 
-  /** Sends a presence stanza; resolves when the socket has taken it (back-pressure respected). */
-  presence(from: string, to: string, type: string): Promise<void> | void {
-    const ok = this.socket.write(`<presence from="${escapeAttr(from)}" to="${escapeAttr(to)}" type="${escapeAttr(type)}"/>`);
+  /**
+   * Sends a presence stanza; resolves when the socket has taken it (back-pressure respected).
+   * Without `from`, Prosody fills in the component's domain.
+   */
+  presence(from: string | undefined, to: string, type: string): Promise<void> | void {
+    const fromAttr = from === undefined ? "" : ` from="${escapeAttr(from)}"`;
+    const ok = this.socket.write(`<presence${fromAttr} to="${escapeAttr(to)}" type="${escapeAttr(type)}"/>`);
     if (!ok) return new Promise((resolve) => this.socket.once("drain", resolve));
   }
 
   private scan(text: string): void {
     const all = this.tail + text;
-    const re = /<presence\b[^>]*\btype=['"]unavailable['"][^>]*>/g;
+    const re = /<presence\b[^>]*>/g;
     let consumed = 0;
     let m;
     while ((m = re.exec(all))) {
-      this.receipts++;
       consumed = m.index + m[0].length;
+      if (/\btype=['"]unavailable['"]/.test(m[0])) this.receipts++;
+      if (this.onPresence) {
+        const attrs: PresenceAttrs = {};
+        for (const a of m[0].matchAll(/([\w:-]+)=(?:'([^']*)'|"([^"]*)")/g)) attrs[a[1]!] = unescapeAttr(a[2] ?? a[3]!);
+        this.onPresence(attrs);
+      }
     }
     const open = all.lastIndexOf("<");
     this.tail = all.slice(Math.max(consumed, open === -1 ? all.length : open)).slice(-4096);

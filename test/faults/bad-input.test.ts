@@ -4,6 +4,8 @@
  *
  *  - a sender whose domain is a Cyrillic look-alike of a domain the rules accept;
  *  - a subscription request carrying ~200 kB of payload, one addressed to the bot's full JID;
+ *  - requests from another domain (an XEP-0114 component): from a malformed, a 2,000-character and
+ *    a markup-laden local part (Prosody refuses them), a fullwidth one, and with no `from`;
  *  - roster pushes with zero and with 100 items, sent by a contact (a spoofing attempt);
  *  - roster items set by another resource of the bot's account with empty and duplicate groups,
  *    10,000 groups, a 5,000-character name (the server stores them; the bot keeps them within its
@@ -13,8 +15,8 @@
  *
  * Each gets a clear log line or error; the bot keeps running (afterwards a normal request is still
  * answered); nothing already decided or stored is lost (the roster copy of the contacts decided
- * before, the held request). What a client cannot produce (a presence without `from`, a server
- * push with many items, malformed JIDs from the server) is in plugins/roster/bad-input.test.ts,
+ * before, the held request). What the server does not let through (malformed and oversized JIDs,
+ * a presence without `from` reaching the bot, a push with many items from the server itself) is in plugins/roster/bad-input.test.ts,
  * bots/jid-unicode.test.ts, plugins/roster/policy/lookalike.test.ts and
  * bots/config/bad-input.test.ts.
  */
@@ -28,6 +30,7 @@ import { reloadHost } from "../../bots/reload.ts";
 import type { RosterService } from "../../plugins/roster/api.ts";
 import { ProsodyServer } from "../../scripts/prosody.ts";
 import { TestClient, xml } from "../../scripts/xmpp-client.ts";
+import { RawComponent, type PresenceAttrs } from "../../scripts/xmpp-component.ts";
 import { LogCapture } from "../helpers/bot.ts";
 import { tempDir, type TempDir } from "../helpers/tmp.ts";
 import { until } from "../helpers/wait.ts";
@@ -67,7 +70,11 @@ ${extra}      admin:
 `;
 
 beforeAll(async () => {
-  server = await ProsodyServer.start({ hosts: ["a.test", "b.test", "partner.test", CYRILLIC_PARTNER, "hold.test"], logLevel: "warn" });
+  server = await ProsodyServer.start({
+    hosts: ["a.test", "b.test", "partner.test", CYRILLIC_PARTNER, "hold.test"],
+    components: [{ domain: "far.test", secret: "far-secret" }],
+    logLevel: "warn",
+  });
   server.createAccount("inputbot", "a.test", PASSWORD);
   tmp = tempDir("fault-input-");
   process.env.INPUT_BOT_PASSWORD = PASSWORD;
@@ -130,6 +137,30 @@ describe("the bad-input corpus through a real server", () => {
     const directAnswer = answerTo(direct);
     await direct.send(xml("presence", { to: runtime.connection.fullJid, type: "subscribe" }));
     expect(await directAnswer).toBe("unsubscribed");
+
+    // 2b. From another domain (a component): Prosody itself refuses malformed and oversized
+    //     senders (jid-malformed back to the sender; the bot's own check of such JIDs is unit-tested
+    //     for servers that pass them on). A request with no `from` arrives from the domain itself,
+    //     a fullwidth sender as its standard form; both are decided like any other.
+    const far = await RawComponent.connect({ port: server.componentPort, domain: "far.test", secret: "far-secret" });
+    const toFar: PresenceAttrs[] = [];
+    far.onPresence = (attrs) => void toFar.push(attrs);
+    const badSenders = ["two words@far.test", `${"x".repeat(2_000)}@far.test`, "<b>&\"'@far.test"];
+    for (const from of badSenders) await far.presence(from, BOT, "subscribe");
+    await far.presence(undefined, BOT, "subscribe");
+    await far.presence("\uff46\uff49\uff4e\uff45@far.test", BOT, "subscribe"); // ｆｉｎｅ
+    await until(() => toFar.filter((p) => p.type === "unsubscribed").length === 2, 5_000, "the answers to far.test and fine@far.test");
+    await sleep(300);
+    expect(toFar.filter((p) => p.type !== "unavailable").map((p) => `${p.to} ${p.type}`)).toEqual([
+      ...badSenders.map((j) => `${j} error`),
+      "far.test unsubscribed",
+      "fine@far.test unsubscribed",
+    ]);
+    expect(readAudit(auditFile).filter((l) => l.from?.endsWith("far.test")).map((l) => `${l.from} ${l.action} ${l.decidedBy}`)).toEqual([
+      "far.test reject default",
+      "fine@far.test reject default",
+    ]);
+    await far.stop();
 
     // 3. Roster pushes with zero and with 100 items from a contact: refused, logged as security events.
     const mallory = await contact("mallory@b.test");
