@@ -4,24 +4,28 @@
  */
 import type { Rate } from "../../bots/config/units.ts";
 
+/**
+ * Tokens are kept in units of 1/perMs of a token, so with whole-millisecond clocks every refill is
+ * an exact integer and a limit holds to the millisecond (no floating-point drift).
+ */
 class Bucket {
-  private tokens: number;
+  private scaled: number;
   private last: number;
 
   constructor(
     private readonly rate: Rate,
     now: number,
   ) {
-    this.tokens = rate.count;
+    this.scaled = rate.count * rate.perMs;
     this.last = now;
   }
 
   take(now: number): boolean {
-    const refill = ((now - this.last) / this.rate.perMs) * this.rate.count;
-    this.tokens = Math.min(this.rate.count, this.tokens + refill);
+    const { count, perMs } = this.rate;
+    this.scaled = Math.min(count * perMs, this.scaled + Math.max(0, now - this.last) * count);
     this.last = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    if (this.scaled < perMs) return false;
+    this.scaled -= perMs;
     return true;
   }
 }
