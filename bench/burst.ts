@@ -46,6 +46,7 @@ import { compilePolicy } from "../plugins/roster/policy/compile.ts";
 import { factsFor } from "../plugins/roster/policy/facts.ts";
 import type { MatchSpec, SubscriptionRule } from "../plugins/roster/policy/match-schema.ts";
 import { ProsodyServer } from "../scripts/prosody.ts";
+import { cpuMsOf, memoryOf } from "../scripts/proc-stats.ts";
 import { TestClient, xml } from "../scripts/xmpp-client.ts";
 
 const CROWD = Math.max(10, Number(process.env.CROWD ?? 1_000));
@@ -111,23 +112,6 @@ function buildRules(crowd: readonly string[]): SubscriptionRule[] {
 }
 
 // ---- processes ------------------------------------------------------------------------------
-
-function procStatus(pid: number): { rssMb: number; hwmMb: number } {
-  const text = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = (key: string) => Number(/(\d+) kB/.exec(text.split("\n").find((l) => l.startsWith(key)) ?? "")?.[1] ?? NaN);
-  return { rssMb: kb("VmRSS:") / 1024, hwmMb: kb("VmHWM:") / 1024 };
-}
-
-/** CPU time (user + system) of a process so far, ms. */
-function cpuMs(pid: number | undefined): number {
-  if (!pid) return NaN;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in USER_HZ (100)
-  } catch {
-    return NaN;
-  }
-}
 
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
@@ -281,8 +265,8 @@ async function burst(crowd: Crowd, target: string, expected: readonly string[], 
   const answers = crowd.clients.map((c) =>
     c.waitFor((s) => s.name === "presence" && bareOf(s.attrs.from) === target && (s.attrs.type === "subscribed" || s.attrs.type === "unsubscribed"), ANSWER_TIMEOUT_MS),
   );
-  const cpu0 = cpuMs(botPid);
-  const server0 = cpuMs(serverPid);
+  const cpu0 = cpuMsOf(botPid);
+  const server0 = cpuMsOf(serverPid);
   const t0 = performance.now();
   for (const c of crowd.clients) c.presence(target, "subscribe").catch(() => {});
   const got = await Promise.all(answers);
@@ -293,7 +277,7 @@ async function burst(crowd: Crowd, target: string, expected: readonly string[], 
     if (s.attrs.type === "subscribed") subscribed++;
     if (s.attrs.type !== expected[i]) mismatches++;
   });
-  return { ms, subscribed, unsubscribed: got.length - subscribed, mismatches, botCpuMs: cpuMs(botPid) - cpu0, serverCpuMs: cpuMs(serverPid) - server0 };
+  return { ms, subscribed, unsubscribed: got.length - subscribed, mismatches, botCpuMs: cpuMsOf(botPid) - cpu0, serverCpuMs: cpuMsOf(serverPid) - server0 };
 }
 
 /** Waits until the crowd has received nothing for `quietMs`. */
@@ -361,8 +345,8 @@ export async function run(): Promise<void> {
     crowd = await connectCrowd(server, jids);
     const loginMs = performance.now() - loginStart;
     await settle(crowd);
-    const rssBefore = procStatus(botPid);
-    const baseRssBefore = procStatus(basePid);
+    const rssBefore = memoryOf(botPid);
+    const baseRssBefore = memoryOf(basePid);
 
     const sides = {
       "roster-bot": { jid: rosterJid, expected: expectedBot, pid: botPid, janitor: rosterJanitor, runs: [] as BurstResult[] },
@@ -391,8 +375,8 @@ export async function run(): Promise<void> {
       const order: Side[] = round % 2 === 0 ? ["roster-bot", "baseline"] : ["baseline", "roster-bot"];
       for (const name of order) await once(name, true);
     }
-    const rssAfter = procStatus(botPid);
-    const baseRssAfter = procStatus(basePid);
+    const rssAfter = memoryOf(botPid);
+    const baseRssAfter = memoryOf(basePid);
 
     const botMs = median(sides["roster-bot"].runs.map((r) => r.ms));
     const baseMs = median(sides.baseline.runs.map((r) => r.ms));

@@ -23,11 +23,12 @@
  */
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cpuMsOf, memoryOf } from "../../scripts/proc-stats.ts";
 import { ProsodyServer } from "../../scripts/prosody.ts";
 import { TestClient, xml } from "../../scripts/xmpp-client.ts";
 import { RawComponent } from "../../scripts/xmpp-component.ts";
 import { tempDir, type TempDir } from "../helpers/tmp.ts";
-import { bareOf, countLines, CountingRelay, memoryOf, readAudit, sleep, spawnBot, yamlConfig, type BotProcess } from "./support.ts";
+import { bareOf, countLines, CountingRelay, readAudit, sleep, spawnBot, yamlConfig, type BotProcess } from "./support.ts";
 
 const REQUESTS = 20_000;
 const FLOOD_MS = 9_000; // 20,000 requests in 9 s
@@ -111,6 +112,7 @@ describe("a flood of 20,000 subscription requests from strangers", () => {
     for (const domain of DOMAINS) components.push(await RawComponent.connect({ port: server.componentPort, domain, secret: `${domain}-secret` }));
     await sleep(500);
     const before = memoryOf(bot.pid);
+    const cpuBefore = cpuMsOf(bot.pid);
 
     // The flood: request k comes from stranger<k> on DOMAINS[k % 4], paced evenly over FLOOD_MS.
     let sent = 0;
@@ -170,6 +172,7 @@ describe("a flood of 20,000 subscription requests from strangers", () => {
     const latencies = await Promise.all(pendingReplies);
     const drainedMs = performance.now() - t0;
     const after = memoryOf(bot.pid);
+    const botCpuMs = cpuMsOf(bot.pid) - cpuBefore;
 
     // The rate limit held.
     await sleep(300); // the relay writes its counts every 100 ms
@@ -199,6 +202,8 @@ describe("a flood of 20,000 subscription requests from strangers", () => {
       allowedPerDomain,
       answeredByDomain: Object.fromEntries(answeredByDomain),
       rateLimited: limited.length,
+      // The bot's CPU time while the flood passed (how much of one core it needed).
+      botCpuMs,
       rssMb: { before: Math.round(before.rssMb), peak: Math.round(peak), after: Math.round(after.rssMb) },
       adminMs: {
         n: latencies.length,

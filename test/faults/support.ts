@@ -107,13 +107,6 @@ export function spawnBot(args: string[], options: { cwd: string; logFile: string
   return proc;
 }
 
-/** VmRSS and VmHWM (peak) of a process, in MB. */
-export function memoryOf(pid: number): { rssMb: number; hwmMb: number } {
-  const text = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = (key: string) => Number(/(\d+) kB/.exec(text.split("\n").find((l) => l.startsWith(key)) ?? "")?.[1] ?? NaN);
-  return { rssMb: kb("VmRSS:") / 1024, hwmMb: kb("VmHWM:") / 1024 };
-}
-
 // ---- the audit log ------------------------------------------------------------------------
 
 export interface AuditEntry {
