@@ -320,7 +320,7 @@ export async function run(): Promise<void> {
 
   const dir = mkdtempSync(path.join(os.tmpdir(), "roster-bot-burst-"));
   const server = await ProsodyServer.start({ hosts: HOSTS, logLevel: "warn" });
-  const serverPid = Number(readFileSync(path.join(server.dir, "prosody.pid"), "utf8").trim()) || undefined;
+  const serverPid = server.pid;
   let bot: Awaited<ReturnType<typeof startRosterBot>> | undefined;
   let base: ChildProcess | undefined;
   let crowd: Crowd | undefined;

@@ -106,6 +106,15 @@ export class ProsodyServer {
     return `xmpp://127.0.0.1:${this.port}`;
   }
 
+  /** The server's process id (from its pidfile), e.g. to read its CPU time; undefined when not running. */
+  get pid(): number | undefined {
+    try {
+      return Number(readFileSync(path.join(this.dir, "prosody.pid"), "utf8").trim()) || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   get logFile(): string {
     return path.join(this.dir, "prosody.log");
   }

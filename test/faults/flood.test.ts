@@ -113,6 +113,7 @@ describe("a flood of 20,000 subscription requests from strangers", () => {
     await sleep(500);
     const before = memoryOf(bot.pid);
     const cpuBefore = cpuMsOf(bot.pid);
+    const serverCpuBefore = cpuMsOf(server.pid);
 
     // The flood: request k comes from stranger<k> on DOMAINS[k % 4], paced evenly over FLOOD_MS.
     let sent = 0;
@@ -173,6 +174,7 @@ describe("a flood of 20,000 subscription requests from strangers", () => {
     const drainedMs = performance.now() - t0;
     const after = memoryOf(bot.pid);
     const botCpuMs = cpuMsOf(bot.pid) - cpuBefore;
+    const serverCpuMs = cpuMsOf(server.pid) - serverCpuBefore;
 
     // The rate limit held.
     await sleep(300); // the relay writes its counts every 100 ms
@@ -202,8 +204,9 @@ describe("a flood of 20,000 subscription requests from strangers", () => {
       allowedPerDomain,
       answeredByDomain: Object.fromEntries(answeredByDomain),
       rateLimited: limited.length,
-      // The bot's CPU time while the flood passed (how much of one core it needed).
+      // CPU time while the flood passed: how much of one core the bot and the server needed.
       botCpuMs,
+      serverCpuMs,
       rssMb: { before: Math.round(before.rssMb), peak: Math.round(peak), after: Math.round(after.rssMb) },
       adminMs: {
         n: latencies.length,
@@ -235,7 +238,7 @@ describe("a flood of 20,000 subscription requests from strangers", () => {
     expect(after.rssMb - before.rssMb).toBeLessThan(75);
     // The admin was answered throughout, every time within 1 s end to end.
     expect(latencies.length).toBeGreaterThanOrEqual(15);
-    expect(Math.max(...latencies)).toBeLessThan(1_000);
+    expect(Math.max(...latencies), `admin round trips (server CPU ${serverCpuMs} ms in ${Math.round(drainedMs)} ms)`).toBeLessThan(1_000);
     expect(wire.watchIn.length).toBe(latencies.length + 1);
     expect(botLatencies.length).toBe(wire.watchIn.length);
 
