@@ -41,7 +41,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
-import type { Element } from "@xmpp/xml";
+import type { XmlElement } from "../bots/xmpp.ts";
 import { compilePolicy } from "../plugins/roster/policy/compile.ts";
 import { factsFor } from "../plugins/roster/policy/facts.ts";
 import type { MatchSpec, SubscriptionRule } from "../plugins/roster/policy/match-schema.ts";
@@ -213,7 +213,7 @@ async function baselineMain(): Promise<void> {
     roster: true,
     presence: true,
   });
-  tc.client.on("stanza", (s: Element) => {
+  tc.client.on("stanza", (s: XmlElement) => {
     if (s.name !== "presence" || s.attrs.type !== "subscribe" || !s.attrs.from) return;
     tc.send(xml("presence", { to: s.attrs.from.split("/")[0], type: "subscribed" })).catch(() => {});
   });

@@ -10,8 +10,8 @@
  *
  * Run: npx tsx bench/group-sync.ts
  */
-import { xml } from "@xmpp/client";
-import type { Element } from "@xmpp/xml";
+import { xml } from "../bots/xmpp.ts";
+import type { XmlElement } from "../bots/xmpp.ts";
 import { Secret } from "../bots/config/secret.ts";
 import { createLogger } from "../bots/logger.ts";
 import { BotRuntime } from "../bots/runtime.ts";
@@ -115,7 +115,7 @@ export async function run(): Promise<void> {
       { logger, configDir: process.cwd(), initialPresence: false },
     );
     let sets = 0;
-    runtime.connection.client.on("send", (el: Element) => {
+    runtime.connection.client.on("send", (el: XmlElement) => {
       if (el.name === "iq" && el.attrs.type === "set" && el.getChild("query", NS_ROSTER)) sets++;
     });
     const loadStart = performance.now();

@@ -15,7 +15,7 @@
  * Run: npx tsx bench/roster-start.ts        (REPS=n for more repetitions; default 7)
  */
 import { rmSync } from "node:fs";
-import type { Element } from "@xmpp/xml";
+import type { XmlElement } from "../bots/xmpp.ts";
 import { createLogger } from "../bots/logger.ts";
 import { definePlugin } from "../bots/plugin.ts";
 import { orderPlugins } from "../bots/plugin-loader.ts";
@@ -97,7 +97,7 @@ async function measureStart(server: ProsodyServer, dataDir: string): Promise<Sam
   let getId: string | undefined;
   let verSent: string | undefined;
   client.on("connect", () => client.socket?.on("data", (d: Buffer) => counting && (bytes += d.length)));
-  client.on("send", (el: Element) => {
+  client.on("send", (el: XmlElement) => {
     const q = el.name === "iq" && el.attrs.type === "get" ? el.getChild("query", NS_ROSTER) : undefined;
     if (q && !getSentAt) {
       getSentAt = performance.now();
@@ -105,7 +105,7 @@ async function measureStart(server: ProsodyServer, dataDir: string): Promise<Sam
       verSent = q.attrs.ver;
     }
   });
-  client.on("element", (el: Element) => {
+  client.on("element", (el: XmlElement) => {
     if (!counting || el.name !== "iq") return;
     const isRosterResult = getId !== undefined && el.attrs.id === getId && (el.attrs.type === "result" || el.attrs.type === "error");
     if (isRosterResult || el.getChild("query", NS_ROSTER)) rosterBytes += el.toString().length;

@@ -11,9 +11,8 @@
  */
 import { EventEmitter } from "node:events";
 import net from "node:net";
-import { client as createClient, xml, type Client } from "@xmpp/client";
-import debug from "@xmpp/debug";
-import type { Element } from "@xmpp/xml";
+import { createClient, debugTrace, xml, type XmppClient } from "./xmpp.ts";
+import type { XmlElement } from "./xmpp.ts";
 import type { Logger } from "pino";
 import { backoffDelay } from "./backoff.ts";
 import type { BotConfig } from "./config/load.ts";
@@ -68,9 +67,9 @@ export interface BotConnectionEvents {
 
 export class BotConnection extends EventEmitter<BotConnectionEvents> {
   readonly router: StanzaRouter;
-  readonly client: Client;
+  readonly client: XmppClient;
   /** The stream features of the current session (roster versioning, pre-approval, ...). */
-  features: Element | undefined;
+  features: XmlElement | undefined;
   private stopping = false;
   /** True once a session came up; before that, start() does the retrying. */
   private established = false;
@@ -114,13 +113,13 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
       },
     });
     this.client.reconnect.stop();
-    if (options.debug) debug(this.client, true);
+    if (options.debug) debugTrace(this.client, true);
     patchClient(this.client, (element, err) =>
       this.logger.warn({ err: err.message, stanza: element.toString().slice(0, 500) }, "malformed stanza dropped"),
     );
     this.client.middleware.use((ctx, next) => this.dispatch(ctx.stanza, ctx.element, next));
     // xmpp.js's feature handlers consume the features element, so watch for it before them.
-    this.client.on("nonza", (el: Element) => {
+    this.client.on("nonza", (el: XmlElement) => {
       if (el.is("features", NS_STREAM)) this.features = el;
     });
     this.client.on("error", (err: Error) => this.onClientError(err));
@@ -185,7 +184,7 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
     await this.safeStop();
   }
 
-  send(stanza: Element): Promise<void> {
+  send(stanza: XmlElement): Promise<void> {
     if (stanza.name === "presence" && !stanza.attrs.to && (!stanza.attrs.type || stanza.attrs.type === "unavailable")) {
       this.unavailableSent = stanza.attrs.type === "unavailable";
     }
@@ -193,11 +192,11 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
   }
 
   /** Sends an iq and returns the whole reply stanza (so callers can check its `from`). */
-  request(stanza: Element, timeout = this.iqTimeout): Promise<Element> {
+  request(stanza: XmlElement, timeout = this.iqTimeout): Promise<XmlElement> {
     return this.client.iqCaller.request(stanza, timeout);
   }
 
-  private assertTransportAllowed(entity: Client, policy: BotConfig["tls"]): void {
+  private assertTransportAllowed(entity: XmppClient, policy: BotConfig["tls"]): void {
     if (entity.isSecure() || policy === "plaintext") return;
     const remote = entity.socket?.remoteAddress;
     if (policy === "plaintext-loopback" && isLoopbackAddress(remote)) return;
@@ -208,7 +207,7 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
     );
   }
 
-  private async dispatch(stanza: Element, payload: Element | undefined, next: () => Promise<unknown>): Promise<unknown> {
+  private async dispatch(stanza: XmlElement, payload: XmlElement | undefined, next: () => Promise<unknown>): Promise<unknown> {
     if (stanza.name === "iq") {
       const type = stanza.attrs.type;
       if ((type === "get" || type === "set") && payload) return this.router.routeIq(stanza, payload);
@@ -243,8 +242,8 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
     const sm = this.client.streamManagement as unknown as {
       id: string;
       outbound: number;
-      outbound_q: { stanza: Element }[];
-      emit(event: "fail", stanza: Element): void;
+      outbound_q: { stanza: XmlElement }[];
+      emit(event: "fail", stanza: XmlElement): void;
     };
     if (sm.id || !sm.outbound_q?.length) return;
     for (const item of sm.outbound_q.splice(0)) sm.emit("fail", item.stanza);

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { xml } from "@xmpp/client";
-import type { Element } from "@xmpp/xml";
+import { xml } from "./xmpp.ts";
+import type { XmlElement } from "./xmpp.ts";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { fakeShared } from "../test/helpers/fake-shared.ts";
 import { tempDir, type TempDir } from "../test/helpers/tmp.ts";
@@ -42,7 +42,7 @@ describe("PluginContext", () => {
   });
 
   it("sends stanzas and iq requests through the connection", async () => {
-    env.connection.request = async (s: Element) => {
+    env.connection.request = async (s: XmlElement) => {
       env.requests.push(s);
       const payload = s.getChildElements()[0]!;
       return xml("iq", { type: "result", id: s.attrs.id }, xml(payload.name, { xmlns: payload.attrs.xmlns }, xml("answer")));

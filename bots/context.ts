@@ -4,8 +4,8 @@
  */
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { xml } from "@xmpp/client";
-import type { Element } from "@xmpp/xml";
+import { xml } from "./xmpp.ts";
+import type { XmlElement } from "./xmpp.ts";
 import type { Logger } from "pino";
 import type { BotConnection } from "./connection.ts";
 import type { DecideHook, NotifyHook, TapOptions, TransformHook } from "./hooks.ts";
@@ -61,27 +61,27 @@ export class PluginContext {
   }
 
   /** Stream features of the current session (to detect roster versioning, pre-approval, ...). */
-  get streamFeatures(): Element | undefined {
+  get streamFeatures(): XmlElement | undefined {
     return this.shared.connection.features;
   }
 
-  send(stanza: Element): Promise<void> {
+  send(stanza: XmlElement): Promise<void> {
     return this.shared.connection.send(stanza);
   }
 
   /** Sends an iq and resolves with the whole reply stanza; a type="error" reply rejects with StanzaError. */
-  request(stanza: Element, timeoutMs?: number): Promise<Element> {
+  request(stanza: XmlElement, timeoutMs?: number): Promise<XmlElement> {
     return this.shared.connection.request(stanza, timeoutMs);
   }
 
   /** iq get: resolves with the reply's payload element (undefined for an empty result). */
-  async iqGet(payload: Element, to?: string, timeoutMs?: number): Promise<Element | undefined> {
+  async iqGet(payload: XmlElement, to?: string, timeoutMs?: number): Promise<XmlElement | undefined> {
     const reply = await this.request(xml("iq", { type: "get", to }, payload), timeoutMs);
     return reply.getChild(payload.name, payload.attrs.xmlns);
   }
 
   /** iq set: resolves with the reply's payload element (undefined for an empty result). */
-  async iqSet(payload: Element, to?: string, timeoutMs?: number): Promise<Element | undefined> {
+  async iqSet(payload: XmlElement, to?: string, timeoutMs?: number): Promise<XmlElement | undefined> {
     const reply = await this.request(xml("iq", { type: "set", to }, payload), timeoutMs);
     return reply.getChild(payload.name, payload.attrs.xmlns);
   }

@@ -1,4 +1,4 @@
-import { xml } from "@xmpp/client";
+import { xml } from "./xmpp.ts";
 import { describe, expect, it } from "vitest";
 import { memoryLogger } from "../test/helpers/logger.ts";
 import { StanzaRouter } from "./router.ts";

@@ -3,15 +3,15 @@
  * handlers can be removed again (xmpp.js middleware cannot), which plugin disposal needs.
  *
  * iq get/set: the handler registered for the payload's (type, namespace, name) answers. Its result
- * becomes the reply: an Element payload, `true` for an empty result, or an `<error/>` Element.
+ * becomes the reply: an XmlElement payload, `true` for an empty result, or an `<error/>` XmlElement.
  * With no handler, xmpp.js's iq callee replies service-unavailable (every iq get/set gets a reply).
  */
-import type { Element } from "@xmpp/xml";
+import type { XmlElement } from "./xmpp.ts";
 import type { Logger } from "pino";
 
-export type StanzaHandler = (stanza: Element) => void | Promise<void>;
-export type IqReply = Element | true | undefined;
-export type IqHandler = (stanza: Element, payload: Element) => IqReply | Promise<IqReply>;
+export type StanzaHandler = (stanza: XmlElement) => void | Promise<void>;
+export type IqReply = XmlElement | true | undefined;
+export type IqHandler = (stanza: XmlElement, payload: XmlElement) => IqReply | Promise<IqReply>;
 
 interface Registered<H> {
   owner: string;
@@ -47,7 +47,7 @@ export class StanzaRouter {
   }
 
   /** Handles an iq get/set; undefined means "nobody handles this" (service-unavailable). */
-  async routeIq(stanza: Element, payload: Element): Promise<IqReply> {
+  async routeIq(stanza: XmlElement, payload: XmlElement): Promise<IqReply> {
     const type = stanza.attrs.type as string;
     const entry = this.iq.get(`${type} ${payload.getNS() ?? ""} ${payload.name}`);
     if (!entry) return undefined;
@@ -55,7 +55,7 @@ export class StanzaRouter {
   }
 
   /** Gives a presence or message to every handler; one handler's failure does not affect the others. */
-  async routeStanza(stanza: Element): Promise<void> {
+  async routeStanza(stanza: XmlElement): Promise<void> {
     const list = stanza.name === "presence" ? this.presence : stanza.name === "message" ? this.message : undefined;
     if (!list || list.length === 0) return;
     await Promise.all(

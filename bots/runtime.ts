@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from "node:events";
 import { mkdirSync } from "node:fs";
-import { xml } from "@xmpp/client";
+import { xml } from "./xmpp.ts";
 import type { Logger } from "pino";
 import type { BotConfig } from "./config/load.ts";
 import { BotConnection } from "./connection.ts";

@@ -13,13 +13,13 @@
  */
 import { pbkdf2Sync } from "node:crypto";
 import { createRequire } from "node:module";
-import type { Client } from "@xmpp/client";
-import type { Element } from "@xmpp/xml";
+import type { XmppClient } from "./xmpp.ts";
+import type { XmlElement } from "./xmpp.ts";
 
 const NS_SM = "urn:xmpp:sm:3";
 const STANZAS = new Set(["iq", "message", "presence"]);
 
-export function patchClient(client: Client, onMalformed: (element: Element, err: Error) => void): void {
+export function patchClient(client: XmppClient, onMalformed: (element: XmlElement, err: Error) => void): void {
   let inbound = 0;
   const sm = client.streamManagement as unknown as object | undefined;
   if (sm) {
@@ -27,7 +27,7 @@ export function patchClient(client: Client, onMalformed: (element: Element, err:
     Object.defineProperty(sm, "inbound", { get: () => inbound, set: () => {}, configurable: true });
   }
   const original = client._onElement;
-  client._onElement = function (this: Client, element: Element) {
+  client._onElement = function (this: XmppClient, element: XmlElement) {
     // The count starts at <enabled/>; a resume continues the previous count.
     if (element.is("enabled", NS_SM)) inbound = 0;
     else if (STANZAS.has(element.name)) inbound += 1;

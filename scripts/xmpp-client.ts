@@ -3,8 +3,8 @@
  * a second resource of the bot's account, admins). They log in with PLAIN, which is only sensible
  * on a loopback test server (SCRAM costs ~300 ms of CPU per login, too slow for crowds).
  */
-import { client as createClient, xml, type Client } from "@xmpp/client";
-import type { Element } from "@xmpp/xml";
+import { createClient, xml, type XmppClient } from "../bots/xmpp.ts";
+import type { XmlElement } from "../bots/xmpp.ts";
 import { patchClient, utf8Sasl } from "../bots/xmpp-patches.ts";
 
 utf8Sasl();
@@ -24,17 +24,17 @@ export interface TestClientOptions {
   presence?: boolean;
 }
 
-type Waiter = { match: (s: Element) => boolean; resolve: (s: Element) => void };
+type Waiter = { match: (s: XmlElement) => boolean; resolve: (s: XmlElement) => void };
 
 export class TestClient {
-  readonly received: Element[] = [];
+  readonly received: XmlElement[] = [];
   private waiters: Waiter[] = [];
 
   private constructor(
-    readonly client: Client,
+    readonly client: XmppClient,
     readonly bare: string,
   ) {
-    client.on("stanza", (stanza: Element) => {
+    client.on("stanza", (stanza: XmlElement) => {
       this.received.push(stanza);
       if (this.received.length > 10_000) this.received.splice(0, 5_000);
       for (const w of this.waiters.slice()) {
@@ -79,12 +79,12 @@ export class TestClient {
     return this.client.jid!.toString();
   }
 
-  send(stanza: Element): Promise<void> {
+  send(stanza: XmlElement): Promise<void> {
     return this.client.send(stanza);
   }
 
   /** Waits for the next stanza (received from now on, or already received if `past`) that matches. */
-  waitFor(match: (s: Element) => boolean, timeoutMs = 5_000, past = false): Promise<Element> {
+  waitFor(match: (s: XmlElement) => boolean, timeoutMs = 5_000, past = false): Promise<XmlElement> {
     if (past) {
       const found = this.received.find(match);
       if (found) return Promise.resolve(found);
@@ -106,18 +106,18 @@ export class TestClient {
   }
 
   /** Presence stanzas of a type received so far from a bare JID. */
-  presencesFrom(bare: string, type?: string): Element[] {
+  presencesFrom(bare: string, type?: string): XmlElement[] {
     return this.received.filter(
       (s) => s.name === "presence" && (s.attrs.from ?? "").split("/")[0] === bare && (type === undefined || s.attrs.type === type),
     );
   }
 
-  async rosterGet(): Promise<Element> {
+  async rosterGet(): Promise<XmlElement> {
     return this.client.iqCaller.request(xml("iq", { type: "get" }, xml("query", { xmlns: NS_ROSTER })));
   }
 
   /** Sets a roster item from this resource. */
-  async rosterSet(jid: string, opts: { name?: string; groups?: string[]; remove?: boolean } = {}): Promise<Element> {
+  async rosterSet(jid: string, opts: { name?: string; groups?: string[]; remove?: boolean } = {}): Promise<XmlElement> {
     const item = xml(
       "item",
       { jid, name: opts.name, subscription: opts.remove ? "remove" : undefined },

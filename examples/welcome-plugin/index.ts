@@ -8,7 +8,7 @@
  *     ./examples/welcome-plugin/index.ts:
  *       text: "Hello {jid}, welcome! Send me a message any time."
  */
-import { xml } from "@xmpp/client";
+import { xml } from "../../bots/xmpp.ts";
 import { z } from "zod";
 import { definePlugin } from "roster-bot/bots/plugin.ts";
 import type { RosterService, SubscriptionDecision } from "roster-bot/plugins/roster/api.ts";

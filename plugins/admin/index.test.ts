@@ -1,8 +1,8 @@
 /** The admin plugin wired to the real roster plugin, without a network (fakeShared). */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { xml } from "@xmpp/client";
-import type { Element } from "@xmpp/xml";
+import { xml } from "../../bots/xmpp.ts";
+import type { XmlElement } from "../../bots/xmpp.ts";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { fakeShared } from "../../test/helpers/fake-shared.ts";
 import { waitForLog } from "../../test/helpers/logger.ts";
@@ -36,7 +36,7 @@ describe("admin plugin wiring", () => {
     tmp.remove();
   });
 
-  const message = (from: string | undefined, body: string | undefined, attrs: Record<string, string> = { type: "chat" }, ...extra: Element[]) =>
+  const message = (from: string | undefined, body: string | undefined, attrs: Record<string, string> = { type: "chat" }, ...extra: XmlElement[]) =>
     env.router.routeStanza(xml("message", { from, to: "bot@x.org/res", ...attrs }, ...(body === undefined ? [] : [xml("body", {}, body)]), ...extra));
   const chats = () => env.sent.filter((s) => s.name === "message").map((s) => ({ to: s.attrs.to as string, type: s.attrs.type as string, body: s.getChildText("body") ?? "" }));
   /** The admin audit lines, once at least `count` are on disk (they are written through a stream). */

@@ -5,8 +5,8 @@
  * writing from a domain JID, other resources or carbons of the bot's account) is ignored, so two
  * bots can never keep answering each other's errors or replies.
  */
-import { xml } from "@xmpp/client";
-import type { Element } from "@xmpp/xml";
+import { xml } from "../../bots/xmpp.ts";
+import type { XmlElement } from "../../bots/xmpp.ts";
 import { parseJid } from "../../bots/jid.ts";
 
 export interface IncomingCommand {
@@ -19,7 +19,7 @@ export interface IncomingCommand {
   thread: string | undefined;
 }
 
-export function readCommandMessage(stanza: Element, account: string): IncomingCommand | undefined {
+export function readCommandMessage(stanza: XmlElement, account: string): IncomingCommand | undefined {
   if (stanza.name !== "message") return undefined;
   const type = stanza.attrs.type ?? "normal";
   if (type !== "chat" && type !== "normal") return undefined;
@@ -40,6 +40,6 @@ export function readCommandMessage(stanza: Element, account: string): IncomingCo
   return { from, sender, body, thread: thread || undefined };
 }
 
-export function chatMessage(to: string, text: string, thread?: string): Element {
+export function chatMessage(to: string, text: string, thread?: string): XmlElement {
   return xml("message", { to, type: "chat" }, xml("body", {}, text), ...(thread ? [xml("thread", {}, thread)] : []));
 }

@@ -10,7 +10,7 @@
  * never affects the roster or other taps. No hook fires before the stanza behind it was validated
  * (a spoofed push fires nothing).
  */
-import type { Element } from "@xmpp/xml";
+import type { XmlElement } from "../../bots/xmpp.ts";
 import type { DecideHook, NotifyHook, TransformHook } from "../../bots/hooks.ts";
 import type { PendingRequest } from "./pending-store.ts";
 import type { ContactFacts } from "./policy/facts.ts";
@@ -77,7 +77,7 @@ export interface SubscriptionRequest {
   /** The requester's roster item, if any. */
   item: RosterItem | undefined;
   /** The presence stanza as received (read only). */
-  stanza: Element;
+  stanza: XmlElement;
 }
 
 /** A tap's answer to a subscription request; return undefined to pass to the next tap. */

@@ -11,8 +11,8 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { xml } from "@xmpp/client";
-import type { Element } from "@xmpp/xml";
+import { xml } from "../../bots/xmpp.ts";
+import type { XmlElement } from "../../bots/xmpp.ts";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { fakeShared } from "../../test/helpers/fake-shared.ts";
 import { tempDir, type TempDir } from "../../test/helpers/tmp.ts";
@@ -31,7 +31,7 @@ describe("bad input to a running roster plugin", () => {
   let service: RosterService;
   let decisions: SubscriptionDecision[];
 
-  const push = (items: Element[], attrs: Record<string, string> = {}) => {
+  const push = (items: XmlElement[], attrs: Record<string, string> = {}) => {
     const query = xml("query", { xmlns: NS }, ...items);
     return env.router.routeIq(xml("iq", { type: "set", id: "push", ...attrs }, query), query);
   };
@@ -58,7 +58,7 @@ describe("bad input to a running roster plugin", () => {
     decisions = [];
     service.hooks.subscriptionDecided.tap("test", (d) => void decisions.push(d));
     // The login: the server's roster result holds good items and bad ones.
-    env.connection.request = async (s: Element) =>
+    env.connection.request = async (s: XmlElement) =>
       xml(
         "iq",
         { type: "result", id: s.attrs.id },
@@ -108,10 +108,10 @@ describe("bad input to a running roster plugin", () => {
     const fullJid = await push([xml("item", { jid: "c@b.test/res" })]);
     const badSubscription = await push([xml("item", { jid: "c@b.test", subscription: "plenty" })]);
     for (const reply of [zero, two, many, badJid, fullJid, badSubscription]) {
-      expect((reply as Element).getChild("bad-request", "urn:ietf:params:xml:ns:xmpp-stanzas")).toBeDefined();
+      expect((reply as XmlElement).getChild("bad-request", "urn:ietf:params:xml:ns:xmpp-stanzas")).toBeDefined();
     }
     for (const reply of [spoofed, ownResource]) {
-      expect((reply as Element).getChild("service-unavailable", "urn:ietf:params:xml:ns:xmpp-stanzas")).toBeDefined();
+      expect((reply as XmlElement).getChild("service-unavailable", "urn:ietf:params:xml:ns:xmpp-stanzas")).toBeDefined();
     }
     expect(logged("invalid roster push rejected").map((l) => l.reason)).toEqual([
       "roster push with 0 items (exactly one is allowed)",

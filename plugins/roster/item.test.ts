@@ -1,12 +1,12 @@
 /** The roster item model: parsing server items, cleaning names and groups, and the roster-set form. */
-import { xml } from "@xmpp/client";
-import type { Element } from "@xmpp/xml";
+import { xml } from "../../bots/xmpp.ts";
+import type { XmlElement } from "../../bots/xmpp.ts";
 import { describe, expect, it } from "vitest";
 import { cleanGroups, cleanName, DEFAULT_LIMITS, ItemParseError, itemElement, parseItem, removeElement, sameItem, type RosterItem } from "./item.ts";
 
-const item = (attrs: Record<string, string | undefined>, ...groups: string[]): Element => xml("item", attrs, ...groups.map((g) => xml("group", {}, g)));
+const item = (attrs: Record<string, string | undefined>, ...groups: string[]): XmlElement => xml("item", attrs, ...groups.map((g) => xml("group", {}, g)));
 
-function parsed(el: Element): RosterItem {
+function parsed(el: XmlElement): RosterItem {
   const r = parseItem(el);
   if (r.remove) throw new Error("expected an item, got a removal");
   return r.item;

@@ -2,8 +2,8 @@
  * The roster item model (RFC 6121 §2.1.2) and its XML form. Items are plain frozen data so they
  * can be shared with other plugins, compared and persisted without copying.
  */
-import { xml } from "@xmpp/client";
-import type { Element } from "@xmpp/xml";
+import { xml } from "../../bots/xmpp.ts";
+import type { XmlElement } from "../../bots/xmpp.ts";
 import { parseJid } from "../../bots/jid.ts";
 
 export const NS_ROSTER = "jabber:iq:roster";
@@ -70,7 +70,7 @@ export class ItemParseError extends Error {
  * Parses an `<item/>` from the server. Returns the item, or `remove` for subscription='remove'.
  * Incoming groups are normalized the same way as outgoing ones, so comparisons are exact.
  */
-export function parseItem(el: Element, limits: ItemLimits = DEFAULT_LIMITS): { remove: true; jid: string } | { remove: false; item: RosterItem } {
+export function parseItem(el: XmlElement, limits: ItemLimits = DEFAULT_LIMITS): { remove: true; jid: string } | { remove: false; item: RosterItem } {
   const rawJid = el.attrs.jid;
   if (!rawJid) throw new ItemParseError("roster item without jid");
   let jid;
@@ -101,7 +101,7 @@ export function parseItem(el: Element, limits: ItemLimits = DEFAULT_LIMITS): { r
  * server keeps the whole item; the copy (and any roster set built from it) holds the shortened one.
  * Empty and duplicate groups are dropped without a note: nothing is lost with them.
  */
-export function itemTrimmed(el: Element, item: RosterItem, limits: ItemLimits = DEFAULT_LIMITS): string | undefined {
+export function itemTrimmed(el: XmlElement, item: RosterItem, limits: ItemLimits = DEFAULT_LIMITS): string | undefined {
   const name = el.attrs.name as string | undefined;
   const groups = el.getChildren("group").map((g) => g.text());
   // Fast path: UTF-16 lengths bound code point counts from above.
@@ -115,11 +115,11 @@ export function itemTrimmed(el: Element, item: RosterItem, limits: ItemLimits = 
 }
 
 /** The `<item/>` of a roster set: never `ask` or `approved`, `subscription` only as "remove" (§2.3.2). */
-export function itemElement(jid: string, name: string | undefined, groups: readonly string[]): Element {
+export function itemElement(jid: string, name: string | undefined, groups: readonly string[]): XmlElement {
   return xml("item", { jid, name }, ...groups.map((g) => xml("group", {}, g)));
 }
 
-export function removeElement(jid: string): Element {
+export function removeElement(jid: string): XmlElement {
   return xml("item", { jid, subscription: "remove" });
 }
 

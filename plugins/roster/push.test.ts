@@ -1,6 +1,6 @@
 /** validatePush: who may push (RFC 6121 §2.1.6, checklist 6–8), and what a valid push carries. */
-import { xml } from "@xmpp/client";
-import type { Element } from "@xmpp/xml";
+import { xml } from "../../bots/xmpp.ts";
+import type { XmlElement } from "../../bots/xmpp.ts";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_LIMITS, NS_ROSTER } from "./item.ts";
 import { isFromOwnAccount, validatePush, type PushVerdict } from "./push.ts";
@@ -8,7 +8,7 @@ import { isFromOwnAccount, validatePush, type PushVerdict } from "./push.ts";
 const ACCOUNT = "bot@a.test";
 
 /** A roster push iq (from omitted when undefined) and its query. */
-function push(from: string | undefined, items: Element[], ver?: string): [Element, Element] {
+function push(from: string | undefined, items: XmlElement[], ver?: string): [XmlElement, XmlElement] {
   const query = xml("query", { xmlns: NS_ROSTER, ver }, ...items);
   const stanza = xml("iq", { type: "set", id: "push1", to: `${ACCOUNT}/roster-bot`, from }, query);
   return [stanza, query];
@@ -16,7 +16,7 @@ function push(from: string | undefined, items: Element[], ver?: string): [Elemen
 
 const item = (attrs: Record<string, string | undefined>, ...groups: string[]) => xml("item", attrs, ...groups.map((g) => xml("group", {}, g)));
 
-function verdict(from: string | undefined, items: Element[] = [item({ jid: "alice@b.test", subscription: "both" })], ver?: string): PushVerdict {
+function verdict(from: string | undefined, items: XmlElement[] = [item({ jid: "alice@b.test", subscription: "both" })], ver?: string): PushVerdict {
   const [stanza, query] = push(from, items, ver);
   return validatePush(stanza, query, ACCOUNT, DEFAULT_LIMITS);
 }

@@ -4,7 +4,7 @@
  * attribute is checked: xmpp.js fills `ctx.from` with the server domain when the attribute is
  * absent, which would be wrong in both directions (CVE-2015-8688, CVE-2016-9928).
  */
-import type { Element } from "@xmpp/xml";
+import type { XmlElement } from "../../bots/xmpp.ts";
 import { parseJid } from "../../bots/jid.ts";
 import { ItemParseError, parseItem, type ItemLimits, type RosterItem } from "./item.ts";
 
@@ -24,7 +24,7 @@ export function isFromOwnAccount(from: string | undefined, accountBare: string):
   }
 }
 
-export function validatePush(stanza: Element, query: Element, accountBare: string, limits: ItemLimits): PushVerdict {
+export function validatePush(stanza: XmlElement, query: XmlElement, accountBare: string, limits: ItemLimits): PushVerdict {
   const from = stanza.attrs.from;
   if (!isFromOwnAccount(from, accountBare)) {
     return { ok: false, condition: "service-unavailable", reason: `roster push from ${from}, not from the account`, security: true };

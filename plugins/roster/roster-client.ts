@@ -7,8 +7,8 @@
  * roster result is still being processed are queued and applied after it, so none is lost.
  */
 import path from "node:path";
-import { xml } from "@xmpp/client";
-import type { Element } from "@xmpp/xml";
+import { xml } from "../../bots/xmpp.ts";
+import type { XmlElement } from "../../bots/xmpp.ts";
 import type { PluginContext } from "../../bots/context.ts";
 import { DecideHook, NotifyHook, TransformHook } from "../../bots/hooks.ts";
 import { parseJid } from "../../bots/jid.ts";
@@ -34,7 +34,7 @@ export interface RosterClientOptions {
   audit: AuditLog;
 }
 
-function stanzaError(type: string, condition: string, text?: string): Element {
+function stanzaError(type: string, condition: string, text?: string): XmlElement {
   return xml("error", { type }, xml(condition, { xmlns: NS_STANZAS }), text ? xml("text", { xmlns: NS_STANZAS }, text) : undefined);
 }
 
@@ -162,7 +162,7 @@ export class RosterClient implements RosterService {
     const release = () => {
       if (this.queued === queue) this.queued = undefined;
     };
-    let reply: Element;
+    let reply: XmlElement;
     try {
       reply = await this.ctx.request(xml("iq", { type: "get" }, xml("query", { xmlns: NS_ROSTER, ver })));
     } catch (err) {
@@ -215,7 +215,7 @@ export class RosterClient implements RosterService {
 
   // ---- pushes --------------------------------------------------------------------------------
 
-  private onPush(stanza: Element, query: Element): Element | true {
+  private onPush(stanza: XmlElement, query: XmlElement): XmlElement | true {
     const verdict = validatePush(stanza, query, this.account, this.options.limits);
     if (!verdict.ok) {
       const log = verdict.security ? this.ctx.logger.warn.bind(this.ctx.logger) : this.ctx.logger.info.bind(this.ctx.logger);
@@ -234,7 +234,7 @@ export class RosterClient implements RosterService {
   }
 
   /** An item the server holds whole but the copy keeps shortened (limits) is worth a warning. */
-  private noteTrimmed(el: Element, item: RosterItem): void {
+  private noteTrimmed(el: XmlElement, item: RosterItem): void {
     const trimmed = itemTrimmed(el, item, this.options.limits);
     if (trimmed) this.ctx.logger.warn({ jid: item.jid, trimmed }, "roster item over the limits: the copy (and a roster set made from it) keeps part of it");
   }
@@ -289,7 +289,7 @@ export class RosterClient implements RosterService {
   }
 
   /** Sends a roster set and waits for the result, then (briefly) for the push that updates the copy. */
-  private async rosterSet(item: Element, jid: string, operation: RosterOperation): Promise<void> {
+  private async rosterSet(item: XmlElement, jid: string, operation: RosterOperation): Promise<void> {
     if (!this.ctx.isOnline) throw new RosterError("offline", jid, operation, `roster ${operation} ${jid}: not connected`);
     let pushed!: () => void;
     const pushSeen = new Promise<void>((resolve) => (pushed = resolve));

@@ -1,5 +1,5 @@
 /** The decision chain without a network: plugins before and after the YAML rules, failures, limits. */
-import { xml } from "@xmpp/client";
+import { xml } from "../../bots/xmpp.ts";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { fakeShared } from "../../test/helpers/fake-shared.ts";
 import { tempDir, type TempDir } from "../../test/helpers/tmp.ts";

@@ -8,8 +8,8 @@
  * login stays held; any other request is simply decided again, so a changed rule takes effect.
  */
 import path from "node:path";
-import { xml } from "@xmpp/client";
-import type { Element } from "@xmpp/xml";
+import { xml } from "../../bots/xmpp.ts";
+import type { XmlElement } from "../../bots/xmpp.ts";
 import type { PluginContext } from "../../bots/context.ts";
 import type { DecideHook, NotifyHook } from "../../bots/hooks.ts";
 import { parseJid } from "../../bots/jid.ts";
@@ -108,7 +108,7 @@ export class SubscriptionHandler implements SubscriptionsApi {
 
   // ---- inbound presence ----------------------------------------------------------------------
 
-  private async onPresence(stanza: Element): Promise<void> {
+  private async onPresence(stanza: XmlElement): Promise<void> {
     const type = stanza.attrs.type;
     if (type !== "subscribe" && type !== "unsubscribe") return;
     let jid: string;
@@ -124,7 +124,7 @@ export class SubscriptionHandler implements SubscriptionsApi {
     else await this.onUnsubscribe(jid);
   }
 
-  private async onRequest(jid: string, stanza: Element): Promise<void> {
+  private async onRequest(jid: string, stanza: XmlElement): Promise<void> {
     const item = this.roster.get(jid);
     if (item && (item.subscription === "from" || item.subscription === "both")) {
       this.ctx.logger.debug({ jid }, "subscription request from a contact already subscribed; not re-decided");

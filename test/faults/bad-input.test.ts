@@ -22,7 +22,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import type { Element } from "@xmpp/xml";
+import type { XmlElement } from "../../bots/xmpp.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Host, prepareConfig } from "../../bots/host.ts";
 import { createLogger } from "../../bots/logger.ts";
@@ -164,7 +164,7 @@ describe("the bad-input corpus through a real server", () => {
 
     // 3. Roster pushes with zero and with 100 items from a contact: refused, logged as security events.
     const mallory = await contact("mallory@b.test");
-    const pushTo = (items: Element[]) =>
+    const pushTo = (items: XmlElement[]) =>
       mallory.client.iqCaller.request(xml("iq", { type: "set", to: runtime.connection.fullJid }, xml("query", { xmlns: NS_ROSTER }, ...items))).catch((e: { condition?: string }) => e.condition);
     expect(await pushTo([])).toBe("service-unavailable");
     expect(await pushTo(Array.from({ length: 100 }, (_, i) => xml("item", { jid: `fake${i}@b.test`, subscription: "both" })))).toBe("service-unavailable");

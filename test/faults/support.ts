@@ -8,7 +8,7 @@ import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
-import type { Element } from "@xmpp/xml";
+import type { XmlElement } from "../../bots/xmpp.ts";
 import type { ProsodyServer } from "../../scripts/prosody.ts";
 import { TestClient, xml } from "../../scripts/xmpp-client.ts";
 import { REPO_ROOT } from "../helpers/tmp.ts";
@@ -200,7 +200,7 @@ export interface ServerItem {
 }
 
 /** Roster items of a roster-get result, by JID. */
-export function rosterItems(reply: Element): Map<string, ServerItem> {
+export function rosterItems(reply: XmlElement): Map<string, ServerItem> {
   const out = new Map<string, ServerItem>();
   for (const item of reply.getChild("query", NS_ROSTER)?.getChildren("item") ?? []) {
     out.set(item.attrs.jid!, {

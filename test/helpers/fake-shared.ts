@@ -2,8 +2,8 @@
  * A network-free stand-in for one bot's runtime, for unit tests of plugins: a real StanzaRouter to
  * feed stanzas through, and a connection that records what is sent.
  */
-import { xml } from "@xmpp/client";
-import type { Element } from "@xmpp/xml";
+import { xml } from "../../bots/xmpp.ts";
+import type { XmlElement } from "../../bots/xmpp.ts";
 import type { BotConnection } from "../../bots/connection.ts";
 import { PluginContext, type RuntimeShared } from "../../bots/context.ts";
 import { StanzaRouter } from "../../bots/router.ts";
@@ -12,18 +12,18 @@ import { memoryLogger } from "./logger.ts";
 export function fakeShared(dataDir: string, botJid = "bot@x.org") {
   const { logger, logs } = memoryLogger();
   const router = new StanzaRouter(logger);
-  const sent: Element[] = [];
-  const requests: Element[] = [];
+  const sent: XmlElement[] = [];
+  const requests: XmlElement[] = [];
   const connection = {
     router,
     fullJid: `${botJid}/res`,
     isOnline: true,
-    features: undefined as Element | undefined,
-    send: async (s: Element) => {
+    features: undefined as XmlElement | undefined,
+    send: async (s: XmlElement) => {
       sent.push(s);
     },
     /** Answers every iq with an empty result unless a test replaces it. */
-    request: async (s: Element): Promise<Element> => {
+    request: async (s: XmlElement): Promise<XmlElement> => {
       requests.push(s);
       return xml("iq", { type: "result", id: s.attrs.id });
     },

@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import type { Element } from "@xmpp/xml";
+import type { XmlElement } from "../../bots/xmpp.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BotConfig } from "../../bots/config/load.ts";
 import type { BotRuntime } from "../../bots/runtime.ts";
@@ -33,7 +33,7 @@ async function contact(jid: string): Promise<TestClient> {
   return c;
 }
 
-const fromBot = (s: Element) => (s.attrs.from ?? "").split("/")[0] === BOT;
+const fromBot = (s: XmlElement) => (s.attrs.from ?? "").split("/")[0] === BOT;
 const chatFromBot = (c: TestClient, ms = 5_000) => c.waitFor((s) => s.name === "message" && fromBot(s) && s.getChildText("body") !== null, ms);
 
 /** Sends a chat message to the bot's bare JID and returns the body of its reply. */

@@ -24,7 +24,7 @@ beforeAll(async () => {
   tmp.write(
     "echo.ts",
     lines(
-      'import { xml } from "@xmpp/client";',
+      'import { xml } from "../../bots/xmpp.ts";',
       'import { definePlugin } from "../../bots/plugin.ts";',
       "export default definePlugin({",
       '  name: "echo",',

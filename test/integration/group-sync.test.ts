@@ -6,7 +6,7 @@
 import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import path from "node:path";
-import type { Element } from "@xmpp/xml";
+import type { XmlElement } from "../../bots/xmpp.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TransformAbortedError } from "../../bots/hooks.ts";
 import { definePlugin } from "../../bots/plugin.ts";
@@ -45,7 +45,7 @@ async function groupBot(user: string, config: Record<string, unknown>, options: 
   server.createAccount(user, "a.test", PASSWORD);
   if (options.seed) server.writeRoster(user, "a.test", options.seed);
   const results: SyncResult[] = [];
-  const sets: Element[] = [];
+  const sets: XmlElement[] = [];
   const recorder = definePlugin({
     name: "recorder",
     dependencies: ["roster"],
@@ -62,7 +62,7 @@ async function groupBot(user: string, config: Record<string, unknown>, options: 
     dataDir: options.dataDir,
     plugins: [{ definition: roster, config }, { definition: recorder }],
     beforeStart: (rt) =>
-      rt.connection.client.on("send", (el: Element) => {
+      rt.connection.client.on("send", (el: XmlElement) => {
         if (el.name === "iq" && el.attrs.type === "set" && el.getChild("query", NS_ROSTER)) sets.push(el);
       }),
   });

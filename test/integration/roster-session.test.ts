@@ -8,7 +8,7 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import type { Element } from "@xmpp/xml";
+import type { XmlElement } from "../../bots/xmpp.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { definePlugin } from "../../bots/plugin.ts";
 import type { BotRuntime } from "../../bots/runtime.ts";
@@ -27,7 +27,7 @@ let runtime: BotRuntime;
 let service: RosterService;
 let logs: LogCapture;
 let dataDir: string;
-const sent: Element[] = [];
+const sent: XmlElement[] = [];
 const events: string[] = [];
 const loadedEvents: RosterLoadedEvent[] = [];
 let sessions = 0;
@@ -40,7 +40,7 @@ function closeGate(): void {
   gate = new Promise((resolve) => (openGate = resolve));
 }
 
-function rosterGets(): Element[] {
+function rosterGets(): XmlElement[] {
   return sent.filter((s) => s.name === "iq" && s.attrs.type === "get" && s.getChild("query", NS_ROSTER)).map((s) => s.getChild("query", NS_ROSTER)!);
 }
 
@@ -116,7 +116,7 @@ beforeAll(async () => {
     password: PASSWORD,
     plugins: [{ definition: roster }, { definition: recorder }],
     beforeStart: (rt) => {
-      rt.connection.client.on("send", (el: Element) => sent.push(el));
+      rt.connection.client.on("send", (el: XmlElement) => sent.push(el));
       rt.connection.on("session", () => void sessions++);
       rt.connection.on("resumed", () => void resumes++);
       // Hold reconnects while the gate is closed (simulates the bot being down for a while).

@@ -4,7 +4,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import type { Element } from "@xmpp/xml";
+import type { XmlElement } from "../../bots/xmpp.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { definePlugin } from "../../bots/plugin.ts";
 import type { BotRuntime } from "../../bots/runtime.ts";
@@ -28,7 +28,7 @@ afterAll(async () => {
 
 /** Starts a bot with the roster plugin, recording every roster event and outgoing stanza. */
 async function rosterBot(user: string, dataDir?: string) {
-  const sent: Element[] = [];
+  const sent: XmlElement[] = [];
   const events: string[] = [];
   // A plugin that records events, tapping the hooks as any plugin would (before the session starts).
   const recorder = definePlugin({
@@ -46,14 +46,14 @@ async function rosterBot(user: string, dataDir?: string) {
     user,
     dataDir,
     plugins: [{ definition: roster }, { definition: recorder }],
-    beforeStart: (rt) => rt.connection.client.on("send", (el: Element) => sent.push(el)),
+    beforeStart: (rt) => rt.connection.client.on("send", (el: XmlElement) => sent.push(el)),
   });
   const service = runtime.service("roster");
   await service.whenLoaded();
   return { runtime, service, sent, events, logs, dataDir: config.dataDir };
 }
 
-function rosterGets(sent: Element[]): Element[] {
+function rosterGets(sent: XmlElement[]): XmlElement[] {
   return sent.filter((s) => s.name === "iq" && s.attrs.type === "get" && s.getChild("query", NS_ROSTER)).map((s) => s.getChild("query", NS_ROSTER)!);
 }
 
@@ -154,7 +154,7 @@ describe("roster pushes", () => {
     const before = service.list();
     const eventsBefore = bot.events.length;
     const botFull = runtime.connection.fullJid!;
-    const push = (items: Element[]) => xml("iq", { type: "set", to: botFull }, xml("query", { xmlns: NS_ROSTER }, ...items));
+    const push = (items: XmlElement[]) => xml("iq", { type: "set", to: botFull }, xml("query", { xmlns: NS_ROSTER }, ...items));
 
     // From another account's full JID.
     const e1 = await mallory.client.iqCaller.request(push([xml("item", { jid: "mallory@b.test", subscription: "both" })])).catch((e) => e);
