@@ -3,6 +3,7 @@
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
+  resolve: { alias: { "roster-bot": new URL("./index.ts", import.meta.url).pathname } },
   test: {
     include: ["test/faults/**/*.test.ts"],
     globalSetup: ["test/global-setup.ts"],

@@ -1,47 +1,20 @@
 /**
  * roster-bot's command line. Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad config.
+ *
+ * The built-in commands (run, check, schema, help) are the host's; every other command comes from
+ * a plugin the config loads (the roster plugin adds explain, plan and sync). Modules a command
+ * does not need are imported only when it runs, so that `--version` and `check` start fast.
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { configJsonSchema } from "./config/json-schema.ts";
-import { ConfigError } from "./config/source.ts";
-import { Host, prepareConfig, selectBots } from "./host.ts";
-import { JidError } from "./jid.ts";
-import { createLogger } from "./logger.ts";
-import { reloadHost, watchConfigFile } from "./reload.ts";
-import { BotRuntime } from "./runtime.ts";
-import type { RosterService } from "../plugins/roster/api.ts";
-import type { RosterConfig } from "../plugins/roster/config.ts";
-import { explainOffline, formatExplanation } from "../plugins/roster/explain.ts";
-import { withoutAutoSync } from "../plugins/roster/group-sync/config.ts";
-import { formatPlan, formatResult, planJson, resultJson } from "../plugins/roster/group-sync/format.ts";
+import { UsageError, type CommandDefinition, type CommandOption } from "./plugin.ts";
+import { packageVersion } from "./version.ts";
 
-export const EXIT_OK = 0;
-export const EXIT_RUNTIME = 1;
-export const EXIT_USAGE = 2;
+import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE } from "./exit-codes.ts";
 
-const USAGE = `Usage: roster-bot <command> [options]
+export { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE };
 
-Commands:
-  run      connect the bots and serve until SIGINT/SIGTERM
-  check    validate the config (every error with file:line:column) and exit
-  schema   print the JSON Schema of bot.config.yaml
-  explain JID
-           offline: which action the subscription rules give JID, and why
-  plan     connect (invisibly), print the changes group sync would make and the held
-           subscription requests; changes nothing
-  sync     connect, apply group sync once and exit (for cron): 0 when every change was
-           applied, 1 when any failed
-
-Options:
-  --config FILE   config file (default: ./bot.config.yaml, or $ROSTER_BOT_CONFIG)
-  --bot ID        only this bot
-  --debug         print the XMPP stanza trace (auth hidden); also XMPP_DEBUG=1
-  --json          machine-readable output (explain, plan, sync)
-  -h, --help      this text
-`;
-
-interface Io {
+export interface Io {
   out: (s: string) => void;
   err: (s: string) => void;
 }
@@ -51,65 +24,188 @@ const defaultIo: Io = {
   err: (s) => process.stderr.write(s),
 };
 
+/** Options every command takes. */
+const GLOBAL_OPTIONS: Record<string, CommandOption> = {
+  config: { type: "string", short: "c", value: "FILE", description: "config file (default: ./bot.config.yaml, or $ROSTER_BOT_CONFIG)" },
+  bot: { type: "string", value: "ID", description: "only this bot" },
+  debug: { type: "boolean", description: "print the XMPP stanza trace (auth hidden); also XMPP_DEBUG=1" },
+  help: { type: "boolean", short: "h", description: "this text" },
+  version: { type: "boolean", short: "V", description: "print roster-bot's version" },
+};
+
+interface Invocation {
+  args: string[];
+  options: Record<string, string | boolean | undefined>;
+  configFile: string;
+  io: Io;
+}
+
+interface Builtin extends Omit<CommandDefinition, "run"> {
+  run(inv: Invocation): Promise<number>;
+}
+
+const BUILTINS: Builtin[] = [
+  {
+    name: "run",
+    summary: "connect the bots and serve until SIGINT/SIGTERM",
+    run: async (inv) => (await import("./run.ts")).run(inv.configFile, botOption(inv), debugOption(inv), inv.io),
+  },
+  {
+    name: "check",
+    summary: "validate the config (every error with file:line:column) and exit",
+    run: (inv) => check(inv.configFile, inv.io),
+  },
+  {
+    name: "schema",
+    summary: "print the JSON Schema of bot.config.yaml",
+    run: async (inv) => {
+      const { configJsonSchema } = await import("./config/json-schema.ts");
+      inv.io.out(JSON.stringify(await configJsonSchema(), null, 2) + "\n");
+      return EXIT_OK;
+    },
+  },
+  {
+    name: "help",
+    usage: "[COMMAND]",
+    summary: "this text, or one command's options",
+    args: { min: 0, max: 1 },
+    run: async (inv) => {
+      const [name] = inv.args;
+      if (!name) {
+        inv.io.out(await globalUsage(inv.configFile));
+        return EXIT_OK;
+      }
+      const found = BUILTINS.find((b) => b.name === name) ?? (await pluginCommands(inv.configFile)).get(name)?.definition;
+      if (!found) {
+        inv.io.err(`unknown command "${name}"\n\n${await globalUsage(inv.configFile)}`);
+        return EXIT_USAGE;
+      }
+      inv.io.out(commandUsage(found));
+      return EXIT_OK;
+    },
+  },
+];
+
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        config: { type: "string", short: "c" },
-        bot: { type: "string" },
-        debug: { type: "boolean" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (err) {
-    io.err(`${(err as Error).message}\n\n${USAGE}`);
+  if (argv[0] === "--version" || argv[0] === "-V") {
+    io.out(`roster-bot ${packageVersion()}\n`);
+    return EXIT_OK;
+  }
+  const name = commandName(argv);
+  const configFile = path.resolve(optionValue(argv, "config", "c") ?? process.env.ROSTER_BOT_CONFIG ?? "bot.config.yaml");
+  if (!name) {
+    // Asked-for help goes to stdout (so it can be piped); a missing command is a usage error.
+    const asked = argv.includes("--help") || argv.includes("-h");
+    if (argv.includes("--version") || argv.includes("-V")) return main(["--version"], io);
+    (asked ? io.out : io.err)(await globalUsage(configFile));
+    return asked ? EXIT_OK : EXIT_USAGE;
+  }
+
+  const builtin = BUILTINS.find((b) => b.name === name);
+  let command: CommandDefinition | Builtin | undefined = builtin;
+  let plugin: string | undefined;
+  if (!command) {
+    try {
+      const found = (await pluginCommands(configFile)).get(name);
+      command = found?.definition;
+      plugin = found?.plugin;
+    } catch (err) {
+      return failure(err, configFile, io);
+    }
+  }
+  if (!command) {
+    io.err(`unknown command "${name}"\n\n${await globalUsage(configFile)}`);
     return EXIT_USAGE;
   }
-  const [command] = args.positionals;
-  if (args.values.help || !command) {
-    // Asked-for help goes to stdout (so it can be piped); a missing command is a usage error.
-    (args.values.help ? io.out : io.err)(USAGE);
-    return command || args.values.help ? EXIT_OK : EXIT_USAGE;
-  }
-  const configFile = path.resolve(args.values.config ?? process.env.ROSTER_BOT_CONFIG ?? "bot.config.yaml");
+
+  let parsed;
   try {
-    switch (command) {
-      case "schema":
-        io.out(JSON.stringify(await configJsonSchema(), null, 2) + "\n");
-        return EXIT_OK;
-      case "check":
-        return await check(configFile, io);
-      case "explain":
-        return await explain(configFile, args.positionals[1], args.values.bot, Boolean(args.values.json), io);
-      case "plan":
-        return await groupsCommand("plan", configFile, args.values.bot, Boolean(args.values.json), Boolean(args.values.debug || truthy(process.env.XMPP_DEBUG)), io);
-      case "sync":
-        return await groupsCommand("sync", configFile, args.values.bot, Boolean(args.values.json), Boolean(args.values.debug || truthy(process.env.XMPP_DEBUG)), io);
-      case "run":
-        return await run(configFile, args.values.bot, Boolean(args.values.debug || truthy(process.env.XMPP_DEBUG)), io);
-      default:
-        io.err(`unknown command "${command}"\n\n${USAGE}`);
-        return EXIT_USAGE;
-    }
+    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: parseOptions(command) });
   } catch (err) {
-    if (err instanceof ConfigError) {
-      io.err(`${err.message}\n${err.issues.length} problem(s) in ${configFile}\n`);
+    io.err(`${(err as Error).message}\n\n${commandUsage(command)}`);
+    return EXIT_USAGE;
+  }
+  if (parsed.values.version) return main(["--version"], io);
+  if (parsed.values.help) {
+    io.out(commandUsage(command));
+    return EXIT_OK;
+  }
+  const args = parsed.positionals.slice(1);
+  const { min, max } = command.args ?? { min: 0, max: 0 };
+  if (args.length < min || args.length > max) {
+    const problem = args.length > max ? `unexpected argument "${args[max]}"` : `missing ${command.usage ?? "argument"}`;
+    io.err(`${name}: ${problem}\n\n${commandUsage(command)}`);
+    return EXIT_USAGE;
+  }
+  const options = parsed.values as Record<string, string | boolean | undefined>;
+  try {
+    if (builtin) return await builtin.run({ args, options, configFile, io });
+    const { commandContext } = await import("./plugin-commands.ts");
+    const context = commandContext({ plugin: plugin!, args, options, configFile, botId: botOption({ options }), debug: debugOption({ options }), out: io.out, err: io.err });
+    return await (command as CommandDefinition).run(context);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`${name}: ${err.message}\n\n${commandUsage(command)}`);
       return EXIT_USAGE;
     }
-    io.err(`roster-bot: ${(err as Error).message}\n`);
-    return EXIT_RUNTIME;
+    return failure(err, configFile, io);
   }
+}
+
+async function failure(err: unknown, configFile: string, io: Io): Promise<number> {
+  const { ConfigError } = await import("./config/source.ts");
+  if (err instanceof ConfigError) {
+    io.err(`${err.message}\n${err.issues.length} problem(s) in ${configFile}\n`);
+    return EXIT_USAGE;
+  }
+  io.err(`roster-bot: ${(err as Error).message}\n`);
+  return EXIT_RUNTIME;
+}
+
+function botOption(inv: { options: Record<string, string | boolean | undefined> }): string | undefined {
+  return typeof inv.options.bot === "string" ? inv.options.bot : undefined;
+}
+
+function debugOption(inv: { options: Record<string, string | boolean | undefined> }): boolean {
+  return Boolean(inv.options.debug) || truthy(process.env.XMPP_DEBUG);
 }
 
 function truthy(v: string | undefined): boolean {
   return v !== undefined && v !== "" && v !== "0" && v.toLowerCase() !== "false";
 }
 
+/** The first argument that is neither an option nor the value of a global option that takes one. */
+function commandName(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") return argv[i + 1];
+    if (!a.startsWith("-")) return a;
+    if (a === "--config" || a === "-c" || a === "--bot") i++;
+  }
+  return undefined;
+}
+
+function optionValue(argv: string[], long: string, short: string): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === `--${long}` || a === `-${short}`) return argv[i + 1];
+    if (a.startsWith(`--${long}=`)) return a.slice(long.length + 3);
+  }
+  return undefined;
+}
+
+function parseOptions(command: Pick<CommandDefinition, "options">) {
+  const all = { ...GLOBAL_OPTIONS, ...command.options };
+  return Object.fromEntries(Object.entries(all).map(([k, o]) => [k, o.short ? { type: o.type, short: o.short } : { type: o.type }]));
+}
+
+async function pluginCommands(configFile: string) {
+  const { discoverCommands } = await import("./plugin-commands.ts");
+  return discoverCommands(configFile, BUILTINS.map((b) => b.name));
+}
+
 async function check(configFile: string, io: Io): Promise<number> {
+  const { prepareConfig } = await import("./host.ts");
   const prepared = await prepareConfig(configFile, { secrets: true });
   for (const { bot, plugins } of prepared.bots) {
     io.out(`bot ${bot.id} (${bot.jid}): plugins ${plugins.map((p) => p.definition.name).join(", ") || "(none)"}\n`);
@@ -118,159 +214,47 @@ async function check(configFile: string, io: Io): Promise<number> {
   return EXIT_OK;
 }
 
-async function explain(configFile: string, jid: string | undefined, botId: string | undefined, json: boolean, io: Io): Promise<number> {
-  if (!jid) {
-    io.err(`explain needs a JID\n\n${USAGE}`);
-    return EXIT_USAGE;
-  }
-  const prepared = await prepareConfig(configFile);
-  const [target] = selectBots(prepared, botId);
-  const roster = target!.plugins.find((p) => p.definition.name === "roster");
-  if (!roster) {
-    io.err(`bot "${target!.bot.id}" does not load the roster plugin\n`);
-    return EXIT_USAGE;
-  }
-  let result;
+function optionLines(options: Record<string, CommandOption>): string[] {
+  const rows = Object.entries(options).map(([name, o]) => {
+    const flag = `${o.short ? `-${o.short}, ` : ""}--${name}${o.type === "string" ? ` ${o.value ?? "VALUE"}` : ""}`;
+    return [flag, o.description] as const;
+  });
+  const width = Math.max(...rows.map(([f]) => f.length));
+  return rows.map(([f, d]) => `  ${f.padEnd(width)}  ${d}`);
+}
+
+function commandRows(commands: { name: string; usage?: string; summary: string; plugin?: string }[]): string[] {
+  const heads = commands.map((c) => `${c.name}${c.usage ? ` ${c.usage}` : ""}`);
+  const width = Math.max(...heads.map((h) => h.length));
+  return commands.map((c, i) => `  ${heads[i]!.padEnd(width)}  ${c.summary}${c.plugin ? ` [${c.plugin}]` : ""}`);
+}
+
+/** The whole usage: built-in commands and those of the plugins the config loads. */
+async function globalUsage(configFile: string): Promise<string> {
+  const rows: { name: string; usage?: string; summary: string; plugin?: string }[] = [...BUILTINS];
+  let note = "";
   try {
-    result = explainOffline(roster.config as RosterConfig, prepared.host.source.dir, jid);
+    for (const [, c] of await pluginCommands(configFile)) rows.push({ ...c.definition, plugin: c.plugin });
   } catch (err) {
-    if (err instanceof JidError) {
-      io.err(`"${jid}" is not a valid JID: ${err.message}\n`);
-      return EXIT_USAGE;
-    }
-    throw err;
+    note = `\nPlugins' commands are listed when the config can be read (${configFile}: ${(err as Error).message.split("\n")[0]}).\n`;
   }
-  if (json) {
-    const { jid: j, action, decidedBy, rule, reason, needsRoster } = result;
-    io.out(JSON.stringify({ jid: j, action, decidedBy, rule: rule ?? null, reason, needsRoster }) + "\n");
-  } else {
-    io.out(formatExplanation(result));
-  }
-  return EXIT_OK;
+  return [
+    "Usage: roster-bot <command> [options]",
+    "",
+    "Commands:",
+    ...commandRows(rows),
+    "",
+    "Options:",
+    ...optionLines(GLOBAL_OPTIONS),
+    "",
+    "`roster-bot help COMMAND` (or COMMAND --help) shows a command's own options.",
+    "",
+  ].join("\n") + note;
 }
 
-/** How long `plan` and `sync` wait for the roster after connecting. */
-const ROSTER_WAIT_MS = 60_000;
-
-/**
- * `plan` and `sync`: one bot, connected without initial presence (no subscription requests are
- * delivered, contacts do not see it come online) and with group sync's automatic triggers off
- * (`groups.auto: false` is set in the roster plugin's config for this run), so nothing is synced
- * except what the command asks. `plan` loads only the roster plugin, so no other plugin acts;
- * `sync` loads them all, so that their beforeGroupSync / afterGroupSync taps take part.
- */
-async function groupsCommand(command: "plan" | "sync", configFile: string, botId: string | undefined, json: boolean, debug: boolean, io: Io): Promise<number> {
-  const prepared = await prepareConfig(configFile, { secrets: true });
-  const bots = selectBots(prepared, botId);
-  if (bots.length !== 1) {
-    io.err(`the config has ${bots.length} bots (${bots.map((b) => b.bot.id).join(", ")}); choose one with --bot ID\n`);
-    return EXIT_USAGE;
-  }
-  const target = bots[0]!;
-  const rosterPlugin = target.plugins.find((p) => p.definition.name === "roster");
-  if (!rosterPlugin) {
-    io.err(`bot "${target.bot.id}" does not load the roster plugin\n`);
-    return EXIT_USAGE;
-  }
-  const plugins = (command === "plan" ? [rosterPlugin] : target.plugins).map((p) =>
-    p === rosterPlugin ? { ...p, config: withoutAutoSync(p.config as RosterConfig) } : p,
-  );
-  // Logs go to stderr so that stdout holds only the answer (JSON with --json).
-  const logger = createLogger(debug ? "debug" : "warn", process.stderr);
-  const runtime = new BotRuntime(target.bot, plugins, {
-    logger,
-    configDir: prepared.host.source.dir,
-    debug,
-    retryInitial: false,
-    initialPresence: false,
-  });
-  try {
-    await runtime.start();
-    let roster: RosterService;
-    try {
-      roster = runtime.service("roster");
-    } catch {
-      io.err(`roster-bot: the roster plugin of bot "${target.bot.id}" did not start (see the log)\n`);
-      return EXIT_RUNTIME;
-    }
-    let timer: NodeJS.Timeout | undefined;
-    const loaded = await Promise.race([
-      roster.whenLoaded().then(() => true),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ROSTER_WAIT_MS))),
-    ]);
-    clearTimeout(timer);
-    if (!loaded) {
-      io.err(`roster-bot: the roster of ${target.bot.jid} did not load within ${ROSTER_WAIT_MS / 1000} s\n`);
-      return EXIT_RUNTIME;
-    }
-    if (command === "plan") {
-      const plan = roster.groups.plan();
-      const pending = roster.subscriptions.pending();
-      io.out(json ? JSON.stringify(planJson(plan, pending)) + "\n" : formatPlan(plan, pending));
-      return EXIT_OK;
-    }
-    let result;
-    try {
-      result = await roster.groups.sync("manual");
-    } catch (err) {
-      io.err(`roster-bot: group sync aborted, nothing applied: ${(err as Error).message}\n`);
-      return EXIT_RUNTIME;
-    }
-    io.out(json ? JSON.stringify(resultJson(result)) + "\n" : formatResult(result));
-    return result.failed.length > 0 ? EXIT_RUNTIME : EXIT_OK;
-  } finally {
-    await runtime.stop();
-  }
-}
-
-async function run(configFile: string, botId: string | undefined, debug: boolean, io: Io): Promise<number> {
-  const prepared = await prepareConfig(configFile, { secrets: true });
-  const logger = createLogger(prepared.host.logLevel);
-  const host = new Host(selectBots(prepared, botId), logger, { configDir: prepared.host.source.dir, debug, retryInitial: true });
-
-  let stopping: Promise<void> | undefined;
-  const stop = (signal: string) => {
-    stopping ??= (async () => {
-      logger.info({ signal }, "shutting down");
-      await host.stop();
-    })();
-    return stopping;
-  };
-  let finish!: (code: number) => void;
-  const done = new Promise<number>((resolve) => {
-    finish = resolve;
-    for (const signal of ["SIGINT", "SIGTERM"] as const) {
-      process.once(signal, () => void stop(signal).then(() => resolve(EXIT_OK)));
-    }
-  });
-
-  const { started } = await host.start();
-  if (stopping) return done; // a signal arrived while connecting
-  if (!started.length) {
-    io.err("roster-bot: no bot could start\n");
-    await stop("startup-failure");
-    return EXIT_RUNTIME;
-  }
-  // A bot whose credentials stop working is not retried; when no bot is left, exit 1 (so a
-  // supervisor notices) rather than idle.
-  let alive = started.length;
-  for (const r of started) {
-    r.on("fatal", (err) => {
-      logger.error({ bot: r.bot.id, err: err.message }, "bot stopped after a permanent failure");
-      if (--alive === 0) void stop("no bot left").then(() => finish(EXIT_RUNTIME));
-    });
-  }
-  // Reloads run one at a time; a change during a reload triggers one more afterwards.
-  let reloading = Promise.resolve();
-  const reload = (why: string) => {
-    logger.info({ why }, "reloading config");
-    reloading = reloading.then(() => reloadHost(configFile, host, logger).then(() => undefined));
-  };
-  const unwatch = watchConfigFile(configFile, () => reload("file changed"));
-  const onHup = () => reload("SIGHUP");
-  process.on("SIGHUP", onHup);
-  const code = await done;
-  unwatch();
-  process.off("SIGHUP", onHup);
-  return code;
+function commandUsage(command: Pick<CommandDefinition, "name" | "usage" | "summary" | "description" | "options">): string {
+  const lines = [`Usage: roster-bot ${command.name}${command.usage ? ` ${command.usage}` : ""} [options]`, "", command.summary];
+  if (command.description) lines.push("", command.description);
+  lines.push("", "Options:", ...optionLines({ ...command.options, ...GLOBAL_OPTIONS }), "");
+  return lines.join("\n");
 }

@@ -9,7 +9,9 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { zodIssues, type BotConfig } from "./config/load.ts";
 import type { ConfigIssue, ConfigSource } from "./config/source.ts";
+import { importPluginModule } from "./plugin-import.ts";
 import { isPluginDefinition, type PluginDefinition } from "./plugin.ts";
+import { z } from "zod";
 
 export const BUILTIN_PLUGINS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../plugins");
 
@@ -46,19 +48,33 @@ export async function importPlugin(key: string, configDir: string): Promise<Plug
   const location = resolvePluginLocation(key, configDir);
   let mod: { default?: unknown; plugin?: unknown };
   try {
-    mod = (await import(location)) as typeof mod;
+    mod = await importPluginModule(location, key, configDir);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === "ERR_MODULE_NOT_FOUND" && isMissingModule(location, key, e)) {
       throw new Error(`plugin "${key}" not found (looked in plugins/, beside the config, and in node_modules)`);
     }
-    throw new Error(`plugin "${key}" failed to load: ${e.message}`);
+    throw new Error(e.message.startsWith(`plugin "${key}"`) ? e.message : `plugin "${key}" failed to load: ${e.message}`);
   }
   const def = mod.default ?? mod.plugin;
   if (!isPluginDefinition(def)) {
     throw new Error(`plugin "${key}" does not export a plugin (export default definePlugin({ name, apply }))`);
   }
+  const foreign = def.config && foreignSchema(def.config);
+  if (foreign) throw new Error(`plugin "${key}": its config schema ${foreign}; build it with \`import { z } from "roster-bot"\``);
   return def;
+}
+
+/**
+ * Why a config schema cannot be used by this host's zod, if it cannot: a schema from zod 3 (or
+ * another library) looks alike to TypeScript's eye in some setups and fails in odd ways at run time.
+ */
+function foreignSchema(schema: unknown): string | undefined {
+  const version = (schema as { _zod?: { version?: { major?: number } } })._zod?.version;
+  const ours = z.core.version.major;
+  if (!version) return `is not a zod ${ours} schema (zod 3 and other libraries are not supported)`;
+  if (version.major !== ours) return `was made with zod ${version.major}, and roster-bot validates with zod ${ours}`;
+  return undefined;
 }
 
 /**

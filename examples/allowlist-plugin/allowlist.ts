@@ -6,8 +6,7 @@
  * Both keys are optional. Entries are normalized like every JID the bot compares (lower case,
  * Unicode NFC); a domain entry matches that exact domain (not its subdomains).
  */
-import { z } from "zod";
-import { bareJid, domainOf, parseJid } from "roster-bot/bots/jid.ts";
+import { bareJid, domainOf, parseJid, z } from "roster-bot";
 
 const fileSchema = z
   .object({

@@ -1,7 +1,7 @@
 /** The allowlist plugin in front of the real roster plugin, without a network (fakeShared). */
 import { renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { xml } from "../../bots/xmpp.ts";
+import { xml } from "roster-bot";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { SubscriptionDecision } from "../../plugins/roster/api.ts";
 import { rosterConfigSchema } from "../../plugins/roster/config.ts";

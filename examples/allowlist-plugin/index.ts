@@ -13,9 +13,7 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { z } from "zod";
-import { definePlugin } from "roster-bot/bots/plugin.ts";
-import type { RosterService, SubscriptionAnswer } from "roster-bot/plugins/roster/api.ts";
+import { definePlugin, z, type RosterService, type SubscriptionAnswer } from "roster-bot";
 import { isListed, parseAllowlist, type Allowlist } from "./allowlist.ts";
 import { watchFile } from "./watch.ts";
 

@@ -1,5 +1,5 @@
 /** The welcome plugin: unit checks (fakeShared) and the real thing against Prosody. */
-import { xml } from "../../bots/xmpp.ts";
+import { xml } from "roster-bot";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RosterService } from "../../plugins/roster/api.ts";
 import { rosterConfigSchema } from "../../plugins/roster/config.ts";

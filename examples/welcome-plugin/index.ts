@@ -8,10 +8,7 @@
  *     ./examples/welcome-plugin/index.ts:
  *       text: "Hello {jid}, welcome! Send me a message any time."
  */
-import { xml } from "../../bots/xmpp.ts";
-import { z } from "zod";
-import { definePlugin } from "roster-bot/bots/plugin.ts";
-import type { RosterService, SubscriptionDecision } from "roster-bot/plugins/roster/api.ts";
+import { definePlugin, xml, z, type RosterService, type SubscriptionDecision } from "roster-bot";
 
 export const welcomeConfigSchema = z
   .object({

@@ -5,7 +5,7 @@
  * full JID where a bare JID is meant), strict where a mistake would act on the wrong contact
  * (an invalid JID or unexpected words are a usage error, never a guess).
  */
-import { parseJid } from "../../bots/jid.ts";
+import { parseJid } from "../../index.ts";
 
 export type Command =
   | { name: "help" }

@@ -1,6 +1,5 @@
 /** The admin plugin's section of bot.config.yaml. */
-import { z } from "zod";
-import { parseJid } from "../../bots/jid.ts";
+import { parseJid, z } from "../../index.ts";
 
 function isBareJid(value: string): boolean {
   try {

@@ -11,9 +11,7 @@
  * Wiring only: which messages are commands (message.ts), parsing (commands.ts), running them
  * (run-command.ts), reply texts (replies.ts), audit lines through the roster service.
  */
-import { bareJid } from "../../bots/jid.ts";
-import { definePlugin } from "../../bots/plugin.ts";
-import type { RosterService } from "../roster/api.ts";
+import { bareJid, definePlugin, type RosterService } from "../../index.ts";
 import { formatCommand, parseCommand } from "./commands.ts";
 import { adminConfigSchema, type AdminConfig } from "./config.ts";
 import { chatMessage, readCommandMessage } from "./message.ts";

@@ -5,9 +5,7 @@
  * writing from a domain JID, other resources or carbons of the bot's account) is ignored, so two
  * bots can never keep answering each other's errors or replies.
  */
-import { xml } from "../../bots/xmpp.ts";
-import type { XmlElement } from "../../bots/xmpp.ts";
-import { parseJid } from "../../bots/jid.ts";
+import { parseJid, xml, type XmlElement } from "../../index.ts";
 
 export interface IncomingCommand {
   /** The sender's full JID as received (replies go here). */

@@ -11,7 +11,7 @@ import type {
   SubscriptionExplanation,
   SyncPlan,
   SyncResult,
-} from "../roster/api.ts";
+} from "../../index.ts";
 
 export const MAX_LIST_LINES = 30;
 

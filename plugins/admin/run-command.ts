@@ -3,7 +3,7 @@
  * and returns the reply text and a short result for the audit line. Never throws: a failing call
  * becomes a reply that says so.
  */
-import type { GroupSyncApi, RosterService } from "../roster/api.ts";
+import type { GroupSyncApi, RosterService } from "../../index.ts";
 import { HELP_TEXT, type Command } from "./commands.ts";
 import {
   decisionReply,

@@ -1,5 +1,5 @@
 /** Counts subscription decisions by action since the plugin started (for the `stats` command). */
-import type { SubscriptionAction, SubscriptionDecision } from "../roster/api.ts";
+import type { SubscriptionAction, SubscriptionDecision } from "../../index.ts";
 
 export class DecisionCounter {
   readonly since = Date.now();

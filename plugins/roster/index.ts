@@ -5,6 +5,7 @@
 import path from "node:path";
 import { definePlugin, type PluginConfigIssue } from "../../bots/plugin.ts";
 import { AuditLog } from "./audit.ts";
+import { rosterCommands } from "./commands.ts";
 import { rosterConfigSchema, type RosterConfig } from "./config.ts";
 import { compileGroupRules, GroupRulesError } from "./group-sync/config.ts";
 import { GroupSync } from "./group-sync/group-sync.ts";
@@ -34,6 +35,7 @@ export default definePlugin({
   name: "roster",
   config: rosterConfigSchema,
   check: (config, { configDir }) => checkRosterConfig(config, configDir),
+  commands: rosterCommands,
   apply(ctx, config) {
     const audit = new AuditLog(path.join(ctx.bot.dataDir, "audit.log"), ctx.bot.id, (err) =>
       ctx.logger.error({ err: err.message }, "audit line not written"),

@@ -443,10 +443,10 @@ describe("the CLI", () => {
   it("plan with a config of several bots asks for --bot", async () => {
     const tmp = tempDir("gs-cli2-");
     try {
-      const file = tmp.write("c.yaml", lines("bots:", "  - { id: one, jid: one@a.test, password: '${GS_CLI_PW}', service: 'xmpp://127.0.0.1:1' }", "  - { id: two, jid: two@a.test, password: '${GS_CLI_PW}', service: 'xmpp://127.0.0.1:1' }"));
+      const file = tmp.write("c.yaml", lines("bots:", "  - { id: one, jid: one@a.test, password: '${GS_CLI_PW}', service: 'xmpp://127.0.0.1:1', plugins: { roster: {} } }", "  - { id: two, jid: two@a.test, password: '${GS_CLI_PW}', service: 'xmpp://127.0.0.1:1', plugins: { roster: {} } }"));
       const r = await cli(["plan", "--config", file], { GS_CLI_PW: "x" });
       expect(r.code).toBe(2);
-      expect(r.err).toContain("choose one with --bot ID");
+      expect(r.err).toContain("2 bots load the roster plugin (one, two); choose one with --bot ID");
     } finally {
       tmp.remove();
     }

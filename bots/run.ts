@@ -1,0 +1,60 @@
+/**
+ * `roster-bot run`: the bots as a service. Reloads the config on change or SIGHUP; SIGINT/SIGTERM
+ * stop the plugins in reverse order and exit 0; exits 1 when no bot is left running.
+ */
+import { Host, prepareConfig, selectBots } from "./host.ts";
+import { createLogger } from "./logger.ts";
+import { reloadHost, watchConfigFile } from "./reload.ts";
+
+import { EXIT_OK, EXIT_RUNTIME } from "./exit-codes.ts";
+export async function run(configFile: string, botId: string | undefined, debug: boolean, io: { err: (s: string) => void }): Promise<number> {
+  const prepared = await prepareConfig(configFile, { secrets: true });
+  const logger = createLogger(prepared.host.logLevel);
+  const host = new Host(selectBots(prepared, botId), logger, { configDir: prepared.host.source.dir, debug, retryInitial: true });
+
+  let stopping: Promise<void> | undefined;
+  const stop = (signal: string) => {
+    stopping ??= (async () => {
+      logger.info({ signal }, "shutting down");
+      await host.stop();
+    })();
+    return stopping;
+  };
+  let finish!: (code: number) => void;
+  const done = new Promise<number>((resolve) => {
+    finish = resolve;
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      process.once(signal, () => void stop(signal).then(() => resolve(EXIT_OK)));
+    }
+  });
+
+  const { started } = await host.start();
+  if (stopping) return done; // a signal arrived while connecting
+  if (!started.length) {
+    io.err("roster-bot: no bot could start\n");
+    await stop("startup-failure");
+    return EXIT_RUNTIME;
+  }
+  // A bot whose credentials stop working is not retried; when no bot is left, exit 1 (so a
+  // supervisor notices) rather than idle.
+  let alive = started.length;
+  for (const r of started) {
+    r.on("fatal", (err) => {
+      logger.error({ bot: r.bot.id, err: err.message }, "bot stopped after a permanent failure");
+      if (--alive === 0) void stop("no bot left").then(() => finish(EXIT_RUNTIME));
+    });
+  }
+  // Reloads run one at a time; a change during a reload triggers one more afterwards.
+  let reloading = Promise.resolve();
+  const reload = (why: string) => {
+    logger.info({ why }, "reloading config");
+    reloading = reloading.then(() => reloadHost(configFile, host, logger).then(() => undefined));
+  };
+  const unwatch = watchConfigFile(configFile, () => reload("file changed"));
+  const onHup = () => reload("SIGHUP");
+  process.on("SIGHUP", onHup);
+  const code = await done;
+  unwatch();
+  process.off("SIGHUP", onHup);
+  return code;
+}

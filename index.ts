@@ -1,0 +1,52 @@
+/**
+ * roster-bot's public API: everything a plugin author imports, from `"roster-bot"` alone.
+ *
+ *   import { definePlugin, z, xml } from "roster-bot";
+ *
+ *   export default definePlugin({
+ *     name: "welcome",
+ *     dependencies: ["roster"],
+ *     config: z.object({ greeting: z.string().default("Welcome!") }),
+ *     apply(ctx, config) {
+ *       const roster = ctx.use("roster");   // typed RosterService
+ *       ctx.tap(roster.hooks.itemAdded, ({ item }) => ctx.logger.info({ jid: item.jid }, config.greeting));
+ *     },
+ *   });
+ *
+ * What is exported here is the stable contract; modules reached by other paths are not.
+ */
+
+// The plugin contract and what a plugin gets.
+export {
+  definePlugin,
+  UsageError,
+  type PluginDefinition,
+  type PluginConfigIssue,
+  type Services,
+  type CommandDefinition,
+  type CommandOption,
+  type CommandContext,
+  type CommandTarget,
+  type ConnectedBot,
+} from "./bots/plugin.ts";
+export type { PluginContext } from "./bots/context.ts";
+export type { StanzaHandler, IqHandler } from "./bots/router.ts";
+export type { Logger } from "./bots/logger.ts";
+
+/**
+ * The zod that validates plugin config sections. A plugin's `config` schema must be built with it
+ * (or with the same zod major version): the host refuses a schema from another zod by name.
+ */
+export { z } from "zod";
+
+// Hook kinds: notify (parallel), decide (series bail), transform (series waterfall).
+export { NotifyHook, DecideHook, TransformHook, TapTimeoutError, TransformAbortedError, type TapOptions, type Answer } from "./bots/hooks.ts";
+
+// XML stanzas and JIDs.
+export { xml, type XmlElement, type XmlChild } from "./bots/xmpp.ts";
+export { parseJid, bareJid, domainOf, JidError, type Jid } from "./bots/jid.ts";
+
+// The roster plugin's public contract (its service is `ctx.use("roster")`).
+export * from "./plugins/roster/api.ts";
+
+export { packageVersion as version } from "./bots/version.ts";

@@ -1,0 +1,109 @@
+/**
+ * The roster plugin's CLI commands: `explain` (offline), `plan` and `sync` (connected, invisible).
+ * They reach the host only through the plugin command contract.
+ */
+import type { CommandDefinition, ConnectedBot } from "../../bots/plugin.ts";
+import { JidError } from "../../bots/jid.ts";
+import { UsageError } from "../../bots/plugin.ts";
+import type { RosterService } from "./api.ts";
+import type { RosterConfig } from "./config.ts";
+import { explainOffline, formatExplanation } from "./explain.ts";
+import { withoutAutoSync } from "./group-sync/config.ts";
+import { formatPlan, formatResult, planJson, resultJson } from "./group-sync/format.ts";
+
+const EXIT_OK = 0;
+const EXIT_RUNTIME = 1;
+
+/** How long `plan` and `sync` wait for the roster after connecting. */
+const ROSTER_WAIT_MS = 60_000;
+
+const json = { type: "boolean", description: "machine-readable output" } as const;
+
+const explain: CommandDefinition<RosterConfig> = {
+  name: "explain",
+  usage: "JID",
+  summary: "offline: which action the subscription rules give JID, and why",
+  description:
+    "Rules that depend on live roster state are evaluated as \"not in the roster\" and named; plugin taps\n" +
+    "and rate limits are not consulted. --json prints { jid, action, decidedBy, rule, reason, needsRoster }.",
+  options: { json },
+  args: { min: 1, max: 1 },
+  async run(cmd) {
+    const target = await cmd.target();
+    const jid = cmd.args[0]!;
+    let result;
+    try {
+      result = explainOffline(target.config, target.configDir, jid);
+    } catch (err) {
+      if (err instanceof JidError) throw new UsageError(`"${jid}" is not a valid JID: ${err.message}`);
+      throw err;
+    }
+    if (cmd.options.json) {
+      const { jid: j, action, decidedBy, rule, reason, needsRoster } = result;
+      cmd.out(JSON.stringify({ jid: j, action, decidedBy, rule: rule ?? null, reason, needsRoster }) + "\n");
+    } else {
+      cmd.out(formatExplanation(result));
+    }
+    return EXIT_OK;
+  },
+};
+
+const plan: CommandDefinition<RosterConfig> = {
+  name: "plan",
+  summary: "connect (invisibly), print the changes group sync would make and the held requests; changes nothing",
+  description: "Only the roster plugin is started, so no other plugin acts. --json prints { changes, heldBack, pending }.",
+  options: { json },
+  async run(cmd) {
+    const target = await cmd.target({ secrets: true });
+    return withLoadedRoster(await target.connect({ config: withoutAutoSync(target.config) }), target.bot.jid, cmd.err, (roster) => {
+      const result = roster.groups.plan();
+      const pending = roster.subscriptions.pending();
+      cmd.out(cmd.options.json ? JSON.stringify(planJson(result, pending)) + "\n" : formatPlan(result, pending));
+      return EXIT_OK;
+    });
+  },
+};
+
+const sync: CommandDefinition<RosterConfig> = {
+  name: "sync",
+  summary: "connect, apply group sync once and exit (for cron): 0 when every change was applied, 1 when any failed",
+  description: "Every plugin of the bot is started, so that their beforeGroupSync / afterGroupSync taps take part.",
+  options: { json },
+  async run(cmd) {
+    const target = await cmd.target({ secrets: true });
+    const bot = await target.connect({ plugins: "all", config: withoutAutoSync(target.config) });
+    return withLoadedRoster(bot, target.bot.jid, cmd.err, async (roster) => {
+      let result;
+      try {
+        result = await roster.groups.sync("manual");
+      } catch (err) {
+        cmd.err(`roster-bot: group sync aborted, nothing applied: ${(err as Error).message}\n`);
+        return EXIT_RUNTIME;
+      }
+      cmd.out(cmd.options.json ? JSON.stringify(resultJson(result)) + "\n" : formatResult(result));
+      return result.failed.length > 0 ? EXIT_RUNTIME : EXIT_OK;
+    });
+  },
+};
+
+/** Waits for the roster to load (group sync's automatic triggers are off), runs `fn`, disconnects. */
+async function withLoadedRoster(bot: ConnectedBot, jid: string, err: (s: string) => void, fn: (roster: RosterService) => number | Promise<number>): Promise<number> {
+  try {
+    const roster = bot.use("roster");
+    let timer: NodeJS.Timeout | undefined;
+    const loaded = await Promise.race([
+      roster.whenLoaded().then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ROSTER_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
+    if (!loaded) {
+      err(`roster-bot: the roster of ${jid} did not load within ${ROSTER_WAIT_MS / 1000} s\n`);
+      return EXIT_RUNTIME;
+    }
+    return await fn(roster);
+  } finally {
+    await bot.stop();
+  }
+}
+
+export const rosterCommands = [explain, plan, sync];
