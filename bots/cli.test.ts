@@ -1,6 +1,8 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { lines, tempDir, type TempDir } from "../test/helpers/tmp.ts";
-import { EXIT_OK, EXIT_USAGE, main } from "./cli.ts";
+import { lines, REPO_ROOT, tempDir, type TempDir } from "../test/helpers/tmp.ts";
+import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, main } from "./cli.ts";
 
 async function cli(...argv: string[]) {
   let out = "";
@@ -201,6 +203,146 @@ describe("roster-bot CLI", () => {
     const helpCmd = await cli("check", "-h");
     expect(helpCmd.code).toBe(EXIT_OK);
     expect(helpCmd.out).toContain("Usage: roster-bot");
+  });
+});
+
+describe("roster-bot CLI: version, help and arguments", () => {
+  let tmp: TempDir;
+  let config: string;
+  beforeAll(() => {
+    tmp = tempDir("cli-help-");
+    config = tmp.write("c.yaml", lines("bots:", "  - id: main", "    jid: bot@example.org", "    password: ${CLI_TEST_PW}", "    plugins:", "      roster: {}"));
+  });
+  afterAll(() => tmp.remove());
+  afterEach(() => vi.unstubAllEnvs());
+
+  it("--version and -V print the package version", async () => {
+    const version = (JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { version: string }).version;
+    for (const flag of ["--version", "-V"]) {
+      const r = await cli(flag);
+      expect(r).toEqual({ code: EXIT_OK, out: `roster-bot ${version}\n`, err: "" });
+    }
+  });
+
+  it("--help lists the built-in commands and those the config's plugins add, with their plugin", async () => {
+    const r = await cli("--help", "--config", config);
+    expect(r.code).toBe(EXIT_OK);
+    const commands = r.out.split("Commands:\n")[1]!.split("\n\n")[0]!.split("\n").map((l) => l.trim().split(/\s{2,}/)[0]);
+    expect(commands).toEqual(["run", "check", "schema", "help [COMMAND]", "explain JID", "plan", "sync"]);
+    expect(r.out).toMatch(/explain JID\s+offline: .* \[roster\]/);
+    expect(r.out).toContain("-V, --version");
+  });
+
+  it("--help without a readable config lists the built-ins and says why plugins' commands are missing", async () => {
+    const r = await cli("--help", "--config", `${tmp.dir}/missing.yaml`);
+    expect(r.code).toBe(EXIT_OK);
+    expect(r.out).toContain("  check ");
+    expect(r.out).not.toContain("explain");
+    expect(r.out).toContain(`Plugins' commands are listed when the config can be read (${tmp.dir}/missing.yaml: cannot read config`);
+  });
+
+  it("help COMMAND and COMMAND --help print the command's own usage and options", async () => {
+    const viaHelp = await cli("help", "explain", "--config", config);
+    const viaFlag = await cli("explain", "--help", "--config", config);
+    expect(viaHelp.code).toBe(EXIT_OK);
+    expect(viaFlag).toEqual(viaHelp);
+    expect(viaHelp.out).toMatch(/^Usage: roster-bot explain JID \[options\]\n/);
+    expect(viaHelp.out).toMatch(/--json\s+machine-readable output/);
+    expect(viaHelp.out).not.toContain("Commands:");
+    const run = await cli("help", "run");
+    expect(run.out).toMatch(/^Usage: roster-bot run \[options\]/);
+    const unknown = await cli("help", "frobnicate", "--config", config);
+    expect(unknown.code).toBe(EXIT_USAGE);
+    expect(unknown.err).toContain('unknown command "frobnicate"');
+  });
+
+  it.each([
+    [["check", "extra-arg"], 'check: unexpected argument "extra-arg"'],
+    [["schema", "x"], 'schema: unexpected argument "x"'],
+    [["explain"], "explain: missing JID"],
+    [["explain", "a@b.test", "c@d.test"], 'explain: unexpected argument "c@d.test"'],
+    [["help", "run", "check"], 'help: unexpected argument "check"'],
+    [["explain", "a@b.test", "--colour"], "Unknown option '--colour'"],
+  ])("%j exits 2 with the command's usage", async (argv, message) => {
+    vi.stubEnv("CLI_TEST_PW", "x");
+    const r = await cli(...argv, "--config", config);
+    expect(r.code).toBe(EXIT_USAGE);
+    expect(r.out).toBe("");
+    expect(r.err).toContain(message);
+    expect(r.err).toContain(`Usage: roster-bot ${argv[0]}`);
+  });
+});
+
+describe("roster-bot CLI: commands added by plugins", () => {
+  let tmp: TempDir;
+  beforeAll(() => {
+    tmp = tempDir("cli-cmd-");
+    tmp.write(
+      "greeter.ts",
+      lines(
+        'import { definePlugin, UsageError, z } from "roster-bot";',
+        "export default definePlugin({",
+        '  name: "greeter",',
+        "  config: z.object({ text: z.string() }).strict(),",
+        "  apply() {},",
+        "  commands: [{",
+        '    name: "greet", usage: "NAME", summary: "prints the greeting", args: { min: 1, max: 1 },',
+        '    options: { shout: { type: "boolean", description: "in capitals" }, times: { type: "string", value: "N", description: "how often" } },',
+        "    async run(cmd) {",
+        "      const target = await cmd.target();",
+        '      if (cmd.args[0] === "nobody") throw new UsageError("nobody cannot be greeted");',
+        '      if (cmd.args[0] === "error") throw new Error("it broke");',
+        '      const text = `${target.config.text} ${cmd.args[0]} from ${target.bot.id}`;',
+        '      for (let i = 0; i < Number(cmd.options.times ?? 1); i++) cmd.out((cmd.options.shout ? text.toUpperCase() : text) + "\\n");',
+        "      return 0;",
+        "    },",
+        "  }],",
+        "});",
+      ),
+    );
+    tmp.write("clash.ts", lines('import { definePlugin } from "roster-bot";', 'export default definePlugin({ name: "clash", apply() {}, commands: [{ name: "check", summary: "x", run: () => 0 }] });'));
+  });
+  afterAll(() => tmp.remove());
+
+  const config = (...bots: string[]) => tmp.write(`c${Math.random().toString(36).slice(2)}.yaml`, lines("bots:", ...bots));
+  const bot = (id: string, text: string) => [`  - id: ${id}`, `    jid: ${id}@example.org`, "    password: ${CLI_TEST_PW}", "    plugins:", `      ./greeter.ts: { text: ${text} }`];
+
+  it("runs with its own options, the target bot and that bot's validated plugin config", async () => {
+    const file = config(...bot("one", "Hello"));
+    const r = await cli("greet", "world", "--shout", "--times", "2", "--config", file);
+    expect(r).toEqual({ code: EXIT_OK, out: "HELLO WORLD FROM ONE\nHELLO WORLD FROM ONE\n", err: "" });
+    expect((await cli("--help", "--config", file)).out).toMatch(/greet NAME\s+prints the greeting \[greeter\]/);
+    expect((await cli("greet", "--help", "--config", file)).out).toMatch(/--times N\s+how often/);
+  });
+
+  it("asks for --bot when several bots load the plugin, and takes it", async () => {
+    const file = config(...bot("one", "Hi"), ...bot("two", "Yo"));
+    const both = await cli("greet", "x", "--config", file);
+    expect(both.code).toBe(EXIT_USAGE);
+    expect(both.err).toContain("greet: 2 bots load the greeter plugin (one, two); choose one with --bot ID");
+    expect(await cli("greet", "x", "--bot", "two", "--config", file)).toEqual({ code: EXIT_OK, out: "Yo x from two\n", err: "" });
+    const none = await cli("greet", "x", "--bot", "three", "--config", file);
+    expect(none.code).toBe(EXIT_RUNTIME);
+    expect(none.err).toContain('no bot with id "three"');
+  });
+
+  it("a UsageError exits 2 with the command's usage; any other error exits 1; a bad config section exits 2", async () => {
+    const file = config(...bot("one", "Hi"));
+    const usage = await cli("greet", "nobody", "--config", file);
+    expect(usage.code).toBe(EXIT_USAGE);
+    expect(usage.err).toMatch(/^greet: nobody cannot be greeted\n\nUsage: roster-bot greet NAME/);
+    expect(await cli("greet", "error", "--config", file)).toEqual({ code: EXIT_RUNTIME, out: "", err: "roster-bot: it broke\n" });
+    const bad = config(...bot("one", "5"));
+    const invalid = await cli("greet", "x", "--config", bad);
+    expect(invalid.code).toBe(EXIT_USAGE);
+    expect(invalid.err).toContain(`${bad}:6:29: bots[0].plugins../greeter.ts.text: Invalid input: expected string, received number`);
+  });
+
+  it("a plugin command that takes a built-in's name is refused by name", async () => {
+    const file = config("  - id: one", "    jid: one@example.org", "    password: ${CLI_TEST_PW}", "    plugins:", "      ./clash.ts: {}");
+    const r = await cli("plan", "--config", file);
+    expect(r.code).toBe(EXIT_RUNTIME);
+    expect(r.err).toContain('plugin "clash" adds the command "check", which roster-bot itself already has');
   });
 });
 

@@ -205,7 +205,7 @@ async function pluginCommands(configFile: string) {
 }
 
 async function check(configFile: string, io: Io): Promise<number> {
-  const { prepareConfig } = await import("./host.ts");
+  const { prepareConfig } = await import("./prepare.ts");
   const prepared = await prepareConfig(configFile, { secrets: true });
   for (const { bot, plugins } of prepared.bots) {
     io.out(`bot ${bot.id} (${bot.jid}): plugins ${plugins.map((p) => p.definition.name).join(", ") || "(none)"}\n`);
@@ -236,7 +236,8 @@ async function globalUsage(configFile: string): Promise<string> {
   try {
     for (const [, c] of await pluginCommands(configFile)) rows.push({ ...c.definition, plugin: c.plugin });
   } catch (err) {
-    note = `\nPlugins' commands are listed when the config can be read (${configFile}: ${(err as Error).message.split("\n")[0]}).\n`;
+    const reason = (err as Error).message.split("\n")[0]!.replace(/^.*?:\d+:\d+: /, "");
+    note = `\nPlugins' commands are listed when the config can be read (${configFile}: ${reason}).\n`;
   }
   return [
     "Usage: roster-bot <command> [options]",

@@ -11,7 +11,8 @@
  */
 import { EventEmitter } from "node:events";
 import net from "node:net";
-import { createClient, debugTrace, xml, type XmppClient } from "./xmpp.ts";
+import { createClient, debugTrace } from "./xmpp-client.ts";
+import { xml, type XmppClient } from "./xmpp.ts";
 import type { XmlElement } from "./xmpp.ts";
 import type { Logger } from "pino";
 import { backoffDelay } from "./backoff.ts";

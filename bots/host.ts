@@ -1,47 +1,10 @@
 /**
- * Loads a whole config (host part and every bot's plugins) and runs several bots in one process.
- * Each bot has its own plugin instances; one bot failing (bad password, server down) is reported
- * and does not stop the others.
+ * Runs several bots in one process. Each bot has its own plugin instances; one bot failing (bad
+ * password, server down) is reported and does not stop the others.
  */
 import type { Logger } from "pino";
-import { validateHost, type BotConfig, type HostConfig, type LoadOptions } from "./config/load.ts";
-import { ConfigError, ConfigSource, type ConfigIssue } from "./config/source.ts";
-import { loadBotPlugins, type LoadedPlugin } from "./plugin-loader.ts";
+import type { PreparedBot } from "./prepare.ts";
 import { BotRuntime, type RuntimeOptions } from "./runtime.ts";
-
-export interface PreparedBot {
-  bot: BotConfig;
-  plugins: LoadedPlugin[];
-}
-
-export interface PreparedConfig {
-  host: HostConfig;
-  bots: PreparedBot[];
-}
-
-/** Validates everything a run needs, collecting every issue before throwing one ConfigError. */
-export async function prepareConfig(file: string, options: LoadOptions = {}): Promise<PreparedConfig> {
-  const source = ConfigSource.read(file);
-  const { config, issues, pluginSections } = validateHost(source, options);
-  const all: ConfigIssue[] = [...issues];
-  const plugins: LoadedPlugin[][] = [];
-  // Plugin sections are checked even when the host part has issues, so that every problem in the
-  // file is reported at once.
-  for (const sections of pluginSections) {
-    const loaded = await loadBotPlugins(sections, source);
-    all.push(...loaded.issues);
-    plugins.push(loaded.plugins);
-  }
-  if (!config || all.length) throw new ConfigError(all.sort((a, b) => a.line - b.line || a.column - b.column));
-  return { host: config, bots: config.bots.map((bot, i) => ({ bot, plugins: plugins[i]! })) };
-}
-
-export function selectBots(prepared: PreparedConfig, id?: string): PreparedBot[] {
-  if (!id) return prepared.bots;
-  const found = prepared.bots.filter((b) => b.bot.id === id);
-  if (!found.length) throw new Error(`no bot with id "${id}" (have: ${prepared.bots.map((b) => b.bot.id).join(", ")})`);
-  return found;
-}
 
 export class Host {
   readonly runtimes: BotRuntime[];

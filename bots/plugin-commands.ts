@@ -5,11 +5,9 @@
  */
 import { validateHost } from "./config/load.ts";
 import { ConfigSource } from "./config/source.ts";
-import { prepareConfig, selectBots, type PreparedBot } from "./host.ts";
-import { createLogger } from "./logger.ts";
+import { prepareConfig, selectBots, type PreparedBot } from "./prepare.ts";
 import { importPlugin, type LoadedPlugin } from "./plugin-loader.ts";
 import { UsageError, type CommandContext, type CommandDefinition, type CommandTarget, type ConnectedBot, type PluginDefinition } from "./plugin.ts";
-import { BotRuntime } from "./runtime.ts";
 
 export interface PluginCommand {
   /** The plugin's name. */
@@ -104,6 +102,8 @@ function withDependencies(all: LoadedPlugin[], plugin: LoadedPlugin): LoadedPlug
 }
 
 async function connectOnce(target: PreparedBot, plugins: LoadedPlugin[], configDir: string, debug: boolean): Promise<ConnectedBot> {
+  // Loaded here, not above: a command that never connects (explain) loads no XMPP code.
+  const [{ createLogger }, { BotRuntime }] = await Promise.all([import("./logger.ts"), import("./runtime.ts")]);
   // Logs go to stderr so that stdout holds only the command's answer (JSON with --json).
   const logger = createLogger(debug ? "debug" : "warn", process.stderr);
   const runtime = new BotRuntime(target.bot, plugins, { logger, configDir, debug, retryInitial: false, initialPresence: false });

@@ -152,6 +152,17 @@ describe("loading plugins from the config", () => {
     expect(issues.map((i) => `${i.line}:${i.column} ${i.message}`)).toEqual(["5:7 plugin dependency cycle: cycle-a -> cycle-b -> cycle-a"]);
   });
 
+  it("refuses a config schema from another zod, naming what to import instead", async () => {
+    tmp.write("zod3.ts", 'export default { name: "z3", apply() {}, config: { _def: { typeName: "ZodObject" }, safeParse: () => ({ success: true, data: {} }) } };\n');
+    tmp.write("zod9.ts", 'export default { name: "z9", apply() {}, config: { _zod: { version: { major: 9, minor: 0, patch: 0 } }, safeParse: () => ({ success: true, data: {} }) } };\n');
+    await expect(importPlugin("./zod3.ts", tmp.dir)).rejects.toThrow(
+      'plugin "./zod3.ts": its config schema is not a zod 4 schema (zod 3 and other libraries are not supported); build it with `import { z } from "roster-bot"`',
+    );
+    await expect(importPlugin("./zod9.ts", tmp.dir)).rejects.toThrow('plugin "./zod9.ts": its config schema was made with zod 9, and roster-bot validates with zod 4');
+    const { issues } = await load(["./zod3.ts:"]);
+    expect(issues.map((i) => `${i.line}:${i.column} ${i.message.slice(0, 40)}`)).toEqual(['5:7 plugin "./zod3.ts": its config schema is']);
+  });
+
   it("importPlugin explains an unknown name", async () => {
     await expect(importPlugin("definitely-not-a-plugin", tmp.dir)).rejects.toThrow(/plugin "definitely-not-a-plugin" (not found|failed to load)/);
   });

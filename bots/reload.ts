@@ -7,7 +7,8 @@ import { watch } from "node:fs";
 import path from "node:path";
 import type { Logger } from "pino";
 import { ConfigError, formatIssues } from "./config/source.ts";
-import { prepareConfig, type Host } from "./host.ts";
+import type { Host } from "./host.ts";
+import { prepareConfig } from "./prepare.ts";
 
 export async function reloadHost(file: string, host: Host, logger: Logger): Promise<boolean> {
   let prepared;

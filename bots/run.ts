@@ -2,7 +2,8 @@
  * `roster-bot run`: the bots as a service. Reloads the config on change or SIGHUP; SIGINT/SIGTERM
  * stop the plugins in reverse order and exit 0; exits 1 when no bot is left running.
  */
-import { Host, prepareConfig, selectBots } from "./host.ts";
+import { Host } from "./host.ts";
+import { prepareConfig, selectBots } from "./prepare.ts";
 import { createLogger } from "./logger.ts";
 import { reloadHost, watchConfigFile } from "./reload.ts";
 

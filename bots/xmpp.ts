@@ -1,12 +1,13 @@
 /**
- * The one door to xmpp.js. Its packages ship no type declarations, so this module types the parts
- * roster-bot uses and re-exports them under its own names: the rest of the code, and the published
- * declarations, never name an `@xmpp/*` module (a consumer's strict `tsc` would find no types there).
+ * The door to xmpp.js, with xmpp-client.ts. Its packages ship no type declarations, so these two
+ * modules type the parts roster-bot uses and re-export them under its own names: the rest of the
+ * code, and the published declarations, never name an `@xmpp/*` module (a consumer's strict `tsc`
+ * would find no types there). This one holds the types and `xml` (from the light @xmpp/xml);
+ * xmpp-client.ts the client itself, loaded only by what connects.
  */
 import type { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
-import { client as rawClient, xml as rawXml } from "@xmpp/client";
-import rawDebug from "@xmpp/debug";
+import { xml as rawXml } from "@xmpp/xml";
 
 /** A parsed or built XML element (ltx's Element, as xmpp.js uses it). */
 export interface XmlElement {
@@ -103,9 +104,3 @@ export interface XmppClientOptions {
   lang?: string;
   timeout?: number;
 }
-
-/** @xmpp/client's `client()`. */
-export const createClient: (options: XmppClientOptions) => XmppClient = rawClient;
-
-/** @xmpp/debug: prints the stanza trace of `entity` (authentication hidden). */
-export const debugTrace: (entity: XmppClient, force?: boolean) => void = rawDebug;

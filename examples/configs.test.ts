@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { prepareConfig } from "../bots/host.ts";
+import { prepareConfig } from "../bots/prepare.ts";
 import { REPO_ROOT } from "../test/helpers/tmp.ts";
 
 const CONFIGS = path.join(REPO_ROOT, "examples", "configs");

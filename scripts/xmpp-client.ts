@@ -3,7 +3,8 @@
  * a second resource of the bot's account, admins). They log in with PLAIN, which is only sensible
  * on a loopback test server (SCRAM costs ~300 ms of CPU per login, too slow for crowds).
  */
-import { createClient, xml, type XmppClient } from "../bots/xmpp.ts";
+import { createClient } from "../bots/xmpp-client.ts";
+import { xml, type XmppClient } from "../bots/xmpp.ts";
 import type { XmlElement } from "../bots/xmpp.ts";
 import { patchClient, utf8Sasl } from "../bots/xmpp-patches.ts";
 

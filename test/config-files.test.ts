@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { configJsonSchema } from "../bots/config/json-schema.ts";
-import { prepareConfig } from "../bots/host.ts";
+import { prepareConfig } from "../bots/prepare.ts";
 import { REPO_ROOT } from "./helpers/tmp.ts";
 
 describe("shipped config files", () => {

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { lines, tempDir, type TempDir } from "../../test/helpers/tmp.ts";
-import { prepareConfig } from "../host.ts";
+import { prepareConfig } from "../prepare.ts";
 import { validateHost } from "./load.ts";
 import { ConfigError, ConfigSource, MAX_FLOW_NESTING, type ConfigIssue } from "./source.ts";
 

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { lines, tempDir, type TempDir } from "../../test/helpers/tmp.ts";
-import { prepareConfig } from "../host.ts";
+import { prepareConfig } from "../prepare.ts";
 import { loadHostConfig, validateHost, type LoadOptions } from "./load.ts";
 import { ConfigError, ConfigSource, formatIssues, type ConfigIssue } from "./source.ts";
 
