@@ -92,7 +92,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     return EXIT_OK;
   }
   const name = commandName(argv);
-  const configFile = path.resolve(optionValue(argv, "config", "c") ?? process.env.ROSTER_BOT_CONFIG ?? "bot.config.yaml");
+  const configFile = path.resolve(optionValue(argv, "config", "c") || process.env.ROSTER_BOT_CONFIG || "bot.config.yaml");
   if (!name) {
     // Asked-for help goes to stdout (so it can be piped); a missing command is a usage error.
     const asked = argv.includes("--help") || argv.includes("-h");
@@ -144,8 +144,9 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     const context = commandContext({ plugin: plugin!, args, options, configFile, botId: botOption({ options }), debug: debugOption({ options }), out: io.out, err: io.err });
     return await (command as CommandDefinition).run(context);
   } catch (err) {
-    if (err instanceof UsageError) {
-      io.err(`${name}: ${err.message}\n\n${commandUsage(command)}`);
+    // By name too: a plugin installed with its own copy of roster-bot throws that copy's UsageError.
+    if (err instanceof UsageError || (err as Error | undefined)?.name === "UsageError") {
+      io.err(`${name}: ${(err as Error).message}\n\n${commandUsage(command)}`);
       return EXIT_USAGE;
     }
     return failure(err, configFile, io);

@@ -28,6 +28,11 @@ export interface RuntimeShared {
   readonly reloaders: { owner: string; fn: (config: unknown) => unknown }[];
 }
 
+/** Where a plugin keeps its files for one bot. */
+export function pluginDataDir(botDataDir: string, plugin: string): string {
+  return path.join(botDataDir, "plugins", plugin.replace(/[^A-Za-z0-9_.-]/g, "_"));
+}
+
 export class PluginContext {
   private readonly disposers: Disposer[] = [];
   private disposed = false;
@@ -46,7 +51,7 @@ export class PluginContext {
 
   /** This plugin's own directory (created on first use). */
   get dataDir(): string {
-    const dir = path.join(this.shared.botDataDir, "plugins", this.name.replace(/[^A-Za-z0-9_.-]/g, "_"));
+    const dir = pluginDataDir(this.shared.botDataDir, this.name);
     mkdirSync(dir, { recursive: true });
     return dir;
   }

@@ -5,6 +5,7 @@
  */
 import { validateHost } from "./config/load.ts";
 import { ConfigSource } from "./config/source.ts";
+import { pluginDataDir } from "./context.ts";
 import { prepareConfig, selectBots, type PreparedBot } from "./prepare.ts";
 import { importPlugin, type LoadedPlugin } from "./plugin-loader.ts";
 import { UsageError, type CommandContext, type CommandDefinition, type CommandTarget, type ConnectedBot, type PluginDefinition } from "./plugin.ts";
@@ -81,6 +82,7 @@ async function resolveTarget(run: CommandRun, secrets: boolean): Promise<Command
     bot: { id: target.bot.id, jid: target.bot.jid },
     configDir,
     config: own.config,
+    dataDir: pluginDataDir(target.bot.dataDir, run.plugin),
     connect: (options = {}) => {
       const replace = (p: LoadedPlugin) => (p === own && options.config !== undefined ? { ...p, config: options.config } : p);
       const plugins = (options.plugins === "all" ? target.plugins : withDependencies(target.plugins, own)).map(replace);

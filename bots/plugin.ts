@@ -101,6 +101,8 @@ export interface CommandTarget<C = unknown> {
   readonly configDir: string;
   /** This plugin's section for the bot, after its schema. */
   readonly config: C;
+  /** This plugin's data folder for the bot: the same folder as `ctx.dataDir` at run time (not created here). */
+  readonly dataDir: string;
   /**
    * Connects the bot for a one-shot command: without initial presence (no subscription request is
    * delivered and contacts do not see it come online) and without retrying a failed first

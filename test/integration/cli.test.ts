@@ -24,8 +24,7 @@ beforeAll(async () => {
   tmp.write(
     "echo.ts",
     lines(
-      'import { xml } from "../../bots/xmpp.ts";',
-      'import { definePlugin } from "../../bots/plugin.ts";',
+      'import { definePlugin, xml } from "roster-bot";',
       "export default definePlugin({",
       '  name: "echo",',
       "  apply(ctx) {",
