@@ -224,6 +224,30 @@ describe("roster-bot CLI (separate process)", () => {
     expect(out).toContain(`2 problem(s) in ${broken}`);
   });
 
+  it("check: loads .mjs and .ts plugins (these through tsx); a CommonJS-scoped file gets one line on what to change", async () => {
+    const plugin = (name: string) => `export default { name: ${JSON.stringify(name)}, apply() {} };\n`;
+    tmp.write("esm/package.json", JSON.stringify({ type: "module" }));
+    tmp.write("esm/typed.ts", `import { definePlugin } from "roster-bot";\nexport default definePlugin({ name: "typed", apply(): void {} });\n`);
+    tmp.write("esm/plain.mjs", plugin("plain"));
+    tmp.write("cjs/package.json", "{}");
+    tmp.write("cjs/legacy.ts", `import { definePlugin } from "roster-bot";\nexport default definePlugin({ name: "legacy", apply() {} });\n`);
+    const body = (plugins: string[]) =>
+      lines("bots:", "  - id: cli", "    jid: cli-bot@a.test", "    password: ${CLI_BOT_PASSWORD}", "    plugins:", ...plugins.map((p) => `      ${p}: {}`));
+    const good = tmp.write("loaders.yaml", body(["./esm/typed.ts", "./esm/plain.mjs"]));
+    const ok = roster(["check", "--config", good], { CLI_BOT_PASSWORD: PASSWORD });
+    expect((await ok.exited).code).toBe(0);
+    expect(ok.output()).toBe(`bot cli (cli-bot@a.test): plugins typed, plain\n${good}: ok\n`);
+
+    const cjs = tmp.write("cjs.yaml", body(["./cjs/legacy.ts"]));
+    const bad = roster(["check", "--config", cjs], { CLI_BOT_PASSWORD: PASSWORD });
+    expect((await bad.exited).code).toBe(2);
+    const pkg = path.join(tmp.dir, "cjs/package.json");
+    expect(bad.output()).toBe(
+      `${cjs}:6:7: bots[0].plugins../cjs/legacy.ts: plugin "./cjs/legacy.ts" failed to load: Node reads legacy.ts as CommonJS ` +
+        `(${pkg} has no "type": "module"): add "type": "module" to ${pkg}, or name the file legacy.mts\n1 problem(s) in ${cjs}\n`,
+    );
+  });
+
   it("run: a missing password variable is a config error (exit 2), before connecting", async () => {
     const file = config("nopw.yaml", "plaintext-loopback");
     const run = roster(["run", "--config", file], { CLI_BOT_PASSWORD: "" });
