@@ -6,10 +6,10 @@ import type { z } from "zod";
 import type { PluginContext } from "./context.ts";
 
 /**
- * Services plugins provide to each other, by name. A plugin that provides one declares it here by
- * declaration merging, so `ctx.use("roster")` is typed:
+ * Services plugins provide to each other, by name. A plugin that provides one declares it by
+ * declaration merging, so that `ctx.use(name)` is typed (as the roster plugin does in api.ts):
  *
- *   declare module "../../bots/plugin.ts" { interface Services { roster: RosterService } }
+ *   declare module "roster-bot" { interface Services { journal: JournalService } }
  */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface Services {}

@@ -1,7 +1,7 @@
 /**
- * The roster plugin's public contract: the one module other plugins import.
+ * The roster plugin's public contract, exported from the package root (index.ts):
  *
- *   import type { RosterService } from "roster-bot/plugins/roster/api.ts";
+ *   import type { RosterService } from "roster-bot";
  *   const roster = ctx.use("roster");               // with dependencies: ["roster"]
  *   ctx.tap(roster.hooks.itemAdded, ({ item }) => ...);
  *
