@@ -50,7 +50,7 @@ const explain: CommandDefinition<RosterConfig> = {
 
 const plan: CommandDefinition<RosterConfig> = {
   name: "plan",
-  summary: "connect (invisibly), print the changes group sync would make and the held requests; changes nothing",
+  summary: "connect invisibly, print what group sync would change and the held requests; changes nothing",
   description: "Only the roster plugin is started, so no other plugin acts. --json prints { changes, heldBack, pending }.",
   options: { json },
   async run(cmd) {
@@ -66,7 +66,7 @@ const plan: CommandDefinition<RosterConfig> = {
 
 const sync: CommandDefinition<RosterConfig> = {
   name: "sync",
-  summary: "connect, apply group sync once and exit (for cron): 0 when every change was applied, 1 when any failed",
+  summary: "connect, apply group sync once and exit (for cron); exit 1 when any change failed",
   description: "Every plugin of the bot is started, so that their beforeGroupSync / afterGroupSync taps take part.",
   options: { json },
   async run(cmd) {

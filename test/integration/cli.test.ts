@@ -224,7 +224,7 @@ describe("roster-bot CLI (separate process)", () => {
     expect(out).toContain(`2 problem(s) in ${broken}`);
   });
 
-  it("check: loads .mjs and .ts plugins (these through tsx); a CommonJS-scoped file gets one line on what to change", async () => {
+  it("check: loads .mjs and .ts plugins (these through tsx); a CommonJS-scoped file or a missing package gets one line on what to change", async () => {
     const plugin = (name: string) => `export default { name: ${JSON.stringify(name)}, apply() {} };\n`;
     tmp.write("esm/package.json", JSON.stringify({ type: "module" }));
     tmp.write("esm/typed.ts", `import { definePlugin } from "roster-bot";\nexport default definePlugin({ name: "typed", apply(): void {} });\n`);
@@ -237,6 +237,15 @@ describe("roster-bot CLI (separate process)", () => {
     const ok = roster(["check", "--config", good], { CLI_BOT_PASSWORD: PASSWORD });
     expect((await ok.exited).code).toBe(0);
     expect(ok.output()).toBe(`bot cli (cli-bot@a.test): plugins typed, plain\n${good}: ok\n`);
+
+    tmp.write("esm/needs-pkg.mjs", 'import "left-pad-that-is-not-installed";\nexport default { name: "needs", apply() {} };\n');
+    const missing = tmp.write("missing.yaml", body(["./esm/needs-pkg.mjs"]));
+    const unresolved = roster(["check", "--config", missing], { CLI_BOT_PASSWORD: PASSWORD });
+    expect((await unresolved.exited).code).toBe(2);
+    expect(unresolved.output()).toContain(
+      `plugin "./esm/needs-pkg.mjs" failed to load: it imports "left-pad-that-is-not-installed", which is not installed where the plugin is: ` +
+        `run \`npm install left-pad-that-is-not-installed\` in ${path.join(tmp.dir, "esm")} (or a folder above it)\n`,
+    );
 
     const cjs = tmp.write("cjs.yaml", body(["./cjs/legacy.ts"]));
     const bad = roster(["check", "--config", cjs], { CLI_BOT_PASSWORD: PASSWORD });
