@@ -338,6 +338,14 @@ describe("roster-bot CLI: commands added by plugins", () => {
     expect(invalid.err).toContain(`${bad}:6:29: bots[0].plugins../greeter.ts.text: Invalid input: expected string, received number`);
   });
 
+  it("a config whose YAML cannot be read is reported for a plugin's command, not taken for an unknown command", async () => {
+    const file = tmp.write("broken.yaml", lines("bots:", "  - id: one", "    jid: [unclosed"));
+    const r = await cli("greet", "x", "--config", file);
+    expect(r.code).toBe(EXIT_USAGE);
+    expect(r.err).toMatch(new RegExp(`^${esc(file)}:4:1: `));
+    expect(r.err).not.toContain("unknown command");
+  });
+
   it("a plugin command that takes a built-in's name is refused by name", async () => {
     const file = config("  - id: one", "    jid: one@example.org", "    password: ${CLI_TEST_PW}", "    plugins:", "      ./clash.ts: {}");
     const r = await cli("plan", "--config", file);

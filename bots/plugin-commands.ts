@@ -4,7 +4,7 @@
  * plugin: it lists and runs whatever commands the loaded definitions carry.
  */
 import { validateHost } from "./config/load.ts";
-import { ConfigSource } from "./config/source.ts";
+import { ConfigError, ConfigSource } from "./config/source.ts";
 import { pluginDataDir } from "./context.ts";
 import { prepareConfig, selectBots, type PreparedBot } from "./prepare.ts";
 import { importPlugin, type LoadedPlugin } from "./plugin-loader.ts";
@@ -23,7 +23,9 @@ export interface PluginCommand {
  */
 export async function discoverCommands(configFile: string, reserved: readonly string[]): Promise<Map<string, PluginCommand>> {
   const source = ConfigSource.read(configFile);
-  const { pluginSections } = validateHost(source);
+  const { pluginSections, issues } = validateHost(source);
+  // A file whose plugins cannot even be read (broken YAML) is reported, not taken for "no commands".
+  if (!pluginSections.length && issues.length) throw new ConfigError(issues);
   const keys = new Set(pluginSections.flatMap((s) => s.plugins.map((p) => p.key)));
   const commands = new Map<string, PluginCommand>();
   for (const key of keys) {
@@ -34,6 +36,7 @@ export async function discoverCommands(configFile: string, reserved: readonly st
       continue; // `check` and the command itself report a plugin that does not load
     }
     for (const command of definition.commands ?? []) {
+      if (commands.get(command.name)?.definition === command) continue; // one plugin named by two keys
       const taken = reserved.includes(command.name) ? "roster-bot itself" : commands.get(command.name)?.plugin;
       if (taken) throw new Error(`plugin "${definition.name}" adds the command "${command.name}", which ${taken} already has`);
       commands.set(command.name, { plugin: definition.name, definition: command as CommandDefinition });
