@@ -87,18 +87,20 @@ const BUILTINS: Builtin[] = [
 ];
 
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
-  if (argv[0] === "--version" || argv[0] === "-V") {
-    io.out(`roster-bot ${packageVersion()}\n`);
-    return EXIT_OK;
-  }
   const name = commandName(argv);
   const configFile = path.resolve(optionValue(argv, "config", "c") || process.env.ROSTER_BOT_CONFIG || "bot.config.yaml");
   if (!name) {
+    let values;
+    try {
+      values = parseArgs({ args: argv, strict: true, options: parseOptions({}) }).values;
+    } catch (err) {
+      io.err(`${(err as Error).message}\n\n${await globalUsage(configFile)}`);
+      return EXIT_USAGE;
+    }
+    if (values.version) return printVersion(io);
     // Asked-for help goes to stdout (so it can be piped); a missing command is a usage error.
-    const asked = argv.includes("--help") || argv.includes("-h");
-    if (argv.includes("--version") || argv.includes("-V")) return main(["--version"], io);
-    (asked ? io.out : io.err)(await globalUsage(configFile));
-    return asked ? EXIT_OK : EXIT_USAGE;
+    (values.help ? io.out : io.err)(await globalUsage(configFile));
+    return values.help ? EXIT_OK : EXIT_USAGE;
   }
 
   const builtin = BUILTINS.find((b) => b.name === name);
@@ -125,7 +127,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     io.err(`${(err as Error).message}\n\n${commandUsage(command)}`);
     return EXIT_USAGE;
   }
-  if (parsed.values.version) return main(["--version"], io);
+  if (parsed.values.version) return printVersion(io);
   if (parsed.values.help) {
     io.out(commandUsage(command));
     return EXIT_OK;
@@ -151,6 +153,11 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     }
     return failure(err, configFile, io);
   }
+}
+
+function printVersion(io: Io): number {
+  io.out(`roster-bot ${packageVersion()}\n`);
+  return EXIT_OK;
 }
 
 async function failure(err: unknown, configFile: string, io: Io): Promise<number> {
