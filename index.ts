@@ -29,6 +29,7 @@ export {
   type CommandTarget,
   type ConnectedBot,
 } from "./bots/plugin.ts";
+export { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE } from "./bots/exit-codes.ts";
 export type { PluginContext } from "./bots/context.ts";
 export type { StanzaHandler, IqHandler } from "./bots/router.ts";
 export type { Logger } from "./bots/logger.ts";

@@ -8,9 +8,8 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { UsageError, type CommandDefinition, type CommandOption } from "./plugin.ts";
-import { packageVersion } from "./version.ts";
-
 import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE } from "./exit-codes.ts";
+import { packageVersion } from "./version.ts";
 
 export { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE };
 

@@ -14,7 +14,7 @@ const TYPESCRIPT = /\.(c|m)?tsx?$/;
 let tsxRegistered: Promise<void> | undefined;
 
 /** Registers tsx's ESM loader once: from roster-bot's own dependencies, else from the config's folder. */
-function registerTsx(key: string, configDir: string): Promise<void> {
+function registerTsx(configDir: string): Promise<void> {
   tsxRegistered ??= (async () => {
     type TsxApi = { register(): unknown };
     let api: TsxApi;
@@ -26,7 +26,7 @@ function registerTsx(key: string, configDir: string): Promise<void> {
         api = (await import(pathToFileURL(file).href)) as TsxApi;
       } catch {
         throw new Error(
-          `plugin "${key}" is TypeScript, and tsx (which loads TypeScript files) is not installed: ` +
+          `it is TypeScript, and tsx (which loads TypeScript files) is not installed: ` +
             `run \`npm install --save-dev tsx\` in ${configDir}, or compile the plugin to JavaScript`,
         );
       }
@@ -37,20 +37,20 @@ function registerTsx(key: string, configDir: string): Promise<void> {
   return tsxRegistered;
 }
 
-export async function importPluginModule(location: string, key: string, configDir: string): Promise<Record<string, unknown>> {
+export async function importPluginModule(location: string, configDir: string): Promise<Record<string, unknown>> {
   const file = location.startsWith("file:") ? fileURLToPath(location) : undefined;
   try {
     try {
       return (await import(location)) as Record<string, unknown>;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ERR_UNKNOWN_FILE_EXTENSION" || !file || !TYPESCRIPT.test(file)) throw err;
-      await registerTsx(key, configDir);
+      await registerTsx(configDir);
       // A new URL: the failed attempt may stay in Node's module map.
       return (await import(`${location}?tsx`)) as Record<string, unknown>;
     }
   } catch (err) {
     const hint = file ? hintFor(err as NodeJS.ErrnoException, file) : undefined;
-    if (hint) throw new Error(`plugin "${key}" failed to load: ${hint}`, { cause: err });
+    if (hint) throw new Error(hint, { cause: err });
     throw err;
   }
 }

@@ -48,13 +48,13 @@ export async function importPlugin(key: string, configDir: string): Promise<Plug
   const location = resolvePluginLocation(key, configDir);
   let mod: { default?: unknown; plugin?: unknown };
   try {
-    mod = await importPluginModule(location, key, configDir);
+    mod = await importPluginModule(location, configDir);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === "ERR_MODULE_NOT_FOUND" && isMissingModule(location, key, e)) {
       throw new Error(`plugin "${key}" not found (looked in plugins/, beside the config, and in node_modules)`);
     }
-    throw new Error(e.message.startsWith(`plugin "${key}"`) ? e.message : `plugin "${key}" failed to load: ${e.message}`);
+    throw new Error(`plugin "${key}" failed to load: ${e.message}`);
   }
   const def = mod.default ?? mod.plugin;
   if (!isPluginDefinition(def)) {

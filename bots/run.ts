@@ -2,12 +2,12 @@
  * `roster-bot run`: the bots as a service. Reloads the config on change or SIGHUP; SIGINT/SIGTERM
  * stop the plugins in reverse order and exit 0; exits 1 when no bot is left running.
  */
+import { EXIT_OK, EXIT_RUNTIME } from "./exit-codes.ts";
 import { Host } from "./host.ts";
-import { prepareConfig, selectBots } from "./prepare.ts";
 import { createLogger } from "./logger.ts";
+import { prepareConfig, selectBots } from "./prepare.ts";
 import { reloadHost, watchConfigFile } from "./reload.ts";
 
-import { EXIT_OK, EXIT_RUNTIME } from "./exit-codes.ts";
 export async function run(configFile: string, botId: string | undefined, debug: boolean, io: { err: (s: string) => void }): Promise<number> {
   const prepared = await prepareConfig(configFile, { secrets: true });
   const logger = createLogger(prepared.host.logLevel);

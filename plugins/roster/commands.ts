@@ -2,17 +2,14 @@
  * The roster plugin's CLI commands: `explain` (offline), `plan` and `sync` (connected, invisible).
  * They reach the host only through the plugin command contract.
  */
-import type { CommandDefinition, ConnectedBot } from "../../bots/plugin.ts";
+import { EXIT_OK, EXIT_RUNTIME } from "../../bots/exit-codes.ts";
 import { JidError } from "../../bots/jid.ts";
-import { UsageError } from "../../bots/plugin.ts";
+import { UsageError, type CommandDefinition, type ConnectedBot } from "../../bots/plugin.ts";
 import type { RosterService } from "./api.ts";
 import type { RosterConfig } from "./config.ts";
 import { explainOffline, formatExplanation } from "./explain.ts";
 import { withoutAutoSync } from "./group-sync/config.ts";
 import { formatPlan, formatResult, planJson, resultJson } from "./group-sync/format.ts";
-
-const EXIT_OK = 0;
-const EXIT_RUNTIME = 1;
 
 /** How long `plan` and `sync` wait for the roster after connecting. */
 const ROSTER_WAIT_MS = 60_000;

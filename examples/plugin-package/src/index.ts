@@ -7,7 +7,7 @@
  *     roster-bot-journal: { note: "partner onboarding" }
  */
 import path from "node:path";
-import { definePlugin, UsageError, z } from "roster-bot";
+import { definePlugin, EXIT_OK, UsageError, z } from "roster-bot";
 import { append, entryFor, formatEntries, readLast } from "./journal.js";
 
 const JOURNAL = "journal.jsonl";
@@ -43,7 +43,7 @@ export default definePlugin({
         const target = await cmd.target();
         const entries = readLast(path.join(target.dataDir, JOURNAL), limit);
         cmd.out(cmd.options.json ? entries.map((e) => JSON.stringify(e) + "\n").join("") : formatEntries(entries));
-        return 0;
+        return EXIT_OK;
       },
     },
   ],
