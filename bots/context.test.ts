@@ -2,11 +2,13 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { xml } from "./xmpp.ts";
 import type { XmlElement } from "./xmpp.ts";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, expectTypeOf, it, vi } from "vitest";
+import { z } from "zod";
 import { fakeShared } from "../test/helpers/fake-shared.ts";
 import { tempDir, type TempDir } from "../test/helpers/tmp.ts";
 import { PluginContext } from "./context.ts";
 import { DecideHook, NotifyHook, TransformHook } from "./hooks.ts";
+import { definePlugin } from "./plugin.ts";
 import { StanzaRouter } from "./router.ts";
 
 declare module "./plugin.ts" {
@@ -30,6 +32,23 @@ describe("PluginContext", () => {
   });
 
   const newCtx = (name = "p") => new PluginContext(name, env.logger.child({ plugin: name }), env.shared);
+
+  it("hands onReload the new config typed by the plugin's own schema", async () => {
+    const seen: number[] = [];
+    const plugin = definePlugin({
+      name: "typed",
+      config: z.object({ every: z.number() }),
+      apply(ctx) {
+        ctx.onReload((next) => {
+          expectTypeOf(next).toEqualTypeOf<{ every: number }>();
+          seen.push(next.every);
+        });
+      },
+    });
+    await plugin.apply(env.context("typed"), { every: 1 });
+    for (const { fn } of env.shared.reloaders) await fn({ every: 2 });
+    expect(seen).toEqual([2]);
+  });
 
   it("exposes the bot, the session and a per-plugin data folder", () => {
     const ctx = newCtx("my/plugin");

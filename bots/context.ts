@@ -33,7 +33,8 @@ export function pluginDataDir(botDataDir: string, plugin: string): string {
   return path.join(botDataDir, "plugins", plugin.replace(/[^A-Za-z0-9_.-]/g, "_"));
 }
 
-export class PluginContext {
+/** `C` is the plugin's own config type (its schema's output): what `onReload` hands over. */
+export class PluginContext<C = unknown> {
   private readonly disposers: Disposer[] = [];
   private disposed = false;
 
@@ -120,11 +121,11 @@ export class PluginContext {
   }
 
   /**
-   * The config file changed (or SIGHUP) and validated: `fn` gets this plugin's new config. If `fn`
-   * throws, the error is logged and the plugin should keep what it had (swap only when ready).
+   * The config file changed (or SIGHUP) and validated: `fn` gets this plugin's new config, parsed
+   * by its schema. If `fn` throws, the error is logged and the plugin should keep what it had.
    */
-  onReload(fn: (config: unknown) => unknown): () => void {
-    const entry = { owner: this.name, fn };
+  onReload(fn: (config: C) => unknown): () => void {
+    const entry = { owner: this.name, fn: fn as (config: unknown) => unknown };
     this.shared.reloaders.push(entry);
     return this.track(() => {
       const i = this.shared.reloaders.indexOf(entry);

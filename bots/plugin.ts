@@ -32,7 +32,7 @@ export interface PluginDefinition<S extends z.ZodType = z.ZodType> {
    */
   check?(config: z.output<S>, env: { configDir: string }): PluginConfigIssue[];
   /** Sets the plugin up. May be async; a throw disables this plugin (and those that depend on it) only. */
-  apply(ctx: PluginContext, config: z.output<S>): void | Promise<void>;
+  apply(ctx: PluginContext<z.output<S>>, config: z.output<S>): void | Promise<void>;
   /** CLI commands this plugin adds to `roster-bot`. */
   commands?: readonly CommandDefinition<z.output<S>>[];
 }

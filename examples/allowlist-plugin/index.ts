@@ -72,8 +72,7 @@ export default definePlugin({
       isListed(list, req.jid) ? { action: current.config.action, reason: `listed in ${path.basename(current.file)}` } : undefined;
     let untap = ctx.tap(roster.hooks.subscriptionRequest, decide, { order: config.order });
 
-    ctx.onReload((next) => {
-      const c = next as AllowlistConfig;
+    ctx.onReload((c) => {
       const file = path.resolve(ctx.bot.configDir, c.file);
       const nextList = load(file); // throws on a broken file: the host keeps the old config
       const previous = current;

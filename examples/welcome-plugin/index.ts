@@ -41,7 +41,7 @@ export default definePlugin({
     const roster: RosterService = ctx.use("roster");
     let current = config;
     ctx.onReload((next) => {
-      current = next as WelcomeConfig;
+      current = next;
     });
     ctx.tap(roster.hooks.subscriptionDecided, async (d) => {
       if (!isWelcome(d)) return;

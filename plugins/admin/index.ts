@@ -43,9 +43,8 @@ export default definePlugin({
     let admins = adminSet(config);
     let notifyOnAsk = config.notifyOnAsk;
     ctx.onReload((next) => {
-      const c = adminConfigSchema.parse(next);
-      admins = adminSet(c);
-      notifyOnAsk = c.notifyOnAsk;
+      admins = adminSet(next);
+      notifyOnAsk = next.notifyOnAsk;
     });
 
     // One audit trail for the bot: admin commands go into the roster plugin's audit.log.

@@ -11,7 +11,7 @@ import { GroupSync } from "./group-sync/group-sync.ts";
 import { RosterClient } from "./roster-client.ts";
 import { SubscriptionHandler } from "./subscription-handler.ts";
 
-export function composeRoster(ctx: PluginContext, config: RosterConfig): void {
+export function composeRoster(ctx: PluginContext<RosterConfig>, config: RosterConfig): void {
   const audit = new AuditLog(path.join(ctx.bot.dataDir, "audit.log"), ctx.bot.id, (err) =>
     ctx.logger.error({ err: err.message }, "audit line not written"),
   );
@@ -26,8 +26,7 @@ export function composeRoster(ctx: PluginContext, config: RosterConfig): void {
   roster.subscriptions = subscriptions;
   const groups = new GroupSync(ctx, roster, config.groups, { limits: config.limits });
   roster.groups = groups;
-  ctx.onReload((next) => {
-    const c = next as RosterConfig;
+  ctx.onReload((c) => {
     // Everything is compiled before anything is swapped: a bad section keeps the old config whole.
     const preparedGroups = groups.prepare(c.groups);
     subscriptions.reload(c.subscriptions);

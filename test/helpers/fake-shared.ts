@@ -38,6 +38,7 @@ export function fakeShared(dataDir: string, botJid = "bot@x.org") {
     lifecycle: [],
     reloaders: [],
   };
-  const context = (name: string) => new PluginContext(name, logger.child({ plugin: name }), shared);
+  // `never`: a context for any plugin's typed apply (the config type only types onReload).
+  const context = (name: string) => new PluginContext<never>(name, logger.child({ plugin: name }), shared);
   return { shared, router, connection, logger, logs, sent, requests, context };
 }
