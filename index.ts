@@ -50,4 +50,7 @@ export { parseJid, bareJid, domainOf, JidError, type Jid } from "./bots/jid.ts";
 // The roster plugin's public contract (its service is `ctx.use("roster")`).
 export * from "./plugins/roster/api.ts";
 
+// Following a file the plugin reads (edits, replacements, a swapped symlink such as a Kubernetes ConfigMap's).
+export { watchFile, type WatchFileOptions } from "./bots/file-watch.ts";
+
 export { packageVersion as version } from "./bots/version.ts";

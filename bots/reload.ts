@@ -3,8 +3,6 @@
  * is valid, every running plugin gets its new section; if not, every error is logged with
  * file:line:column and the running config stays as it is.
  */
-import { watch } from "node:fs";
-import path from "node:path";
 import type { Logger } from "pino";
 import { ConfigError, formatIssues } from "./config/source.ts";
 import type { Host } from "./host.ts";
@@ -31,21 +29,4 @@ export async function reloadHost(file: string, host: Host, logger: Logger): Prom
     await runtime.reload(next.plugins);
   }
   return true;
-}
-
-/** Calls `onChange` (debounced) when the file is written or replaced (editors often rename over it). */
-export function watchConfigFile(file: string, onChange: () => void, debounceMs = 300): () => void {
-  const dir = path.dirname(file);
-  const base = path.basename(file);
-  let timer: NodeJS.Timeout | undefined;
-  const watcher = watch(dir, (_event, name) => {
-    if (name !== base) return;
-    clearTimeout(timer);
-    timer = setTimeout(onChange, debounceMs);
-  });
-  watcher.unref();
-  return () => {
-    clearTimeout(timer);
-    watcher.close();
-  };
 }

@@ -3,10 +3,11 @@
  * stop the plugins in reverse order and exit 0; exits 1 when no bot is left running.
  */
 import { EXIT_OK, EXIT_RUNTIME } from "./exit-codes.ts";
+import { watchFile } from "./file-watch.ts";
 import { Host } from "./host.ts";
 import { createLogger } from "./logger.ts";
 import { prepareConfig, selectBots } from "./prepare.ts";
-import { reloadHost, watchConfigFile } from "./reload.ts";
+import { reloadHost } from "./reload.ts";
 
 export async function run(configFile: string, botId: string | undefined, debug: boolean, io: { err: (s: string) => void }): Promise<number> {
   const prepared = await prepareConfig(configFile, { secrets: true });
@@ -51,7 +52,7 @@ export async function run(configFile: string, botId: string | undefined, debug: 
     logger.info({ why }, "reloading config");
     reloading = reloading.then(() => reloadHost(configFile, host, logger).then(() => undefined));
   };
-  const unwatch = watchConfigFile(configFile, () => reload("file changed"));
+  const unwatch = watchFile(configFile, () => reload("file changed"), { debounceMs: 300, logger });
   const onHup = () => reload("SIGHUP");
   process.on("SIGHUP", onHup);
   const code = await done;
