@@ -130,6 +130,5 @@ export function syncReply(r: SyncResult): string {
   return lines.join("\n");
 }
 
-export const GROUPS_UNAVAILABLE = "Group sync is not available: this roster plugin does not offer it (yet).";
 export const REFUSED = "Sorry, I only take commands from my admins.";
 export const UNKNOWN_HINT = `Unknown command. Send "help" for the list.`;

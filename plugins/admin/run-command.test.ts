@@ -2,7 +2,6 @@
 import { describe, expect, it } from "vitest";
 import type { GroupSyncApi, PendingRequest, RosterItem, RosterService, SubscriptionDecision, SubscriptionsApi } from "../roster/api.ts";
 import { parseCommand, type Command } from "./commands.ts";
-import { GROUPS_UNAVAILABLE } from "./replies.ts";
 import { runCommand } from "./run-command.ts";
 import { DecisionCounter } from "./stats.ts";
 
@@ -86,13 +85,7 @@ describe("runCommand", () => {
     expect((await run(roster, "roster")).reply).toMatch(/not loaded yet/);
   });
 
-  it("plan and sync say clearly when group sync is not available", async () => {
-    const { roster } = fakeRoster({ groups: undefined });
-    expect(await run(roster, "plan")).toEqual({ reply: GROUPS_UNAVAILABLE, result: "ok" });
-    expect((await run(roster, "sync")).reply).toBe(GROUPS_UNAVAILABLE);
-  });
-
-  it("plan and sync use the group sync API when it is there", async () => {
+  it("plan and sync use the group sync API", async () => {
     const change = { jid: "n@b.test", op: "add" as const, groups: { before: [], after: ["Team"] }, name: { before: undefined, after: undefined } };
     const triggers: (string | undefined)[] = [];
     const groups: GroupSyncApi = {

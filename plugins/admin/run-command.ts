@@ -3,12 +3,11 @@
  * and returns the reply text and a short result for the audit line. Never throws: a failing call
  * becomes a reply that says so.
  */
-import type { GroupSyncApi, RosterService } from "../../index.ts";
+import type { RosterService } from "../../index.ts";
 import { HELP_TEXT, type Command } from "./commands.ts";
 import {
   decisionReply,
   explainReply,
-  GROUPS_UNAVAILABLE,
   pendingReply,
   planReply,
   rosterReply,
@@ -32,12 +31,6 @@ export interface CommandOutcome {
 }
 
 const NOT_LOADED = "The roster is not loaded yet; try again in a moment.";
-
-/** The group sync API, or undefined while the roster plugin does not offer it. */
-function groupSync(roster: RosterService): GroupSyncApi | undefined {
-  const groups = roster.groups as GroupSyncApi | undefined;
-  return groups && typeof groups.plan === "function" && typeof groups.sync === "function" ? groups : undefined;
-}
 
 export async function runCommand(cmd: Command, env: CommandEnv): Promise<CommandOutcome> {
   try {
@@ -71,17 +64,11 @@ async function execute(cmd: Command, { roster, counter, admin, now = Date.now }:
       return rosterReply(cmd.group === undefined ? roster.list() : roster.inGroup(cmd.group), cmd.group);
     case "stats":
       return statsReply({ items: roster.list(), pending: subs.pending().length, decisions: counter.byAction, since: counter.since, now: now() });
-    case "plan": {
-      const groups = groupSync(roster);
-      if (!groups) return GROUPS_UNAVAILABLE;
+    case "plan":
       if (!roster.loaded) return NOT_LOADED;
-      return planReply(groups.plan());
-    }
-    case "sync": {
-      const groups = groupSync(roster);
-      if (!groups) return GROUPS_UNAVAILABLE;
+      return planReply(roster.groups.plan());
+    case "sync":
       if (!roster.loaded) return NOT_LOADED;
-      return syncReply(await groups.sync("manual"));
-    }
+      return syncReply(await roster.groups.sync("manual"));
   }
 }

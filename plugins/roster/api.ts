@@ -15,11 +15,13 @@ import type { DecideHook, NotifyHook, TransformHook } from "../../bots/hooks.ts"
 import type { PendingRequest } from "./pending-store.ts";
 import type { ContactFacts } from "./policy/facts.ts";
 import type { SubscriptionAction } from "./policy/match-schema.ts";
-import type { RosterItem, Subscription } from "./item.ts";
-import type { RosterChange } from "./state.ts";
+import type { RosterItem } from "./item.ts";
+import type { SubscriptionState } from "./subscription.ts";
+import type { RosterChange } from "./copy.ts";
 
-export type { RosterItem, Subscription } from "./item.ts";
-export type { RosterChange } from "./state.ts";
+export type { RosterItem } from "./item.ts";
+export type { Subscription, SubscriptionState } from "./subscription.ts";
+export type { RosterChange } from "./copy.ts";
 export type { PendingRequest } from "./pending-store.ts";
 export type { ContactFacts } from "./policy/facts.ts";
 export type { SubscriptionAction } from "./policy/match-schema.ts";
@@ -52,12 +54,6 @@ export interface ItemUpdatedEvent {
 export interface ItemRemovedEvent {
   before: RosterItem;
   origin: ChangeOrigin;
-}
-
-export interface SubscriptionState {
-  subscription: Subscription;
-  ask: "subscribe" | undefined;
-  approved: boolean;
 }
 
 /** The subscription, pending ask or pre-approval of a contact changed (undefined = not in the roster). */
@@ -155,7 +151,8 @@ export interface GroupSyncApi {
   sync(trigger?: string): Promise<SyncResult>;
 }
 
-export interface RosterHooks {
+/** Hooks of the roster copy (fired by the roster client). */
+export interface RosterCopyHooks {
   /** notify: the roster copy is current for this session. */
   loaded: NotifyHook<RosterLoadedEvent>;
   /** notify: a contact appeared in the roster. */
@@ -166,6 +163,10 @@ export interface RosterHooks {
   itemRemoved: NotifyHook<ItemRemovedEvent>;
   /** notify: subscription state changed (also fires alongside itemAdded/itemUpdated/itemRemoved). */
   subscriptionChanged: NotifyHook<SubscriptionChangedEvent>;
+}
+
+/** Hooks of inbound subscription requests (fired by the subscription handler). */
+export interface SubscriptionHooks {
   /**
    * decide (series bail): answers an inbound subscription request. The YAML rules are the tap
    * named "rules" at order 0: tap with a negative order to answer before them (an allowlist from a
@@ -176,6 +177,10 @@ export interface RosterHooks {
   subscriptionRequest: DecideHook<SubscriptionRequest, SubscriptionAnswer>;
   /** notify: after a request's answer was sent (or it was ignored or held). */
   subscriptionDecided: NotifyHook<SubscriptionDecision>;
+}
+
+/** Hooks of group sync. */
+export interface GroupSyncHooks {
   /**
    * transform (series waterfall): may edit a group-sync plan before it is applied (return a new
    * plan, or undefined to keep it). If a tap throws or times out, nothing of the plan is applied.
@@ -184,6 +189,8 @@ export interface RosterHooks {
   /** notify: after a group sync, with what was applied and what failed. */
   afterGroupSync: NotifyHook<SyncResult>;
 }
+
+export interface RosterHooks extends RosterCopyHooks, SubscriptionHooks, GroupSyncHooks {}
 
 /** What to store for a contact: the server replaces the whole item, so give the name and every group. */
 export interface RosterItemInput {
@@ -197,8 +204,8 @@ export interface ChangeOptions {
   by?: string;
 }
 
-export interface RosterService {
-  readonly hooks: RosterHooks;
+/** The roster copy and the changes a plugin can make (what the roster client implements). */
+export interface RosterAccess {
   /** The account's bare JID. */
   readonly account: string;
   /** True once the copy is current for the present session. */
@@ -206,11 +213,7 @@ export interface RosterService {
   /** The roster version the copy corresponds to (when the server does versioning). */
   readonly version: string | undefined;
   /** What the server advertised for this session. */
-  readonly features: { versioning: boolean; preApproval: boolean };
-  /** Subscription requests: held ones, approve / deny, explain. */
-  readonly subscriptions: SubscriptionsApi;
-  /** Group sync: plan and apply the declared group assignments. */
-  readonly groups: GroupSyncApi;
+  readonly features: { readonly versioning: boolean; readonly preApproval: boolean };
 
   /** One contact by JID (normalized for you), or undefined. */
   get(jid: string): RosterItem | undefined;
@@ -234,10 +237,11 @@ export interface RosterService {
   subscribe(jid: string): Promise<void>;
   /** Stops receiving the contact's presence. */
   unsubscribe(jid: string): Promise<void>;
-  /** Approves the contact's request for our presence (sends `subscribed`). */
-  approve(jid: string): Promise<void>;
-  /** Denies the request or cancels their subscription (sends `unsubscribed`). */
-  deny(jid: string): Promise<void>;
+  /**
+   * Cancels the contact's subscription to our presence (sends `unsubscribed`, RFC 6121 §3.2). To
+   * answer a request, use `subscriptions.approve` / `subscriptions.deny`: they are audited.
+   */
+  cancelSubscription(jid: string): Promise<void>;
   /** Approves before they ask (RFC 6121 §3.4); RosterError "not-supported" unless the server advertises it. */
   preApprove(jid: string): Promise<void>;
   /**
@@ -245,6 +249,15 @@ export interface RosterService {
    * bot decides. `time` and `bot` are added; use your own `kind` (e.g. "admin").
    */
   audit(line: { kind: string; [field: string]: unknown }): void;
+}
+
+/** The `roster` service: the copy, its hooks, subscription requests and group sync. */
+export interface RosterService extends RosterAccess {
+  readonly hooks: RosterHooks;
+  /** Subscription requests: pending ones, approve / deny, explain. */
+  readonly subscriptions: SubscriptionsApi;
+  /** Group sync: plan and apply the declared group assignments. */
+  readonly groups: GroupSyncApi;
 }
 
 declare module "../../bots/plugin.ts" {

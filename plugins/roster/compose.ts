@@ -1,37 +1,41 @@
 /**
- * The roster plugin's composition root: builds its parts for one bot and provides the `roster`
- * service. Loaded by the plugin's `apply`, so that commands which only read the config (check,
- * explain) do not load the roster client.
+ * The roster plugin's composition root: builds its parts for one bot, each with what it needs,
+ * and provides the `roster` service. Loaded by the plugin's `apply`, so that commands which only
+ * read the config (check, explain) do not load the roster client.
+ *
+ *   RosterClient        the copy: roster get and pushes -> copy -> cache, change hooks
+ *   SubscriptionHandler presence subscribe -> decision -> answer -> audit, request hooks
+ *   GroupSync           copy + rules -> plan -> roster sets through the client -> audit, sync hooks
  */
 import path from "node:path";
 import type { PluginContext } from "../../bots/context.ts";
 import { AuditLog } from "./audit.ts";
 import type { RosterConfig } from "./config.ts";
 import { GroupSync } from "./group-sync/group-sync.ts";
+import { PendingStore } from "./pending-store.ts";
 import { RosterClient } from "./roster-client.ts";
+import { rosterService } from "./service.ts";
+import { RosterStore } from "./store.ts";
 import { SubscriptionHandler } from "./subscription-handler.ts";
+
+/** How long set()/remove() wait for the server's push after its result. */
+const PUSH_WAIT_MS = 5_000;
 
 export function composeRoster(ctx: PluginContext<RosterConfig>, config: RosterConfig): void {
   const audit = new AuditLog(path.join(ctx.bot.dataDir, "audit.log"), ctx.bot.id, (err) =>
     ctx.logger.error({ err: err.message }, "audit line not written"),
   );
-  const roster = new RosterClient(ctx, {
-    limits: config.limits,
-    cache: config.cache,
-    pushWaitMs: 5_000,
-    hookTimeoutMs: config.subscriptions.hookTimeout,
-    audit,
-  });
-  const subscriptions = new SubscriptionHandler(ctx, roster, audit, config.subscriptions);
-  roster.subscriptions = subscriptions;
-  const groups = new GroupSync(ctx, roster, config.groups, { limits: config.limits });
-  roster.groups = groups;
-  ctx.onReload((c) => {
+  ctx.onDispose(() => audit.close());
+  const cache = config.cache ? new RosterStore(path.join(ctx.dataDir, "roster.json"), ctx.bot.jid, ctx.logger) : undefined;
+  const client = new RosterClient(ctx, { limits: config.limits, cache, pushWaitMs: PUSH_WAIT_MS, audit });
+  const pending = new PendingStore(path.join(ctx.dataDir, "pending.json"), ctx.logger);
+  const subscriptions = new SubscriptionHandler(ctx, { roster: client, pending, audit }, config.subscriptions);
+  const groups = new GroupSync(ctx, { roster: client, pending }, config.groups, { limits: config.limits });
+  ctx.onReload((next) => {
     // Everything is compiled before anything is swapped: a bad section keeps the old config whole.
-    const preparedGroups = groups.prepare(c.groups);
-    subscriptions.reload(c.subscriptions);
+    const preparedGroups = groups.prepare(next.groups);
+    subscriptions.reload(next.subscriptions);
     groups.swap(preparedGroups);
   });
-  ctx.onDispose(() => audit.close());
-  ctx.provide("roster", roster);
+  ctx.provide("roster", rosterService({ client, subscriptions, groups }));
 }

@@ -5,17 +5,27 @@
  */
 import type { SubscriptionExplanation } from "./api.ts";
 import type { RosterConfig } from "./config.ts";
-import { factsFor } from "./policy/facts.ts";
-import { compilePolicy } from "./policy/compile.ts";
+import { factsFor, type ContactFacts } from "./policy/facts.ts";
+import { compilePolicy, type CompiledPolicy } from "./policy/compile.ts";
+import type { SubscriptionAction } from "./policy/match-schema.ts";
 
-export function explainOffline(config: RosterConfig, configDir: string, jid: string): SubscriptionExplanation {
-  const facts = factsFor(jid);
-  const policy = compilePolicy(config.subscriptions.rules, { baseDir: configDir });
-  const { decision, needsRoster } = policy.explain(facts);
+/**
+ * What the rules, or else the default, answer for these facts. `live`: the facts hold the real
+ * roster state (the running bot); otherwise rules that need it are named in `needsRoster`.
+ */
+export function explainDecision(policy: CompiledPolicy, defaultAction: SubscriptionAction, facts: ContactFacts, live: boolean): SubscriptionExplanation {
+  const explained = policy.explain(facts);
+  const needsRoster = live ? [] : explained.needsRoster;
+  const { decision } = explained;
   if (decision) {
     return { jid: facts.jid, action: decision.action, decidedBy: "rules", rule: decision.rule, reason: decision.reason, needsRoster };
   }
-  return { jid: facts.jid, action: config.subscriptions.default, decidedBy: "default", rule: undefined, reason: "no rule matches", needsRoster };
+  return { jid: facts.jid, action: defaultAction, decidedBy: "default", rule: undefined, reason: "no rule matches", needsRoster };
+}
+
+export function explainOffline(config: RosterConfig, configDir: string, jid: string): SubscriptionExplanation {
+  const policy = compilePolicy(config.subscriptions.rules, { baseDir: configDir });
+  return explainDecision(policy, config.subscriptions.default, factsFor(jid), false);
 }
 
 export function formatExplanation(e: SubscriptionExplanation): string {

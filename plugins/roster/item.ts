@@ -5,22 +5,20 @@
 import { xml } from "../../bots/xmpp.ts";
 import type { XmlElement } from "../../bots/xmpp.ts";
 import { parseJid } from "../../bots/jid.ts";
+import { sameSubscriptionState, SUBSCRIPTIONS, type Subscription, type SubscriptionState } from "./subscription.ts";
+
+export type { Subscription } from "./subscription.ts";
 
 export const NS_ROSTER = "jabber:iq:roster";
 
-export type Subscription = "none" | "to" | "from" | "both";
-export const SUBSCRIPTIONS: readonly Subscription[] = ["none", "to", "from", "both"];
-
-export interface RosterItem {
+export interface RosterItem extends SubscriptionState {
   /** Normalized bare JID. */
   readonly jid: string;
   readonly name?: string;
   /** Sorted, unique, non-empty group names. */
   readonly groups: readonly string[];
   readonly subscription: Subscription;
-  /** "subscribe" while our request for their presence is pending. */
   readonly ask?: "subscribe";
-  /** Their subscription to us is pre-approved (RFC 6121 §3.4). */
   readonly approved: boolean;
 }
 
@@ -123,16 +121,13 @@ export function removeElement(jid: string): XmlElement {
   return xml("item", { jid, subscription: "remove" });
 }
 
+/** Equal group lists (both cleaned, so sorted: order matters). */
+export function sameGroups(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((g, i) => g === b[i]);
+}
+
 export function sameItem(a: RosterItem | undefined, b: RosterItem | undefined): boolean {
   if (a === b) return true;
   if (!a || !b) return false;
-  return (
-    a.jid === b.jid &&
-    a.name === b.name &&
-    a.subscription === b.subscription &&
-    a.ask === b.ask &&
-    a.approved === b.approved &&
-    a.groups.length === b.groups.length &&
-    a.groups.every((g, i) => g === b.groups[i])
-  );
+  return a.jid === b.jid && a.name === b.name && sameSubscriptionState(a, b) && sameGroups(a.groups, b.groups);
 }

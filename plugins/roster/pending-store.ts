@@ -31,6 +31,10 @@ export class PendingStore {
     for (const p of this.state.read()?.pending ?? []) this.items.set(p.jid, p);
   }
 
+  has(jid: string): boolean {
+    return this.items.has(jid);
+  }
+
   get(jid: string): PendingRequest | undefined {
     return this.items.get(jid);
   }

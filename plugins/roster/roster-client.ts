@@ -6,19 +6,19 @@
  * versioning. A stream-management resume keeps the copy as it is. Pushes that arrive while the
  * roster result is still being processed are queued and applied after it, so none is lost.
  */
-import path from "node:path";
 import { xml } from "../../bots/xmpp.ts";
 import type { XmlElement } from "../../bots/xmpp.ts";
 import type { PluginContext } from "../../bots/context.ts";
-import { DecideHook, NotifyHook, TransformHook } from "../../bots/hooks.ts";
+import { NotifyHook } from "../../bots/hooks.ts";
 import { parseJid } from "../../bots/jid.ts";
-import type { ChangeOptions, ChangeOrigin, GroupSyncApi, RosterHooks, RosterItemInput, RosterLoadedEvent, RosterService, SubscriptionsApi, SubscriptionState } from "./api.ts";
+import type { ChangeOptions, ChangeOrigin, RosterAccess, RosterCopyHooks, RosterItemInput, RosterLoadedEvent } from "./api.ts";
 import type { AuditLog } from "./audit.ts";
 import { RosterError, type RosterOperation } from "./errors.ts";
 import { cleanGroups, cleanName, itemElement, itemTrimmed, NS_ROSTER, parseItem, removeElement, type ItemLimits, type RosterItem } from "./item.ts";
 import { isFromOwnAccount, validatePush, type PushChange } from "./push.ts";
-import { RosterState, type RosterChange } from "./state.ts";
-import { RosterStore } from "./store.ts";
+import { RosterCopy, type RosterChange } from "./copy.ts";
+import type { RosterStore } from "./store.ts";
+import { sameSubscriptionState, type SubscriptionState } from "./subscription.ts";
 
 const NS_ROSTERVER = "urn:xmpp:features:rosterver";
 const NS_PREAPPROVAL = "urn:xmpp:features:pre-approval";
@@ -26,12 +26,11 @@ const NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
 
 export interface RosterClientOptions {
   limits: ItemLimits;
-  cache: boolean;
+  /** The on-disk copy, when caching is on. */
+  cache: RosterStore | undefined;
   /** How long set()/remove() wait for the server's push after its result. */
   pushWaitMs: number;
-  /** Default timeout of decision taps. */
-  hookTimeoutMs: number;
-  audit: AuditLog;
+  audit: Pick<AuditLog, "write">;
 }
 
 function stanzaError(type: string, condition: string, text?: string): XmlElement {
@@ -42,20 +41,12 @@ function subscriptionState(item: RosterItem | undefined): SubscriptionState | un
   return item && { subscription: item.subscription, ask: item.ask, approved: item.approved };
 }
 
-function sameSubscription(a: SubscriptionState | undefined, b: SubscriptionState | undefined): boolean {
-  return a?.subscription === b?.subscription && a?.ask === b?.ask && a?.approved === b?.approved && !a === !b;
-}
-
-export class RosterClient implements RosterService {
-  readonly hooks: RosterHooks;
+export class RosterClient implements RosterAccess {
+  readonly hooks: RosterCopyHooks;
   readonly account: string;
   readonly features = { versioning: false, preApproval: false };
-  /** Set by the plugin once the subscription handler exists. */
-  subscriptions!: SubscriptionsApi;
-  /** Set by the plugin once group sync exists. */
-  groups!: GroupSyncApi;
-  private readonly state = new RosterState();
-  private readonly store: RosterStore | undefined;
+  private readonly copy = new RosterCopy();
+  private readonly cache: RosterStore | undefined;
   private readonly listeners = new Set<(change: RosterChange) => void>();
   private readonly pushWaiters = new Map<string, (() => void)[]>();
   private loadedFlag = false;
@@ -80,16 +71,12 @@ export class RosterClient implements RosterService {
       itemUpdated: new NotifyHook("roster.itemUpdated", log),
       itemRemoved: new NotifyHook("roster.itemRemoved", log),
       subscriptionChanged: new NotifyHook("roster.subscriptionChanged", log),
-      subscriptionRequest: new DecideHook("roster.subscriptionRequest", log, options.hookTimeoutMs),
-      subscriptionDecided: new NotifyHook("roster.subscriptionDecided", log),
-      beforeGroupSync: new TransformHook("roster.beforeGroupSync", log),
-      afterGroupSync: new NotifyHook("roster.afterGroupSync", log),
     };
-    if (options.cache) {
-      this.store = new RosterStore(path.join(ctx.dataDir, "roster.json"), this.account, log);
-      const cached = this.store.load();
+    this.cache = options.cache;
+    if (this.cache) {
+      const cached = this.cache.load();
       if (cached) {
-        this.state.replaceAll(cached.items, cached.ver);
+        this.copy.replaceAll(cached.items, cached.ver);
         this.hadCopy = true;
         this.fromCache = true;
         log.info({ items: cached.items.length, ver: cached.ver }, "roster cache loaded");
@@ -107,7 +94,7 @@ export class RosterClient implements RosterService {
       this.loadedFlag = true;
       for (const resolve of this.loadedWaiters.splice(0)) resolve();
     });
-    ctx.onDispose(() => this.store?.flush());
+    ctx.onDispose(() => this.cache?.flush());
   }
 
   // ---- reading -------------------------------------------------------------------------------
@@ -117,21 +104,21 @@ export class RosterClient implements RosterService {
   }
 
   get version(): string | undefined {
-    return this.state.ver;
+    return this.copy.ver;
   }
 
   get(jid: string): RosterItem | undefined {
     const bare = this.normalize(jid, "get", false);
-    return bare === undefined ? undefined : this.state.get(bare);
+    return bare === undefined ? undefined : this.copy.get(bare);
   }
 
   list(): RosterItem[] {
-    return this.state.list();
+    return this.copy.list();
   }
 
   inGroup(group: string): RosterItem[] {
     const g = group.normalize("NFC");
-    return this.state.list().filter((i) => i.groups.includes(g));
+    return this.copy.list().filter((i) => i.groups.includes(g));
   }
 
   whenLoaded(): Promise<void> {
@@ -140,7 +127,7 @@ export class RosterClient implements RosterService {
   }
 
   snapshotAndListen(listener: (change: RosterChange) => void): { items: RosterItem[]; stop(): void } {
-    const items = this.state.list();
+    const items = this.copy.list();
     this.listeners.add(listener);
     return { items, stop: () => void this.listeners.delete(listener) };
   }
@@ -153,7 +140,7 @@ export class RosterClient implements RosterService {
     this.features.versioning = !!features?.getChild("ver", NS_ROSTERVER);
     this.features.preApproval = !!features?.getChild("sub", NS_PREAPPROVAL);
     // An empty ver asks for the full roster and starts versioning; send none without the feature.
-    const ver = this.features.versioning ? (this.hadCopy ? (this.state.ver ?? "") : "") : undefined;
+    const ver = this.features.versioning ? (this.hadCopy ? (this.copy.ver ?? "") : "") : undefined;
     // This fetch's own queue: a stale fetch of an earlier session that fails late cannot clear it.
     const queue: PushChange[] = [];
     this.queued = queue;
@@ -192,12 +179,12 @@ export class RosterClient implements RosterService {
           this.ctx.logger.warn({ err: (err as Error).message }, "roster item skipped");
         }
       }
-      changes = this.state.replaceAll(items, query.attrs.ver);
+      changes = this.copy.replaceAll(items, query.attrs.ver);
     } else if (ver === undefined) {
       this.ctx.logger.warn("empty roster result without versioning; keeping the current copy");
     }
     release();
-    if (this.queuedVer !== undefined) this.state.ver = this.queuedVer;
+    if (this.queuedVer !== undefined) this.copy.ver = this.queuedVer;
     const origin: ChangeOrigin = "reload";
     const reported = this.hadCopy ? changes : [];
     this.hadCopy = true;
@@ -206,7 +193,7 @@ export class RosterClient implements RosterService {
     this.persist();
     this.loadedFlag = true;
     this.sessionLoaded = true;
-    const event: RosterLoadedEvent = { items: this.state.list(), version: this.state.ver, kind, fromCache: this.fromCache, changes: reported };
+    const event: RosterLoadedEvent = { items: this.copy.list(), version: this.copy.ver, kind, fromCache: this.fromCache, changes: reported };
     this.fromCache = false;
     this.ctx.logger.info({ items: event.items.length, ver: event.version, kind, changes: reported.length }, "roster loaded");
     for (const resolve of this.loadedWaiters.splice(0)) resolve();
@@ -240,8 +227,8 @@ export class RosterClient implements RosterService {
   }
 
   private applyPush(push: PushChange, ver: string | undefined): void {
-    const change = this.state.apply(push);
-    if (ver !== undefined) this.state.ver = ver;
+    const change = this.copy.apply(push);
+    if (ver !== undefined) this.copy.ver = ver;
     if (change) this.announce(change, "push");
     const jid = push.remove ? push.jid : push.item.jid;
     for (const resolve of this.pushWaiters.get(jid)?.splice(0) ?? []) resolve();
@@ -262,13 +249,13 @@ export class RosterClient implements RosterService {
     else if (before && !after) void this.hooks.itemRemoved.emit({ before, origin });
     const sBefore = subscriptionState(before);
     const sAfter = subscriptionState(after);
-    if (!sameSubscription(sBefore, sAfter)) {
+    if (!sameSubscriptionState(sBefore, sAfter)) {
       void this.hooks.subscriptionChanged.emit({ jid: change.jid, before: sBefore, after: sAfter, origin });
     }
   }
 
   private persist(): void {
-    this.store?.scheduleSave(() => ({ ver: this.state.ver, items: this.state.list() }));
+    this.cache?.scheduleSave(() => ({ ver: this.copy.ver, items: this.copy.list() }));
   }
 
   // ---- changing the roster -------------------------------------------------------------------
@@ -316,7 +303,7 @@ export class RosterClient implements RosterService {
     const name = cleanName(input.name, this.options.limits);
     const groups = cleanGroups(input.groups ?? [], this.options.limits);
     await this.audited({ op: "set", jid, name, groups, by: options.by ?? "api" }, () => this.rosterSet(itemElement(jid, name, groups), jid, "set"));
-    return this.state.get(jid);
+    return this.copy.get(jid);
   }
 
   audit(line: { kind: string; [field: string]: unknown }): void {
@@ -354,12 +341,8 @@ export class RosterClient implements RosterService {
     return this.presence(jid, "unsubscribe", "unsubscribe");
   }
 
-  approve(jid: string): Promise<void> {
-    return this.presence(jid, "subscribed", "approve");
-  }
-
-  deny(jid: string): Promise<void> {
-    return this.presence(jid, "unsubscribed", "deny");
+  cancelSubscription(jid: string): Promise<void> {
+    return this.presence(jid, "unsubscribed", "cancelSubscription");
   }
 
   async preApprove(jid: string): Promise<void> {

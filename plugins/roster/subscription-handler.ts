@@ -7,22 +7,22 @@
  * that already has a subscription is not re-decided. A held (`ask`) request seen again at the next
  * login stays held; any other request is simply decided again, so a changed rule takes effect.
  */
-import path from "node:path";
 import { xml } from "../../bots/xmpp.ts";
 import type { XmlElement } from "../../bots/xmpp.ts";
 import type { PluginContext } from "../../bots/context.ts";
-import type { DecideHook, NotifyHook } from "../../bots/hooks.ts";
+import { DecideHook, NotifyHook } from "../../bots/hooks.ts";
 import { parseJid } from "../../bots/jid.ts";
-import type { SubscriptionAnswer, SubscriptionDecision, SubscriptionExplanation, SubscriptionRequest, SubscriptionsApi } from "./api.ts";
+import type { RosterAccess, SubscriptionDecision, SubscriptionExplanation, SubscriptionHooks, SubscriptionRequest, SubscriptionsApi } from "./api.ts";
 import type { AuditLog } from "./audit.ts";
-import { PendingStore, type PendingRequest } from "./pending-store.ts";
+import { explainDecision } from "./explain.ts";
+import type { PendingStore, PendingRequest } from "./pending-store.ts";
 import { factsFor, type ContactFacts } from "./policy/facts.ts";
 import { compilePolicy, type CompiledPolicy } from "./policy/compile.ts";
 import type { SubscriptionAction } from "./policy/match-schema.ts";
 import { SubscriptionRateLimiter } from "./rate-limit.ts";
 import { OverLimitLog } from "./rate-limit-log.ts";
-import type { RosterClient } from "./roster-client.ts";
 import type { RosterItem } from "./item.ts";
+import { haveOrAskedTheirPresence, theyHaveOurPresence } from "./subscription.ts";
 import type { SubscriptionsConfig } from "./subscription-config.ts";
 
 /** Order of the YAML rules' tap: plugins tap with a lower order to run before them, higher after. */
@@ -38,25 +38,34 @@ interface Active {
   limiter: SubscriptionRateLimiter | undefined;
 }
 
+export interface SubscriptionHandlerParts {
+  /** The roster copy: read for each request; `onUnsubscribe: remove` removes through it. */
+  roster: Pick<RosterAccess, "account" | "get" | "remove">;
+  pending: PendingStore;
+  audit: Pick<AuditLog, "write">;
+}
+
 export class SubscriptionHandler implements SubscriptionsApi {
-  readonly request: DecideHook<SubscriptionRequest, SubscriptionAnswer>;
-  readonly decided: NotifyHook<SubscriptionDecision>;
+  readonly hooks: SubscriptionHooks;
+  private readonly roster: SubscriptionHandlerParts["roster"];
   private readonly pendingStore: PendingStore;
+  private readonly audit: SubscriptionHandlerParts["audit"];
   private readonly overLimitLog: OverLimitLog;
   private active: Active;
 
   constructor(
     private readonly ctx: PluginContext,
-    private readonly roster: RosterClient,
-    private readonly audit: AuditLog,
+    parts: SubscriptionHandlerParts,
     config: SubscriptionsConfig,
   ) {
+    ({ roster: this.roster, pending: this.pendingStore, audit: this.audit } = parts);
     this.active = this.compile(config);
-    this.request = roster.hooks.subscriptionRequest;
-    this.decided = roster.hooks.subscriptionDecided;
-    this.pendingStore = new PendingStore(path.join(ctx.dataDir, "pending.json"), ctx.logger);
+    this.hooks = {
+      subscriptionRequest: new DecideHook("roster.subscriptionRequest", ctx.logger, config.hookTimeout),
+      subscriptionDecided: new NotifyHook("roster.subscriptionDecided", ctx.logger),
+    };
     this.overLimitLog = new OverLimitLog(ctx.logger, (fn, ms) => ctx.setInterval(fn, ms));
-    this.request.tap({ name: "rules", order: RULES_TAP_ORDER }, (req) => {
+    this.hooks.subscriptionRequest.tap({ name: "rules", order: RULES_TAP_ORDER }, (req) => {
       const decision = this.active.policy.decide(req.facts);
       return decision && { action: decision.action, rule: decision.rule, reason: decision.reason };
     });
@@ -100,10 +109,7 @@ export class SubscriptionHandler implements SubscriptionsApi {
   /** What the rules (and the default) would answer for this JID now, with live roster state. No plugin taps run. */
   explain(jid: string): SubscriptionExplanation {
     const bare = parseJid(jid).bare;
-    const { decision } = this.active.policy.explain(rosterFacts(bare, this.roster.get(bare)));
-    return decision
-      ? { jid: bare, action: decision.action, decidedBy: "rules", rule: decision.rule, reason: decision.reason, needsRoster: [] }
-      : { jid: bare, action: this.active.config.default, decidedBy: "default", rule: undefined, reason: "no rule matches", needsRoster: [] };
+    return explainDecision(this.active.policy, this.active.config.default, rosterFacts(bare, this.roster.get(bare)), true);
   }
 
   // ---- inbound presence ----------------------------------------------------------------------
@@ -126,7 +132,7 @@ export class SubscriptionHandler implements SubscriptionsApi {
 
   private async onRequest(jid: string, stanza: XmlElement): Promise<void> {
     const item = this.roster.get(jid);
-    if (item && (item.subscription === "from" || item.subscription === "both")) {
+    if (theyHaveOurPresence(item)) {
       this.ctx.logger.debug({ jid }, "subscription request from a contact already subscribed; not re-decided");
       return;
     }
@@ -145,7 +151,7 @@ export class SubscriptionHandler implements SubscriptionsApi {
       return;
     }
     const request: SubscriptionRequest = { jid, facts: rosterFacts(jid, item), item, stanza };
-    const answer = await this.request.decide(request);
+    const answer = await this.hooks.subscriptionRequest.decide(request);
     if (answer) {
       const { action, rule, reason } = answer.value;
       await this.execute(jid, action, answer.by, rule, reason ?? `decided by ${answer.by}`, item);
@@ -187,7 +193,7 @@ export class SubscriptionHandler implements SubscriptionsApi {
           // Subscribe back (unless we already have, or have asked for, their presence) before
           // approving: if the connection drops between the two, the request is still pending at
           // the server, so it is redelivered and this runs again, now sending only `subscribed`.
-          if (!(item && (item.subscription === "to" || item.subscription === "both" || item.ask === "subscribe"))) await send("subscribe");
+          if (!haveOrAskedTheirPresence(item)) await send("subscribe");
           await send("subscribed");
           break;
         case "reject":
@@ -206,7 +212,7 @@ export class SubscriptionHandler implements SubscriptionsApi {
     this.audit.write({ kind: "decision", from: jid, action, decidedBy, ...(rule ? { rule } : {}), reason, sent });
     // Requests over a rate limit are summed up by OverLimitLog rather than logged one by one.
     this.ctx.logger[decidedBy === "rate-limit" ? "debug" : "info"]({ jid, action, decidedBy, rule }, "subscription request decided");
-    void this.decided.emit(decision);
+    void this.hooks.subscriptionDecided.emit(decision);
     return decision;
   }
 }

@@ -16,7 +16,8 @@ import type { Logger } from "pino";
 import { backoffDelay } from "../../../bots/backoff.ts";
 import type { GroupChange, RosterItemInput, RosterService } from "../api.ts";
 import { RosterError, type RosterOperation } from "../errors.ts";
-import { cleanGroups, cleanName, type ItemLimits, type RosterItem } from "../item.ts";
+import { cleanGroups, cleanName, sameGroups, type ItemLimits, type RosterItem } from "../item.ts";
+import { haveOrAskedTheirPresence, theyHaveOurPresence } from "../subscription.ts";
 
 export type ApplyTarget = Pick<RosterService, "get" | "remove" | "subscribe" | "preApprove" | "features"> & {
   set(item: RosterItemInput, options?: { by?: string }): Promise<RosterItem | undefined>;
@@ -54,10 +55,6 @@ export interface ApplyOutcome {
 export const DEFAULT_CONCURRENCY = 16;
 
 const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function sameGroups(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((g, i) => g === b[i]);
-}
 
 export async function applyPlan(changes: readonly GroupChange[], target: ApplyTarget, options: ApplyOptions): Promise<ApplyOutcome> {
   const { by, limits } = options;
@@ -101,11 +98,11 @@ export async function applyPlan(changes: readonly GroupChange[], target: ApplyTa
     const mutual = options.wantsMutual?.(jid) ?? false;
     if (change.subscribe || mutual) {
       const now = target.get(jid);
-      if (change.subscribe && !(now && (now.subscription === "to" || now.subscription === "both" || now.ask === "subscribe"))) {
+      if (change.subscribe && !haveOrAskedTheirPresence(now)) {
         await retry(jid, "subscribe", () => target.subscribe(jid));
         options.onSubscribed?.(jid);
       }
-      const approved = now && (now.subscription === "from" || now.subscription === "both" || now.approved);
+      const approved = theyHaveOurPresence(now) || !!now?.approved;
       if (mutual && (sent || change.subscribe) && target.features.preApproval && !approved) {
         await retry(jid, "preApprove", () => target.preApprove(jid));
       }

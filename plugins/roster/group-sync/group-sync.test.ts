@@ -1,13 +1,13 @@
 /** GroupSync without a network: triggers, one sync at a time, hooks, reload and the loop guards. */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { NotifyHook, TransformHook, DecideHook } from "../../../bots/hooks.ts";
+import { NotifyHook } from "../../../bots/hooks.ts";
 import { fakeShared } from "../../../test/helpers/fake-shared.ts";
 import { tempDir, type TempDir } from "../../../test/helpers/tmp.ts";
-import type { RosterHooks, RosterItemInput, RosterService, SyncResult } from "../api.ts";
+import type { RosterItemInput, SyncResult } from "../api.ts";
 import { cleanGroups, cleanName, DEFAULT_LIMITS, type RosterItem } from "../item.ts";
-import type { RosterChange } from "../state.ts";
+import type { RosterChange } from "../copy.ts";
 import { groupsSchema } from "./config.ts";
-import { GroupSync } from "./group-sync.ts";
+import { GroupSync, type GroupSyncParts } from "./group-sync.ts";
 import { pause, until } from "../../../test/helpers/wait.ts";
 
 /** A roster copy that answers sets like a server would (optionally altering what it stores). */
@@ -24,12 +24,7 @@ function fakeRoster(items: RosterItem[], logger: ReturnType<typeof fakeShared>["
     else copy.delete(jid);
     for (const l of listeners) l({ jid, before, after });
   };
-  const hooks = {
-    loaded: new NotifyHook("loaded", logger),
-    beforeGroupSync: new TransformHook("beforeGroupSync", logger),
-    afterGroupSync: new NotifyHook("afterGroupSync", logger),
-    subscriptionRequest: new DecideHook("x", logger),
-  } as unknown as RosterHooks;
+  const hooks = { loaded: new NotifyHook("loaded", logger) };
   const service = {
     account: "bot@x.test",
     hooks,
@@ -38,7 +33,6 @@ function fakeRoster(items: RosterItem[], logger: ReturnType<typeof fakeShared>["
       return state.loaded;
     },
     whenLoaded: async () => {},
-    subscriptions: { pending: () => [] },
     get: (jid: string) => copy.get(jid),
     list: () => [...copy.values()],
     snapshotAndListen(l: (c: RosterChange) => void) {
@@ -63,7 +57,7 @@ function fakeRoster(items: RosterItem[], logger: ReturnType<typeof fakeShared>["
     },
     async subscribe() {},
     async preApprove() {},
-  } as unknown as RosterService;
+  } as unknown as GroupSyncParts["roster"];
   return { service, sets, push, state, maxInFlight: () => maxInFlight };
 }
 
@@ -81,8 +75,8 @@ describe("GroupSync", () => {
     const ctx = shared.context("roster");
     const roster = fakeRoster(items, shared.logger);
     const results: SyncResult[] = [];
-    roster.service.hooks.afterGroupSync.tap("test", (r) => void results.push(r));
-    const sync = new GroupSync(ctx, roster.service, groupsSchema.parse(groups), { limits: DEFAULT_LIMITS, debounceMs: 20 });
+    const sync = new GroupSync(ctx, { roster: roster.service, pending: new Set() }, groupsSchema.parse(groups), { limits: DEFAULT_LIMITS, debounceMs: 20 });
+    sync.hooks.afterGroupSync.tap("test", (r) => void results.push(r));
     return { ...roster, ctx, sync, results, logs: shared.logs };
   }
 
@@ -158,6 +152,24 @@ describe("GroupSync", () => {
     await t.ctx.dispose();
   });
 
+  it("the pushes of its own sets are echoes, never triggers, whatever the server stored", async () => {
+    const t = setup([item("a@x.test"), item("b@x.test")], STAFF);
+    t.state.alter = (groups) => groups.map((g) => g.toUpperCase());
+    await t.sync.sync();
+    const triggered = () => t.logs.messages().filter((m) => m.startsWith("group sync: a roster push"));
+    await pause(60);
+    expect(triggered()).toEqual([]);
+    // A person's change to another contact during a sync still triggers one.
+    t.state.alter = undefined;
+    t.state.delayMs = 30;
+    const running = t.sync.sync();
+    t.push("c@x.test", item("c@x.test"));
+    await running;
+    await until(() => t.sets.includes("c@x.test Staff"));
+    expect(triggered()).toHaveLength(1);
+    await t.ctx.dispose();
+  });
+
   it("reload: a config that does not compile is refused before anything changes; a good one syncs", async () => {
     const t = setup([item("a@y.test")], STAFF);
     expect(() => t.sync.prepare(groupsSchema.parse({ assign: [{ group: "G", match: { list: "./missing.txt" } }] }))).toThrow(/cannot read list file/);
@@ -171,7 +183,7 @@ describe("GroupSync", () => {
 
   it("a tap that returns something that is not a plan aborts the sync: nothing is applied", async () => {
     const t = setup([item("a@x.test")], { ...STAFF, auto: false });
-    t.service.hooks.beforeGroupSync.tap("bad", () => ({ changes: [{ jid: "a@x.test", op: "update" }] }) as never);
+    t.sync.hooks.beforeGroupSync.tap("bad", () => ({ changes: [{ jid: "a@x.test", op: "update" }] }) as never);
     await expect(t.sync.sync()).rejects.toThrow("beforeGroupSync produced an invalid change at changes[0]");
     expect(t.sets).toEqual([]);
     expect(t.results).toEqual([]);

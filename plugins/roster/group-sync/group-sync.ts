@@ -1,33 +1,21 @@
 /**
- * Group sync at run time: when to sync, one sync at a time, the hooks around it, and the guards
- * that keep it from looping.
+ * Group sync at run time: triggers (roster loaded, a push that leaves a contact needing a change,
+ * reload, `interval`; none with `auto: false`), debounced, one sync at a time.
+ * A sync: plan (planner.ts) -> `beforeGroupSync` -> apply (applier.ts, audited) -> `afterGroupSync`.
  *
- * Triggers (only with `groups.auto`, the default): the roster loaded (each session), a roster push
- * that leaves a contact needing a change, a config reload, and the optional `interval`. Triggers
- * are coalesced for `debounceMs`; a trigger during a sync queues exactly one more sync after it.
- * With `auto: false` (what `roster-bot plan` and `roster-bot sync` use) nothing runs by itself:
- * only `plan()` and `sync()` calls.
- *
- * Loop freedom:
- *  1. A push triggers a sync only when the planner says that one contact needs something. Our own
- *     set leaves the contact exactly in its desired state (see planner.ts), so its echo never does;
- *     nor does the `ask`/pre-approval push after our subscribe.
- *  2. `subscribe` is sent to a declared contact once (AskedStore); a denial does not make us ask
- *     again.
- *  3. If the server stores something other than what we set (a server-side limit, say), we set
- *     that contact no more while it stays exactly as the server left it, until the next session or
- *     config reload (the "stubborn" guard; a warning says so): at most one futile set per contact
- *     per session.
- *  4. Prune never removes more than `maxPerRun` contacts per sync; removal pushes are not triggers.
- *
- * A sync: plan (planner.ts) -> `beforeGroupSync` transform (a throwing tap aborts it: nothing is
- * applied) -> apply (applier.ts; one audit line per change) -> `afterGroupSync` notify.
+ * Why it cannot loop:
+ *  1. Pushes for the contacts a sync is writing are its own echoes and never triggers.
+ *  2. A declared contact is sent `subscribe` once (AskedStore), so a denial is not a reason to ask again.
+ *  3. A contact the server stored differently from our set is left alone while it stays so,
+ *     until the next session or reload (the "stubborn" guard): one futile set per session at most.
+ *  4. Prune removes at most `maxPerRun` contacts per sync.
  */
 import path from "node:path";
 import type { PluginContext } from "../../../bots/context.ts";
-import type { GroupChange, GroupSyncApi, RosterItem, RosterService, SyncPlan, SyncResult } from "../api.ts";
+import { NotifyHook, TransformHook } from "../../../bots/hooks.ts";
+import type { GroupChange, GroupSyncApi, GroupSyncHooks, RosterAccess, RosterCopyHooks, RosterItem, SyncPlan, SyncResult } from "../api.ts";
 import { cleanGroups, cleanName, type ItemLimits } from "../item.ts";
-import type { RosterChange } from "../state.ts";
+import type { RosterChange } from "../copy.ts";
 import { applyPlan, DEFAULT_CONCURRENCY } from "./applier.ts";
 import { AskedStore } from "./asked-store.ts";
 import { compileGroupRules, type GroupRules, type GroupsConfig } from "./config.ts";
@@ -37,6 +25,15 @@ export const AUDIT_BY = "group-sync";
 
 /** Triggers group sync starts by itself; any other trigger name is a caller's (e.g. "manual"). */
 const AUTOMATIC = new Set(["loaded", "push", "reload", "interval"]);
+
+/** What group sync reads and writes: the roster copy (and when it is loaded), and the requests held for an admin. */
+export interface GroupSyncParts {
+  roster: Pick<RosterAccess, "account" | "loaded" | "whenLoaded" | "get" | "list" | "snapshotAndListen" | "set" | "remove" | "subscribe" | "preApprove" | "features"> & {
+    readonly hooks: Pick<RosterCopyHooks, "loaded">;
+  };
+  /** Requests held for an admin (`ask`): never pruned. */
+  pending: { has(jid: string): boolean };
+}
 
 export interface GroupSyncOptions {
   limits: ItemLimits;
@@ -76,7 +73,12 @@ export function checkPlan(value: unknown): SyncPlan {
 }
 
 export class GroupSync implements GroupSyncApi {
+  readonly hooks: GroupSyncHooks;
+  private readonly roster: GroupSyncParts["roster"];
+  private readonly pending: GroupSyncParts["pending"];
   private active: PreparedGroups;
+  /** Contacts the running sync is writing: their pushes are its own echoes, not triggers. */
+  private writing: ReadonlySet<string> = new Set();
   private readonly asked: AskedStore;
   /** Contacts whose item the server stored differently from our set: what it kept (itemKey). */
   private readonly stubborn = new Map<string, string>();
@@ -89,14 +91,19 @@ export class GroupSync implements GroupSyncApi {
 
   constructor(
     private readonly ctx: PluginContext,
-    private readonly roster: RosterService,
+    parts: GroupSyncParts,
     config: GroupsConfig,
     private readonly options: GroupSyncOptions,
   ) {
+    ({ roster: this.roster, pending: this.pending } = parts);
+    this.hooks = {
+      beforeGroupSync: new TransformHook("roster.beforeGroupSync", ctx.logger),
+      afterGroupSync: new NotifyHook("roster.afterGroupSync", ctx.logger),
+    };
     this.active = this.prepare(config);
     this.asked = new AskedStore(path.join(ctx.dataDir, "group-sync.json"), ctx.logger);
     this.forgetUndeclared();
-    const listening = roster.snapshotAndListen((change) => this.onChange(change));
+    const listening = this.roster.snapshotAndListen((change) => this.onChange(change));
     ctx.onDispose(() => {
       this.disposed = true;
       listening.stop();
@@ -104,7 +111,7 @@ export class GroupSync implements GroupSyncApi {
       this.stopInterval?.();
     });
     ctx.tap(
-      roster.hooks.loaded,
+      this.roster.hooks.loaded,
       () => {
         this.stubborn.clear(); // a new session: one more try for each
         this.schedule("loaded", 0);
@@ -156,8 +163,7 @@ export class GroupSync implements GroupSyncApi {
   // ---- planning ----------------------------------------------------------------------------
 
   private state(): PlanState {
-    const held = new Set(this.roster.subscriptions.pending().map((p) => p.jid));
-    return { held, asked: this.asked, account: this.roster.account };
+    return { held: this.pending, asked: this.asked, account: this.roster.account };
   }
 
   /**
@@ -186,11 +192,13 @@ export class GroupSync implements GroupSyncApi {
   // ---- triggers ----------------------------------------------------------------------------
 
   private onChange(change: RosterChange): void {
-    if (!this.active.config.auto || this.disposed || !this.roster.loaded) return;
+    if (!this.active.config.auto || this.disposed || !this.roster.loaded || this.writing.has(change.jid)) return;
     const { rules } = this.active;
     const verdict = planContact(change.jid, change.after, rules, this.state());
     const needed = (verdict.change && this.unlessStubborn(verdict.change, change.after)) || (verdict.prunable && rules.prune.enabled);
-    if (needed) this.schedule("push");
+    if (!needed) return;
+    this.ctx.logger.debug({ jid: change.jid }, "group sync: a roster push leaves a contact needing a change");
+    this.schedule("push");
   }
 
   /** Starts a sync after `delay` ms, gathering every trigger until then into one. */
@@ -239,13 +247,14 @@ export class GroupSync implements GroupSyncApi {
     const computed = this.plan();
     let plan: SyncPlan;
     try {
-      plan = checkPlan(await this.roster.hooks.beforeGroupSync.transform(computed));
+      plan = checkPlan(await this.hooks.beforeGroupSync.transform(computed));
     } catch (err) {
       log.error({ trigger, err: (err as Error).message }, "group sync aborted by beforeGroupSync: nothing applied");
       throw err;
     }
     const result: SyncResult = { plan, applied: [], failed: [], trigger };
     if (plan.changes.length > 0) {
+      this.writing = new Set(plan.changes.map((c) => c.jid));
       const outcome = await applyPlan(plan.changes, this.roster, {
         by: AUDIT_BY,
         limits: this.options.limits,
@@ -255,7 +264,7 @@ export class GroupSync implements GroupSyncApi {
         wantsMutual: (jid) => rules.contacts.get(jid)?.subscribe === true,
         onSubscribed: (jid) => this.asked.add(jid),
         logger: log,
-      });
+      }).finally(() => (this.writing = new Set()));
       result.applied = outcome.applied.map((a) => a.change);
       result.failed = outcome.failed;
       for (const { change, sent } of outcome.applied) if (sent && change.op !== "remove") this.noteStubborn(change);
@@ -267,7 +276,7 @@ export class GroupSync implements GroupSyncApi {
         "group sync done",
       );
       if (plan.heldBack > 0) log.warn({ heldBack: plan.heldBack, maxPerRun: rules.prune.maxPerRun }, "prune: removals held back by maxPerRun");
-      await this.roster.hooks.afterGroupSync.emit(result);
+      await this.hooks.afterGroupSync.emit(result);
     }
     return result;
   }

@@ -15,7 +15,8 @@
  * which would flip on every sync; the desired state is a fixed point by construction.
  */
 import type { GroupChange, SyncPlan } from "../api.ts";
-import { cleanGroups, type RosterItem } from "../item.ts";
+import { cleanGroups, sameGroups, type RosterItem } from "../item.ts";
+import { haveOrAskedTheirPresence } from "../subscription.ts";
 import type { ContactFacts } from "../policy/facts.ts";
 import type { DeclaredContact, GroupRules } from "./config.ts";
 
@@ -58,10 +59,6 @@ export function wantedGroups(jid: string, item: RosterItem | undefined, declared
   return wanted;
 }
 
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((g, i) => g === b[i]);
-}
-
 /**
  * The contact's groups with the owned part replaced by `wanted`. Returns `current` itself when
  * nothing changes (checked without allocating in the common case).
@@ -80,12 +77,11 @@ export function desiredGroups(current: readonly string[], wanted: readonly strin
   if (same && ownedPresent === wanted.length) return current;
   // Groups set by hand first, so that when the count limit cuts, it is never a person's group.
   const next = cleanGroups([...current.filter((g) => !rules.owned.has(g)), ...wanted], rules.limits);
-  return sameList(next, current) ? current : next;
+  return sameGroups(next, current) ? current : next;
 }
 
 function subscribeNeeded(jid: string, item: RosterItem | undefined, declared: DeclaredContact | undefined, state: PlanState): boolean {
-  if (!declared?.subscribe || state.asked?.has(jid)) return false;
-  return !(item && (item.subscription === "to" || item.subscription === "both" || item.ask === "subscribe"));
+  return !!declared?.subscribe && !state.asked?.has(jid) && !haveOrAskedTheirPresence(item);
 }
 
 /** What one contact needs (`item` undefined: not in the roster). */

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { compilePolicy, linearPolicy } from "./compile.ts";
 import { factsFor, type ContactFacts } from "./facts.ts";
-import { ACTIONS, SUBSCRIPTIONS, type MatchSpec, type SubscriptionRule } from "./match-schema.ts";
+import { SUBSCRIPTIONS } from "../subscription.ts";
+import { ACTIONS, type MatchSpec, type SubscriptionRule } from "./match-schema.ts";
 import { prng } from "../../../test/helpers/prng.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "roster-policy-prop-"));

@@ -9,11 +9,11 @@
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { SUBSCRIPTIONS } from "../subscription.ts";
 import type { ContactFacts } from "./facts.ts";
 import {
   ACTIONS,
   MATCH_KEYS,
-  SUBSCRIPTIONS,
   compileRegex,
   isGlob,
   normalizeDomainPattern,

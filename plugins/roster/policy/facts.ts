@@ -3,7 +3,7 @@
  * live bot, the offline `explain` command, benchmarks) can build facts without compiling rules.
  */
 import { parseJid } from "../../../bots/jid.ts";
-import type { Subscription } from "./match-schema.ts";
+import type { Subscription } from "../subscription.ts";
 
 export interface RosterFacts {
   groups: readonly string[];

@@ -6,9 +6,7 @@
  */
 import { z } from "zod";
 import { parseJid } from "../../../bots/jid.ts";
-
-export const SUBSCRIPTIONS = ["none", "to", "from", "both"] as const;
-export type Subscription = (typeof SUBSCRIPTIONS)[number];
+import { SUBSCRIPTIONS, type Subscription } from "../subscription.ts";
 
 export const ACTIONS = ["accept", "mutual", "reject", "ignore", "ask"] as const;
 export type SubscriptionAction = (typeof ACTIONS)[number];
@@ -127,7 +125,7 @@ function oneOrMany<T extends z.ZodType>(item: T, what: string) {
 const JidPattern = z.string().superRefine(validWith(normalizeJidPattern));
 const DomainPattern = z.string().superRefine(validWith(normalizeDomainPattern));
 const RegexSource = z.string().min(1).superRefine(validWith(compileRegex));
-const SubscriptionState = z.enum(SUBSCRIPTIONS);
+const subscriptionSchema = z.enum(SUBSCRIPTIONS);
 
 const matchObject = z
   .strictObject({
@@ -164,7 +162,7 @@ const matchObject = z
     group: oneOrMany(z.string().min(1), "a group name")
       .optional()
       .describe("The contact is in the roster, in any of these roster groups (case-sensitive)."),
-    subscription: oneOrMany(SubscriptionState, `one of ${SUBSCRIPTIONS.join("|")}`)
+    subscription: oneOrMany(subscriptionSchema, `one of ${SUBSCRIPTIONS.join("|")}`)
       .optional()
       .describe(
         "The contact is in the roster with any of these subscription states. Never matches a " +

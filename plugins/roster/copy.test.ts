@@ -1,7 +1,7 @@
-/** RosterState: pushes applied one at a time, and a full result replacing the copy. */
+/** RosterCopy: pushes applied one at a time, and a full result replacing the copy. */
 import { describe, expect, it } from "vitest";
 import type { RosterItem } from "./item.ts";
-import { RosterState } from "./state.ts";
+import { RosterCopy } from "./copy.ts";
 
 function mk(jid: string, extra: Partial<RosterItem> = {}): RosterItem {
   return Object.freeze({ jid, groups: [], subscription: "none", approved: false, ...extra });
@@ -11,16 +11,16 @@ const alice = mk("alice@b.test", { name: "Alice", subscription: "both", groups: 
 const bob = mk("bob@c.test", { subscription: "from" });
 const carol = mk("carol@b.test", { name: "Carol" });
 
-describe("RosterState.apply", () => {
+describe("RosterCopy.apply", () => {
   it("adds a new item", () => {
-    const s = new RosterState();
+    const s = new RosterCopy();
     expect(s.apply({ remove: false, item: alice })).toEqual({ jid: alice.jid, before: undefined, after: alice });
     expect(s.size).toBe(1);
     expect(s.get(alice.jid)).toBe(alice);
   });
 
   it("updates an item and reports before and after", () => {
-    const s = new RosterState();
+    const s = new RosterCopy();
     s.apply({ remove: false, item: alice });
     const renamed = mk(alice.jid, { ...alice, name: "Alice B." });
     expect(s.apply({ remove: false, item: renamed })).toEqual({ jid: alice.jid, before: alice, after: renamed });
@@ -29,7 +29,7 @@ describe("RosterState.apply", () => {
   });
 
   it("an update of only the subscription, ask, approval or groups is a change", () => {
-    const s = new RosterState();
+    const s = new RosterCopy();
     s.apply({ remove: false, item: bob });
     for (const next of [
       mk(bob.jid, { subscription: "both" }),
@@ -42,7 +42,7 @@ describe("RosterState.apply", () => {
   });
 
   it("an identical item (e.g. our own set echoed back) is a no-op", () => {
-    const s = new RosterState();
+    const s = new RosterCopy();
     s.apply({ remove: false, item: alice });
     const same = mk(alice.jid, { name: "Alice", subscription: "both", groups: ["Friends"] });
     expect(same).not.toBe(alice);
@@ -52,7 +52,7 @@ describe("RosterState.apply", () => {
   });
 
   it("removes an item", () => {
-    const s = new RosterState();
+    const s = new RosterCopy();
     s.apply({ remove: false, item: alice });
     s.apply({ remove: false, item: bob });
     expect(s.apply({ remove: true, jid: alice.jid })).toEqual({ jid: alice.jid, before: alice, after: undefined });
@@ -61,21 +61,21 @@ describe("RosterState.apply", () => {
   });
 
   it("removing an unknown item is a no-op", () => {
-    const s = new RosterState();
+    const s = new RosterCopy();
     s.apply({ remove: false, item: bob });
     expect(s.apply({ remove: true, jid: "nobody@b.test" })).toBeUndefined();
     expect(s.size).toBe(1);
   });
 
   it("does not touch the version", () => {
-    const s = new RosterState();
+    const s = new RosterCopy();
     s.ver = "5";
     s.apply({ remove: false, item: alice });
     expect(s.ver).toBe("5");
   });
 
   it("list() is a copy", () => {
-    const s = new RosterState();
+    const s = new RosterCopy();
     s.apply({ remove: false, item: alice });
     const l = s.list();
     l.pop();
@@ -83,9 +83,9 @@ describe("RosterState.apply", () => {
   });
 });
 
-describe("RosterState.replaceAll", () => {
+describe("RosterCopy.replaceAll", () => {
   it("on an empty copy, every item is an addition and the version is set", () => {
-    const s = new RosterState();
+    const s = new RosterCopy();
     const changes = s.replaceAll([alice, bob], "v1");
     expect(changes).toEqual([
       { jid: alice.jid, before: undefined, after: alice },
@@ -96,7 +96,7 @@ describe("RosterState.replaceAll", () => {
   });
 
   it("reports additions, updates and removals, and nothing for unchanged items", () => {
-    const s = new RosterState();
+    const s = new RosterCopy();
     s.replaceAll([alice, bob], "v1");
     const bobBoth = mk(bob.jid, { subscription: "both" });
     const aliceCopy = mk(alice.jid, { name: "Alice", subscription: "both", groups: ["Friends"] });
@@ -115,13 +115,13 @@ describe("RosterState.replaceAll", () => {
   });
 
   it("the same roster again gives no changes", () => {
-    const s = new RosterState();
+    const s = new RosterCopy();
     s.replaceAll([alice, bob], "v1");
     expect(s.replaceAll([mk(bob.jid, { subscription: "from" }), alice], "v1")).toEqual([]);
   });
 
   it("an empty roster removes everything; an undefined version clears the version", () => {
-    const s = new RosterState();
+    const s = new RosterCopy();
     s.replaceAll([alice, bob], "v1");
     const changes = s.replaceAll([], undefined);
     expect(changes.map((c) => c.after)).toEqual([undefined, undefined]);
@@ -130,7 +130,7 @@ describe("RosterState.replaceAll", () => {
   });
 
   it("the last of two items with the same JID wins", () => {
-    const s = new RosterState();
+    const s = new RosterCopy();
     const alice2 = mk(alice.jid, { name: "Second" });
     s.replaceAll([alice, alice2], "v1");
     expect(s.get(alice.jid)).toBe(alice2);
@@ -138,7 +138,7 @@ describe("RosterState.replaceAll", () => {
   });
 
   it("handles 10,000 items", () => {
-    const s = new RosterState();
+    const s = new RosterCopy();
     const items = Array.from({ length: 10_000 }, (_, i) => mk(`c${i}@b.test`));
     expect(s.replaceAll(items, "v1")).toHaveLength(10_000);
     const next = items.slice(50).concat([mk("new@b.test")]);

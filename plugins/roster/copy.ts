@@ -10,7 +10,7 @@ export interface RosterChange {
   after: RosterItem | undefined;
 }
 
-export class RosterState {
+export class RosterCopy {
   private readonly items = new Map<string, RosterItem>();
   ver: string | undefined;
 

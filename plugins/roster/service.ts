@@ -1,0 +1,48 @@
+/**
+ * The `roster` service other plugins use: one object that publishes what each part owns (the
+ * client's copy and changes, the handler's requests, group sync), hooks included. Each part is
+ * reached only through the methods named here, so a plugin cannot reach into a part's internals.
+ */
+import type { GroupSyncApi, GroupSyncHooks, RosterAccess, RosterCopyHooks, RosterService, SubscriptionHooks, SubscriptionsApi } from "./api.ts";
+
+export interface ServiceParts {
+  client: RosterAccess & { readonly hooks: RosterCopyHooks };
+  subscriptions: SubscriptionsApi & { readonly hooks: SubscriptionHooks };
+  groups: GroupSyncApi & { readonly hooks: GroupSyncHooks };
+}
+
+export function rosterService({ client, subscriptions, groups }: ServiceParts): RosterService {
+  return Object.freeze({
+    hooks: Object.freeze({ ...client.hooks, ...subscriptions.hooks, ...groups.hooks }),
+    subscriptions: Object.freeze({
+      pending: () => subscriptions.pending(),
+      approve: (jid, options) => subscriptions.approve(jid, options),
+      deny: (jid, options) => subscriptions.deny(jid, options),
+      explain: (jid) => subscriptions.explain(jid),
+    } satisfies SubscriptionsApi),
+    groups: Object.freeze({
+      plan: () => groups.plan(),
+      sync: (trigger) => groups.sync(trigger),
+    } satisfies GroupSyncApi),
+    account: client.account,
+    get loaded() {
+      return client.loaded;
+    },
+    get version() {
+      return client.version;
+    },
+    features: client.features,
+    get: (jid) => client.get(jid),
+    list: () => client.list(),
+    inGroup: (group) => client.inGroup(group),
+    whenLoaded: () => client.whenLoaded(),
+    snapshotAndListen: (listener) => client.snapshotAndListen(listener),
+    set: (item, options) => client.set(item, options),
+    remove: (jid, options) => client.remove(jid, options),
+    subscribe: (jid) => client.subscribe(jid),
+    unsubscribe: (jid) => client.unsubscribe(jid),
+    cancelSubscription: (jid) => client.cancelSubscription(jid),
+    preApprove: (jid) => client.preApprove(jid),
+    audit: (line) => client.audit(line),
+  } satisfies RosterService);
+}
