@@ -1,12 +1,12 @@
 /**
  * Small JSON state files for plugins (held requests, who was asked): read tolerantly, written
- * synchronously and atomically (temp file, then rename), so the state is on disk before the bot
- * acts on it and a crash never leaves a half-written file.
+ * synchronously and atomically (see atomic-file.ts), so the state is on disk before the bot acts
+ * on it and a crash never leaves a half-written file.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import path from "node:path";
+import { readFileSync } from "node:fs";
 import type { Logger } from "pino";
 import type { z } from "zod";
+import { removeStaleTempFiles, writeFileAtomicSync } from "./atomic-file.ts";
 
 export class StateFile<S extends z.ZodType> {
   constructor(
@@ -19,6 +19,7 @@ export class StateFile<S extends z.ZodType> {
 
   /** The file's content, or undefined when it is missing or invalid (then with a warning). */
   read(): z.output<S> | undefined {
+    removeStaleTempFiles(this.file);
     try {
       return this.schema.parse(JSON.parse(readFileSync(this.file, "utf8")));
     } catch (err) {
@@ -31,11 +32,8 @@ export class StateFile<S extends z.ZodType> {
 
   /** Writes atomically; a failure is logged (the bot keeps running with its in-memory state). */
   write(data: z.input<S>): void {
-    const tmp = `${this.file}.tmp`;
     try {
-      mkdirSync(path.dirname(this.file), { recursive: true });
-      writeFileSync(tmp, JSON.stringify(data, null, 1));
-      renameSync(tmp, this.file);
+      writeFileAtomicSync(this.file, JSON.stringify(data, null, 1));
     } catch (err) {
       this.logger.error({ err: (err as Error).message, file: this.file }, `${this.what} not saved`);
     }

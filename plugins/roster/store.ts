@@ -1,18 +1,17 @@
 /**
  * The persisted roster cache (Smack's RosterStore idea): items plus the roster version, so a restart
- * asks the server only for what changed. Writes are atomic (temp file, fsync, rename) and
+ * asks the server only for what changed. Writes are atomic (see bots/atomic-file.ts) and
  * coalesced; a missing, corrupt or foreign cache is discarded with a warning and the full roster
  * fetched. Saving late is safe: the stored version always matches the stored items, so the server
  * resends whatever came after it.
  */
-import { promises as fs, readdirSync, readFileSync, rmSync } from "node:fs";
-import path from "node:path";
+import { readFileSync } from "node:fs";
 import type { Logger } from "pino";
 import { z } from "zod";
+import { removeStaleTempFiles, writeFileAtomic } from "../../bots/atomic-file.ts";
 import type { RosterItem } from "./item.ts";
 
 const FORMAT = 1;
-let tempCounter = 0;
 
 const fileSchema = z.object({
   format: z.literal(FORMAT),
@@ -49,7 +48,7 @@ export class RosterStore {
 
   /** The cached roster, or undefined (missing, corrupt, or another account's: discarded with a warning). */
   load(): RosterSnapshot | undefined {
-    this.removeStaleTempFiles();
+    removeStaleTempFiles(this.file);
     let text: string;
     try {
       text = readFileSync(this.file, "utf8");
@@ -64,19 +63,6 @@ export class RosterStore {
     } catch (err) {
       this.logger.warn({ err: (err as Error).message.slice(0, 300), file: this.file }, "roster cache corrupt; discarded, fetching the full roster");
       return undefined;
-    }
-  }
-
-  /** Temp files left by a process that died between write and rename are never read: remove them. */
-  private removeStaleTempFiles(): void {
-    const dir = path.dirname(this.file);
-    const prefix = `${path.basename(this.file)}.`;
-    try {
-      for (const name of readdirSync(dir)) {
-        if (name.startsWith(prefix) && name.endsWith(".tmp")) rmSync(path.join(dir, name), { force: true });
-      }
-    } catch {
-      // No folder yet: nothing to clean.
     }
   }
 
@@ -103,21 +89,10 @@ export class RosterStore {
 
   private async write(s: RosterSnapshot): Promise<void> {
     const data = JSON.stringify({ format: FORMAT, account: this.account, ver: s.ver, items: s.items });
-    // Unique per write: two stores of one file in a process (a restarted runtime) never share a temp file.
-    const tmp = `${this.file}.${process.pid}.${++tempCounter}.tmp`;
     try {
-      await fs.mkdir(path.dirname(this.file), { recursive: true });
-      const handle = await fs.open(tmp, "w");
-      try {
-        await handle.writeFile(data);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await fs.rename(tmp, this.file);
+      await writeFileAtomic(this.file, data);
     } catch (err) {
       this.logger.error({ err: (err as Error).message, file: this.file }, "roster cache not saved");
-      await fs.rm(tmp, { force: true }).catch(() => {});
     }
   }
 }

@@ -1,0 +1,124 @@
+/**
+ * Atomic file replacement for every state file: write a temp file in the same folder, fsync it,
+ * rename it over the target, fsync the folder. A reader (or the next start after a crash) sees the
+ * old content or the new one, never part of either. On failure the temp file is removed and the
+ * error rethrown. Hand-written: write-file-atomic does not fsync the folder, so a power loss right
+ * after a rename can bring back the previous file.
+ */
+import { randomInt } from "node:crypto";
+import { closeSync, fsyncSync, mkdirSync, openSync, promises as fsp, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+
+// Random start: another copy of this module in the process (a worker thread, a second import path) does not reuse names.
+let counter = randomInt(2 ** 31);
+/** Temp files this process is writing now; stale-file clean-up leaves them alone. */
+const inFlight = new Set<string>();
+
+function tempName(file: string): string {
+  return `${file}.${process.pid}.${++counter}.tmp`;
+}
+
+/** Some platforms cannot open or fsync a folder; the rename is then as durable as they allow. */
+function ignorableDirSyncError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === "EISDIR" || code === "EINVAL" || code === "EPERM";
+}
+
+function syncDirSync(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, "r");
+    fsyncSync(fd);
+  } catch (err) {
+    if (!ignorableDirSyncError(err)) throw err;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  let handle: fsp.FileHandle | undefined;
+  try {
+    handle = await fsp.open(dir, "r");
+    await handle.sync();
+  } catch (err) {
+    if (!ignorableDirSyncError(err)) throw err;
+  } finally {
+    await handle?.close();
+  }
+}
+
+/** Replaces `file` atomically and durably before returning (creating its folder). */
+export function writeFileAtomicSync(file: string, data: string | Uint8Array): void {
+  const dir = path.dirname(file);
+  const tmp = tempName(file);
+  inFlight.add(tmp);
+  try {
+    mkdirSync(dir, { recursive: true });
+    // "w" truncates: a dead process with a reused pid may have left this very name.
+    const fd = openSync(tmp, "w");
+    try {
+      writeFileSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+    syncDirSync(dir);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  } finally {
+    inFlight.delete(tmp);
+  }
+}
+
+/** The same as writeFileAtomicSync, without blocking. Writes to one file are not queued: callers serialize them. */
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  const dir = path.dirname(file);
+  const tmp = tempName(file);
+  inFlight.add(tmp);
+  try {
+    await fsp.mkdir(dir, { recursive: true });
+    const handle = await fsp.open(tmp, "w");
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fsp.rename(tmp, file);
+    await syncDir(dir);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true }).catch(() => {});
+    throw err;
+  } finally {
+    inFlight.delete(tmp);
+  }
+}
+
+/**
+ * Removes temp files of `file` left by a process that died before its rename (they are never
+ * read). Matches this module's names and the older `<file>.tmp` and `<file>.<pid>.tmp`, but not
+ * temp files of other targets in the folder.
+ */
+export function removeStaleTempFiles(file: string): void {
+  const dir = path.dirname(file);
+  const base = path.basename(file);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return; // no folder yet: nothing to clean
+  }
+  for (const name of names) {
+    if (!isTempOf(base, name)) continue;
+    const tmp = path.join(dir, name);
+    if (!inFlight.has(tmp)) rmSync(tmp, { force: true });
+  }
+}
+
+function isTempOf(base: string, name: string): boolean {
+  if (!name.startsWith(`${base}.`)) return false;
+  return /^(?:\d+\.){0,2}tmp$/.test(name.slice(base.length + 1));
+}
