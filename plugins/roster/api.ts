@@ -12,7 +12,7 @@
  */
 import type { XmlElement } from "../../bots/xmpp.ts";
 import type { DecideHook, NotifyHook, TransformHook } from "../../bots/hooks.ts";
-import type { PendingRequest } from "./pending-store.ts";
+import type { PendingRequest } from "./pending-requests.ts";
 import type { ContactFacts } from "./policy/facts.ts";
 import type { SubscriptionAction } from "./policy/match-schema.ts";
 import type { RosterItem } from "./item.ts";
@@ -22,7 +22,7 @@ import type { RosterChange } from "./copy.ts";
 export type { RosterItem } from "./item.ts";
 export type { Subscription, SubscriptionState } from "./subscription.ts";
 export type { RosterChange } from "./copy.ts";
-export type { PendingRequest } from "./pending-store.ts";
+export type { PendingRequest } from "./pending-requests.ts";
 export type { ContactFacts } from "./policy/facts.ts";
 export type { SubscriptionAction } from "./policy/match-schema.ts";
 export { RosterError, type RosterOperation } from "./errors.ts";

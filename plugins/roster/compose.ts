@@ -12,10 +12,10 @@ import type { PluginContext } from "../../bots/context.ts";
 import { AuditLog } from "./audit.ts";
 import type { RosterConfig } from "./config.ts";
 import { GroupSync } from "./group-sync/group-sync.ts";
-import { PendingStore } from "./pending-store.ts";
+import { PendingRequests } from "./pending-requests.ts";
 import { RosterClient } from "./roster-client.ts";
 import { rosterService } from "./service.ts";
-import { RosterStore } from "./store.ts";
+import { RosterCache } from "./cache.ts";
 import { SubscriptionHandler } from "./subscription-handler.ts";
 
 /** How long set()/remove() wait for the server's push after its result. */
@@ -26,9 +26,9 @@ export function composeRoster(ctx: PluginContext<RosterConfig>, config: RosterCo
     ctx.logger.error({ err: err.message }, "audit line not written"),
   );
   ctx.onDispose(() => audit.close());
-  const cache = config.cache ? new RosterStore(path.join(ctx.dataDir, "roster.json"), ctx.bot.jid, ctx.logger) : undefined;
+  const cache = config.cache ? new RosterCache(path.join(ctx.dataDir, "roster.json"), ctx.bot.jid, ctx.logger) : undefined;
   const client = new RosterClient(ctx, { limits: config.limits, cache, pushWaitMs: PUSH_WAIT_MS, audit });
-  const pending = new PendingStore(path.join(ctx.dataDir, "pending.json"), ctx.logger);
+  const pending = new PendingRequests(path.join(ctx.dataDir, "pending.json"), ctx.logger);
   const subscriptions = new SubscriptionHandler(ctx, { roster: client, pending, audit }, config.subscriptions);
   const groups = new GroupSync(ctx, { roster: client, pending }, config.groups, { limits: config.limits });
   ctx.onReload((next) => {

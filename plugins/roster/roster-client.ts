@@ -17,7 +17,7 @@ import { RosterError, type RosterOperation } from "./errors.ts";
 import { cleanGroups, cleanName, itemElement, itemTrimmed, NS_ROSTER, parseItem, removeElement, type ItemLimits, type RosterItem } from "./item.ts";
 import { isFromOwnAccount, validatePush, type PushChange } from "./push.ts";
 import { RosterCopy, type RosterChange } from "./copy.ts";
-import type { RosterStore } from "./store.ts";
+import type { RosterCache } from "./cache.ts";
 import { sameSubscriptionState, type SubscriptionState } from "./subscription.ts";
 
 const NS_ROSTERVER = "urn:xmpp:features:rosterver";
@@ -27,7 +27,7 @@ const NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
 export interface RosterClientOptions {
   limits: ItemLimits;
   /** The on-disk copy, when caching is on. */
-  cache: RosterStore | undefined;
+  cache: RosterCache | undefined;
   /** How long set()/remove() wait for the server's push after its result. */
   pushWaitMs: number;
   audit: Pick<AuditLog, "write">;
@@ -46,7 +46,7 @@ export class RosterClient implements RosterAccess {
   readonly account: string;
   readonly features = { versioning: false, preApproval: false };
   private readonly copy = new RosterCopy();
-  private readonly cache: RosterStore | undefined;
+  private readonly cache: RosterCache | undefined;
   private readonly listeners = new Set<(change: RosterChange) => void>();
   private readonly pushWaiters = new Map<string, (() => void)[]>();
   private loadedFlag = false;

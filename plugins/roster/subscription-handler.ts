@@ -15,7 +15,7 @@ import { parseJid } from "../../bots/jid.ts";
 import type { RosterAccess, SubscriptionDecision, SubscriptionExplanation, SubscriptionHooks, SubscriptionRequest, SubscriptionsApi } from "./api.ts";
 import type { AuditLog } from "./audit.ts";
 import { explainDecision } from "./explain.ts";
-import type { PendingStore, PendingRequest } from "./pending-store.ts";
+import type { PendingRequests, PendingRequest } from "./pending-requests.ts";
 import { factsFor, type ContactFacts } from "./policy/facts.ts";
 import { compilePolicy, type CompiledPolicy } from "./policy/compile.ts";
 import type { SubscriptionAction } from "./policy/match-schema.ts";
@@ -41,14 +41,14 @@ interface Active {
 export interface SubscriptionHandlerParts {
   /** The roster copy: read for each request; `onUnsubscribe: remove` removes through it. */
   roster: Pick<RosterAccess, "account" | "get" | "remove">;
-  pending: PendingStore;
+  pending: PendingRequests;
   audit: Pick<AuditLog, "write">;
 }
 
 export class SubscriptionHandler implements SubscriptionsApi {
   readonly hooks: SubscriptionHooks;
   private readonly roster: SubscriptionHandlerParts["roster"];
-  private readonly pendingStore: PendingStore;
+  private readonly pendingRequests: PendingRequests;
   private readonly audit: SubscriptionHandlerParts["audit"];
   private readonly overLimitLog: OverLimitLog;
   private active: Active;
@@ -58,7 +58,7 @@ export class SubscriptionHandler implements SubscriptionsApi {
     parts: SubscriptionHandlerParts,
     config: SubscriptionsConfig,
   ) {
-    ({ roster: this.roster, pending: this.pendingStore, audit: this.audit } = parts);
+    ({ roster: this.roster, pending: this.pendingRequests, audit: this.audit } = parts);
     this.active = this.compile(config);
     this.hooks = {
       subscriptionRequest: new DecideHook("roster.subscriptionRequest", ctx.logger, config.hookTimeout),
@@ -88,21 +88,21 @@ export class SubscriptionHandler implements SubscriptionsApi {
   // ---- the API for plugins and admins --------------------------------------------------------
 
   pending(): PendingRequest[] {
-    return this.pendingStore.list();
+    return this.pendingRequests.list();
   }
 
   async approve(jid: string, options: { by?: string; mutual?: boolean } = {}): Promise<SubscriptionDecision> {
     const bare = parseJid(jid).bare;
     const action: SubscriptionAction = options.mutual ? "mutual" : "accept";
     const decision = await this.execute(bare, action, options.by ?? "admin", undefined, "approved by " + (options.by ?? "admin"));
-    this.pendingStore.delete(bare);
+    this.pendingRequests.delete(bare);
     return decision;
   }
 
   async deny(jid: string, options: { by?: string } = {}): Promise<SubscriptionDecision> {
     const bare = parseJid(jid).bare;
     const decision = await this.execute(bare, "reject", options.by ?? "admin", undefined, "denied by " + (options.by ?? "admin"));
-    this.pendingStore.delete(bare);
+    this.pendingRequests.delete(bare);
     return decision;
   }
 
@@ -136,7 +136,7 @@ export class SubscriptionHandler implements SubscriptionsApi {
       this.ctx.logger.debug({ jid }, "subscription request from a contact already subscribed; not re-decided");
       return;
     }
-    const held = this.pendingStore.get(jid);
+    const held = this.pendingRequests.get(jid);
     if (held) {
       this.audit.write({ kind: "decision", from: jid, action: "ask", decidedBy: "pending", rule: held.rule, reason: "still waiting for an answer", sent: [] });
       return;
@@ -161,7 +161,7 @@ export class SubscriptionHandler implements SubscriptionsApi {
   }
 
   private async onUnsubscribe(jid: string): Promise<void> {
-    this.pendingStore.delete(jid);
+    this.pendingRequests.delete(jid);
     if (this.active.config.onUnsubscribe !== "remove" || !this.roster.get(jid)) return;
     try {
       await this.roster.remove(jid, { by: "onUnsubscribe" });
@@ -200,7 +200,7 @@ export class SubscriptionHandler implements SubscriptionsApi {
           await send("unsubscribed");
           break;
         case "ask":
-          this.pendingStore.add({ jid, since: new Date().toISOString(), decidedBy, ...(rule ? { rule } : {}), reason });
+          this.pendingRequests.add({ jid, since: new Date().toISOString(), decidedBy, ...(rule ? { rule } : {}), reason });
           break;
         case "ignore":
           break;

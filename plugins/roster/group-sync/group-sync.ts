@@ -5,7 +5,7 @@
  *
  * Why it cannot loop:
  *  1. Pushes for the contacts a sync is writing are its own echoes and never triggers.
- *  2. A declared contact is sent `subscribe` once (AskedStore), so a denial is not a reason to ask again.
+ *  2. A declared contact is sent `subscribe` once (AskedContacts), so a denial is not a reason to ask again.
  *  3. A contact the server stored differently from our set is left alone while it stays so,
  *     until the next session or reload (the "stubborn" guard): one futile set per session at most.
  *  4. Prune removes at most `maxPerRun` contacts per sync.
@@ -17,9 +17,9 @@ import type { GroupChange, GroupSyncApi, GroupSyncHooks, RosterAccess, RosterCop
 import { cleanGroups, cleanName, type ItemLimits } from "../item.ts";
 import type { RosterChange } from "../copy.ts";
 import { applyPlan, DEFAULT_CONCURRENCY } from "./applier.ts";
-import { AskedStore } from "./asked-store.ts";
+import { AskedContacts } from "./asked-contacts.ts";
 import { compileGroupRules, type GroupRules, type GroupsConfig } from "./config.ts";
-import { planContact, planSync, type PlanState } from "./planner.ts";
+import { planContact, planSync, type PlanGuards } from "./planner.ts";
 
 export const AUDIT_BY = "group-sync";
 
@@ -79,7 +79,7 @@ export class GroupSync implements GroupSyncApi {
   private active: PreparedGroups;
   /** Contacts the running sync is writing: their pushes are its own echoes, not triggers. */
   private writing: ReadonlySet<string> = new Set();
-  private readonly asked: AskedStore;
+  private readonly asked: AskedContacts;
   /** Contacts whose item the server stored differently from our set: what it kept (itemKey). */
   private readonly stubborn = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
@@ -101,7 +101,7 @@ export class GroupSync implements GroupSyncApi {
       afterGroupSync: new NotifyHook("roster.afterGroupSync", ctx.logger),
     };
     this.active = this.prepare(config);
-    this.asked = new AskedStore(path.join(ctx.dataDir, "group-sync.json"), ctx.logger);
+    this.asked = new AskedContacts(path.join(ctx.dataDir, "group-sync.json"), ctx.logger);
     this.forgetUndeclared();
     const listening = this.roster.snapshotAndListen((change) => this.onChange(change));
     ctx.onDispose(() => {
@@ -162,7 +162,7 @@ export class GroupSync implements GroupSyncApi {
 
   // ---- planning ----------------------------------------------------------------------------
 
-  private state(): PlanState {
+  private guards(): PlanGuards {
     return { held: this.pending, asked: this.asked, account: this.roster.account };
   }
 
@@ -183,7 +183,7 @@ export class GroupSync implements GroupSyncApi {
   }
 
   plan(): SyncPlan {
-    const plan = planSync(this.roster.list(), this.active.rules, this.state());
+    const plan = planSync(this.roster.list(), this.active.rules, this.guards());
     if (this.stubborn.size === 0) return plan;
     const changes = plan.changes.map((c) => this.unlessStubborn(c, this.roster.get(c.jid))).filter((c): c is GroupChange => c !== undefined);
     return { changes, heldBack: plan.heldBack };
@@ -194,7 +194,7 @@ export class GroupSync implements GroupSyncApi {
   private onChange(change: RosterChange): void {
     if (!this.active.config.auto || this.disposed || !this.roster.loaded || this.writing.has(change.jid)) return;
     const { rules } = this.active;
-    const verdict = planContact(change.jid, change.after, rules, this.state());
+    const verdict = planContact(change.jid, change.after, rules, this.guards());
     const needed = (verdict.change && this.unlessStubborn(verdict.change, change.after)) || (verdict.prunable && rules.prune.enabled);
     if (!needed) return;
     this.ctx.logger.debug({ jid: change.jid }, "group sync: a roster push leaves a contact needing a change");

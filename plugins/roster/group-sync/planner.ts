@@ -20,7 +20,7 @@ import { haveOrAskedTheirPresence } from "../subscription.ts";
 import type { ContactFacts } from "../policy/facts.ts";
 import type { DeclaredContact, GroupRules } from "./config.ts";
 
-export interface PlanState {
+export interface PlanGuards {
   /** JIDs with a subscription request held for an admin (`ask`): never pruned. */
   held?: { has(jid: string): boolean };
   /** Declared contacts already sent a `subscribe` by group sync: not asked again automatically. */
@@ -80,13 +80,13 @@ export function desiredGroups(current: readonly string[], wanted: readonly strin
   return sameGroups(next, current) ? current : next;
 }
 
-function subscribeNeeded(jid: string, item: RosterItem | undefined, declared: DeclaredContact | undefined, state: PlanState): boolean {
-  return !!declared?.subscribe && !state.asked?.has(jid) && !haveOrAskedTheirPresence(item);
+function subscribeNeeded(jid: string, item: RosterItem | undefined, declared: DeclaredContact | undefined, guards: PlanGuards): boolean {
+  return !!declared?.subscribe && !guards.asked?.has(jid) && !haveOrAskedTheirPresence(item);
 }
 
 /** What one contact needs (`item` undefined: not in the roster). */
-export function planContact(jid: string, item: RosterItem | undefined, rules: GroupRules, state: PlanState = {}): ContactVerdict {
-  if (jid === state.account) return { change: undefined, prunable: false };
+export function planContact(jid: string, item: RosterItem | undefined, rules: GroupRules, guards: PlanGuards = {}): ContactVerdict {
+  if (jid === guards.account) return { change: undefined, prunable: false };
   const declared = rules.contacts.get(jid);
   if (!item && !declared) return { change: undefined, prunable: false };
   const wanted = wantedGroups(jid, item, declared, rules);
@@ -94,8 +94,8 @@ export function planContact(jid: string, item: RosterItem | undefined, rules: Gr
   const after = desiredGroups(before, wanted, rules);
   const nameBefore = item?.name;
   const nameAfter = declared?.name ?? nameBefore;
-  const subscribe = subscribeNeeded(jid, item, declared, state);
-  const prunable = item !== undefined && declared === undefined && wanted.length === 0 && !state.held?.has(jid);
+  const subscribe = subscribeNeeded(jid, item, declared, guards);
+  const prunable = item !== undefined && declared === undefined && wanted.length === 0 && !guards.held?.has(jid);
   if (item && after === before && nameAfter === nameBefore && !subscribe) return { change: undefined, prunable };
   const change: GroupChange = {
     jid,
@@ -114,20 +114,20 @@ const byJid = (a: GroupChange, b: GroupChange) => (a.jid < b.jid ? -1 : a.jid > 
  * JID. Prune removes at most `maxPerRun` candidates (in JID order) and counts the rest in `heldBack`;
  * a held-back candidate still gets its update, if it needs one.
  */
-export function planSync(items: Iterable<RosterItem>, rules: GroupRules, state: PlanState = {}): SyncPlan {
+export function planSync(items: Iterable<RosterItem>, rules: GroupRules, guards: PlanGuards = {}): SyncPlan {
   const adds: GroupChange[] = [];
   let updates: GroupChange[] = [];
   const prunable: RosterItem[] = [];
   const present = new Set<string>();
   for (const item of items) {
     if (rules.contacts.has(item.jid)) present.add(item.jid);
-    const verdict = planContact(item.jid, item, rules, state);
+    const verdict = planContact(item.jid, item, rules, guards);
     if (verdict.change) updates.push(verdict.change);
     if (verdict.prunable) prunable.push(item);
   }
   for (const jid of rules.contacts.keys()) {
     if (present.has(jid)) continue;
-    const { change } = planContact(jid, undefined, rules, state);
+    const { change } = planContact(jid, undefined, rules, guards);
     if (change) adds.push(change);
   }
   let removes: GroupChange[] = [];

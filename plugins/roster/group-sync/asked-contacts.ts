@@ -11,13 +11,13 @@ import { StateFile } from "../../../bots/state-file.ts";
 
 const fileSchema = z.object({ format: z.literal(1), asked: z.record(z.string(), z.string()) });
 
-export class AskedStore {
+export class AskedContacts {
   private readonly asked = new Map<string, string>();
-  private readonly state: StateFile<typeof fileSchema>;
+  private readonly file: StateFile<typeof fileSchema>;
 
   constructor(file: string, logger: Logger) {
-    this.state = new StateFile(file, fileSchema, logger, "group sync state");
-    for (const [jid, since] of Object.entries(this.state.read()?.asked ?? {})) this.asked.set(jid, since);
+    this.file = new StateFile(file, fileSchema, logger, "group sync state");
+    for (const [jid, since] of Object.entries(this.file.read()?.asked ?? {})) this.asked.set(jid, since);
   }
 
   has(jid: string): boolean {
@@ -40,6 +40,6 @@ export class AskedStore {
   }
 
   private save(): void {
-    this.state.write({ format: 1, asked: Object.fromEntries(this.asked) });
+    this.file.write({ format: 1, asked: Object.fromEntries(this.asked) });
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The persisted roster cache (Smack's RosterStore idea): items plus the roster version, so a restart
+ * The persisted roster cache (Smack's RosterCache idea): items plus the roster version, so a restart
  * asks the server only for what changed. Writes are atomic (see bots/atomic-file.ts) and
  * coalesced; a missing, corrupt or foreign cache is discarded with a warning and the full roster
  * fetched. Saving late is safe: the stored version always matches the stored items, so the server
@@ -34,7 +34,7 @@ export interface RosterSnapshot {
   items: RosterItem[];
 }
 
-export class RosterStore {
+export class RosterCache {
   private timer: NodeJS.Timeout | undefined;
   private pending: (() => RosterSnapshot) | undefined;
   private writing: Promise<void> = Promise.resolve();

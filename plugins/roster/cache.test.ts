@@ -1,11 +1,11 @@
-/** RosterStore: the on-disk roster cache (round trip, coalescing, discarding bad caches, atomic writes). */
+/** RosterCache: the on-disk roster cache (round trip, coalescing, discarding bad caches, atomic writes). */
 import { existsSync, mkdirSync, promises as fsp, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { memoryLogger } from "../../test/helpers/logger.ts";
 import { tempDir, type TempDir } from "../../test/helpers/tmp.ts";
 import type { RosterItem } from "./item.ts";
-import { RosterStore, type RosterSnapshot } from "./store.ts";
+import { RosterCache, type RosterSnapshot } from "./cache.ts";
 
 const ACCOUNT = "bot@a.test";
 
@@ -19,7 +19,7 @@ let tmp: TempDir;
 let file: string;
 
 beforeEach(() => {
-  tmp = tempDir("roster-store-");
+  tmp = tempDir("roster-cache-");
   file = path.join(tmp.dir, "plugins", "roster", "roster.json");
 });
 afterEach(() => {
@@ -27,12 +27,12 @@ afterEach(() => {
   tmp.remove();
 });
 
-function store(account = ACCOUNT, delayMs = 20) {
+function cache(account = ACCOUNT, delayMs = 20) {
   const { logger, logs } = memoryLogger();
-  return { store: new RosterStore(file, account, logger, delayMs), logs };
+  return { cache: new RosterCache(file, account, logger, delayMs), logs };
 }
 
-async function save(s: RosterStore, snapshot: RosterSnapshot): Promise<void> {
+async function save(s: RosterCache, snapshot: RosterSnapshot): Promise<void> {
   s.scheduleSave(() => snapshot);
   await s.flush();
 }
@@ -41,9 +41,9 @@ const warnings = (logs: ReturnType<typeof memoryLogger>["logs"]) => logs.lines.f
 
 describe("round trip", () => {
   it("saves and loads items and version (creating the folder)", async () => {
-    const { store: s } = store();
+    const { cache: s } = cache();
     await save(s, { ver: "17", items });
-    const { store: again, logs } = store();
+    const { cache: again, logs } = cache();
     const loaded = again.load();
     expect(loaded).toEqual({ ver: "17", items });
     expect(warnings(logs)).toEqual([]);
@@ -56,29 +56,29 @@ describe("round trip", () => {
   });
 
   it("saves a roster without a version", async () => {
-    const { store: s } = store();
+    const { cache: s } = cache();
     await save(s, { ver: undefined, items: [] });
-    expect(store().store.load()).toEqual({ ver: undefined, items: [] });
+    expect(cache().cache.load()).toEqual({ ver: undefined, items: [] });
   });
 
   it("a missing cache is undefined without a warning", () => {
-    const { store: s, logs } = store();
+    const { cache: s, logs } = cache();
     expect(s.load()).toBeUndefined();
     expect(logs.lines).toEqual([]);
   });
 
   it("round-trips 10,000 items", async () => {
     const many = Array.from({ length: 10_000 }, (_, i): RosterItem => ({ jid: `c${i}@b.test`, groups: [`g${i % 7}`], subscription: "both", approved: false }));
-    const { store: s } = store();
+    const { cache: s } = cache();
     await save(s, { ver: "big", items: many });
-    expect(store().store.load()?.items).toEqual(many);
+    expect(cache().cache.load()?.items).toEqual(many);
   });
 });
 
 describe("coalesced writes", () => {
   it("several saves in a burst make one write of the latest state", async () => {
     const rename = vi.spyOn(fsp, "rename");
-    const { store: s } = store(ACCOUNT, 30);
+    const { cache: s } = cache(ACCOUNT, 30);
     const calls: string[] = [];
     for (const ver of ["1", "2", "3"]) {
       s.scheduleSave(() => {
@@ -91,36 +91,36 @@ describe("coalesced writes", () => {
     await s.flush();
     expect(calls).toEqual(["3"]);
     expect(rename).toHaveBeenCalledTimes(1);
-    expect(store().store.load()).toEqual({ ver: "3", items });
+    expect(cache().cache.load()).toEqual({ ver: "3", items });
   });
 
   it("the snapshot is taken at write time, not when scheduled", async () => {
-    const { store: s } = store(ACCOUNT, 10);
+    const { cache: s } = cache(ACCOUNT, 10);
     let ver = "early";
     s.scheduleSave(() => ({ ver, items: [] }));
     ver = "late";
     await s.flush();
-    expect(store().store.load()?.ver).toBe("late");
+    expect(cache().cache.load()?.ver).toBe("late");
   });
 
   it("flush writes at once and waits; a flush with nothing pending writes nothing", async () => {
     const rename = vi.spyOn(fsp, "rename");
-    const { store: s } = store(ACCOUNT, 60_000);
+    const { cache: s } = cache(ACCOUNT, 60_000);
     s.scheduleSave(() => ({ ver: "now", items }));
     await s.flush();
-    expect(store().store.load()?.ver).toBe("now");
+    expect(cache().cache.load()?.ver).toBe("now");
     await s.flush();
     expect(rename).toHaveBeenCalledTimes(1);
   });
 
   it("a save scheduled during a write is written after it, in order", async () => {
-    const { store: s } = store(ACCOUNT, 1);
+    const { cache: s } = cache(ACCOUNT, 1);
     s.scheduleSave(() => ({ ver: "a", items: [] }));
     const first = s.flush();
     s.scheduleSave(() => ({ ver: "b", items }));
     const second = s.flush();
     await Promise.all([first, second]);
-    expect(store().store.load()).toEqual({ ver: "b", items });
+    expect(cache().cache.load()).toEqual({ ver: "b", items });
   });
 });
 
@@ -128,7 +128,7 @@ describe("discarded caches", () => {
   it("corrupt JSON: undefined, with a warning", () => {
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, '{"format":1,"account":"bot@a.test","ver":"7","items":[{"jid":');
-    const { store: s, logs } = store();
+    const { cache: s, logs } = cache();
     expect(s.load()).toBeUndefined();
     const w = warnings(logs);
     expect(w).toHaveLength(1);
@@ -138,7 +138,7 @@ describe("discarded caches", () => {
   it("an empty file: undefined, with a warning", () => {
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, "");
-    const { store: s, logs } = store();
+    const { cache: s, logs } = cache();
     expect(s.load()).toBeUndefined();
     expect(warnings(logs)).toHaveLength(1);
   });
@@ -146,7 +146,7 @@ describe("discarded caches", () => {
   it("another format version: undefined, with a warning", () => {
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, JSON.stringify({ format: 2, account: ACCOUNT, ver: "1", items: [] }));
-    const { store: s, logs } = store();
+    const { cache: s, logs } = cache();
     expect(s.load()).toBeUndefined();
     expect(warnings(logs)[0]?.msg).toContain("roster cache corrupt");
   });
@@ -162,16 +162,16 @@ describe("discarded caches", () => {
       null,
     ]) {
       writeFileSync(file, JSON.stringify(content));
-      const { store: s, logs } = store();
+      const { cache: s, logs } = cache();
       expect(s.load()).toBeUndefined();
       expect(warnings(logs)).toHaveLength(1);
     }
   });
 
   it("another account's cache: undefined, with a warning naming it", async () => {
-    const { store: other } = store("someone@b.test");
+    const { cache: other } = cache("someone@b.test");
     await save(other, { ver: "9", items });
-    const { store: s, logs } = store();
+    const { cache: s, logs } = cache();
     expect(s.load()).toBeUndefined();
     const w = warnings(logs);
     expect(w).toHaveLength(1);
@@ -180,7 +180,7 @@ describe("discarded caches", () => {
 
   it("an unreadable cache (a folder at its path): undefined, with a warning", () => {
     mkdirSync(file, { recursive: true });
-    const { store: s, logs } = store();
+    const { cache: s, logs } = cache();
     expect(s.load()).toBeUndefined();
     expect(warnings(logs)[0]?.msg).toContain("roster cache unreadable");
   });
@@ -188,10 +188,10 @@ describe("discarded caches", () => {
   it("a discarded cache is replaced by the next save", async () => {
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, "garbage");
-    const { store: s } = store();
+    const { cache: s } = cache();
     expect(s.load()).toBeUndefined();
     await save(s, { ver: "1", items });
-    expect(store().store.load()).toEqual({ ver: "1", items });
+    expect(cache().cache.load()).toEqual({ ver: "1", items });
   });
 });
 
@@ -199,20 +199,20 @@ describe("atomic writes", () => {
   const siblings = () => readdirSync(path.dirname(file)).sort();
 
   it("leaves no temp file behind", async () => {
-    const { store: s } = store();
+    const { cache: s } = cache();
     await save(s, { ver: "1", items });
     await save(s, { ver: "2", items: [] });
     expect(siblings()).toEqual(["roster.json"]);
   });
 
   it("a stray temp file from a writer that crashed mid-write is never read, and the real file stays whole", async () => {
-    const { store: s } = store();
+    const { cache: s } = cache();
     await save(s, { ver: "1", items });
     const whole = readFileSync(file, "utf8");
     // A previous process died after writing half of its temp file, before the rename.
     const stray = `${file}.99999.tmp`;
     writeFileSync(stray, whole.slice(0, Math.floor(whole.length / 2)));
-    const { store: after, logs } = store();
+    const { cache: after, logs } = cache();
     expect(after.load()).toEqual({ ver: "1", items });
     expect(warnings(logs)).toEqual([]);
     expect(readFileSync(file, "utf8")).toBe(whole);
@@ -227,15 +227,15 @@ describe("atomic writes", () => {
     mkdirSync(path.dirname(file), { recursive: true });
     const own = `${file}.${process.pid}.tmp`;
     writeFileSync(own, '{"format":1,"account":"bot@a.test","ver":"half","items":[{"jid":"x'.repeat(50));
-    const { store: s } = store();
+    const { cache: s } = cache();
     expect(s.load()).toBeUndefined(); // only the real path is read
     await save(s, { ver: "3", items });
-    expect(store().store.load()).toEqual({ ver: "3", items });
+    expect(cache().cache.load()).toEqual({ ver: "3", items });
     expect(siblings()).toEqual(["roster.json"]);
   });
 
   it("a write that fails before the rename keeps the previous file whole and removes the temp file", async () => {
-    const { store: s, logs } = store();
+    const { cache: s, logs } = cache();
     await save(s, { ver: "1", items });
     const whole = readFileSync(file, "utf8");
     vi.spyOn(fsp, "rename").mockRejectedValueOnce(Object.assign(new Error("EIO: simulated crash"), { code: "EIO" }));
@@ -243,13 +243,13 @@ describe("atomic writes", () => {
     expect(readFileSync(file, "utf8")).toBe(whole);
     expect(siblings()).toEqual(["roster.json"]);
     expect(logs.find((l) => l.level === 50 && l.msg === "roster cache not saved")).toMatchObject({ err: expect.stringContaining("simulated crash") });
-    // The store keeps working afterwards.
+    // The cache keeps working afterwards.
     await save(s, { ver: "3", items: [] });
-    expect(store().store.load()).toEqual({ ver: "3", items: [] });
+    expect(cache().cache.load()).toEqual({ ver: "3", items: [] });
   });
 
   it("at no moment during a save does the real path hold a partial file", async () => {
-    const { store: s } = store();
+    const { cache: s } = cache();
     await save(s, { ver: "1", items });
     const big = Array.from({ length: 20_000 }, (_, i): RosterItem => ({ jid: `c${i}@b.test`, groups: ["G"], subscription: "both", approved: false }));
     const seen: string[] = [];

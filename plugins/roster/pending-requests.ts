@@ -22,13 +22,13 @@ const fileSchema = z.object({
   ),
 });
 
-export class PendingStore {
+export class PendingRequests {
   private readonly items = new Map<string, PendingRequest>();
-  private readonly state: StateFile<typeof fileSchema>;
+  private readonly file: StateFile<typeof fileSchema>;
 
   constructor(file: string, logger: Logger) {
-    this.state = new StateFile(file, fileSchema, logger, "pending requests");
-    for (const p of this.state.read()?.pending ?? []) this.items.set(p.jid, p);
+    this.file = new StateFile(file, fileSchema, logger, "pending requests");
+    for (const p of this.file.read()?.pending ?? []) this.items.set(p.jid, p);
   }
 
   has(jid: string): boolean {
@@ -56,6 +56,6 @@ export class PendingStore {
 
   /** Synchronous and atomic: a held request is on disk before anything else happens. */
   private save(): void {
-    this.state.write({ format: 1, pending: this.list() });
+    this.file.write({ format: 1, pending: this.list() });
   }
 }
