@@ -28,7 +28,7 @@ const PASSWORD = "group-sync-kill-password";
 /** Kill once this many roster sets are in the audit log. */
 const KILL_AFTER = 100;
 
-/** The on-disk cache format (plugins/roster/store.ts), checked independently of the bot's code. */
+/** The on-disk cache format (plugins/roster/cache.ts), checked independently of the bot's code. */
 const cacheSchema = z.object({
   format: z.literal(1),
   account: z.literal(BOT),
