@@ -19,10 +19,7 @@ import { backoffDelay } from "./backoff.ts";
 import type { BotConfig } from "./config/load.ts";
 import { parseJid } from "./jid.ts";
 import { StanzaRouter } from "./router.ts";
-import { patchClient, speedUpScram, utf8Sasl } from "./xmpp-patches.ts";
-
-speedUpScram();
-utf8Sasl();
+import { dropUnresumableQueue, patchClient } from "./xmpp-patches.ts";
 
 const NS_STREAM = "http://etherx.jabber.org/streams";
 
@@ -235,20 +232,12 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
   }
 
   /**
-   * xmpp.js announces `online` before stream management is enabled. If the stream drops in that
-   * window there is nothing to resume, yet xmpp.js keeps the dead stream's unacknowledged stanzas
-   * queued and later miscounts acks against them. Such stanzas are reported failed and dropped.
+   * A stream that drops before stream management is enabled cannot be resumed, yet xmpp.js 0.14.0
+   * keeps its unacknowledged stanzas queued and miscounts later acks against them: they are reported
+   * failed and dropped (the sm-unresumable-queue fix in xmpp-patches.ts, verified at start-up).
    */
   private dropUnresumableQueue(): void {
-    const sm = this.client.streamManagement as unknown as {
-      id: string;
-      outbound: number;
-      outbound_q: { stanza: XmlElement }[];
-      emit(event: "fail", stanza: XmlElement): void;
-    };
-    if (sm.id || !sm.outbound_q?.length) return;
-    for (const item of sm.outbound_q.splice(0)) sm.emit("fail", item.stanza);
-    sm.outbound = 0;
+    dropUnresumableQueue(this.client);
   }
 
   private scheduleReconnect(): void {

@@ -5,9 +5,30 @@
 import { client as rawClient } from "@xmpp/client";
 import rawDebug from "@xmpp/debug";
 import type { XmppClient, XmppClientOptions } from "./xmpp.ts";
+import { verifyXmppPatches, type PatchLogger, type PatchStatus } from "./xmpp-patches.ts";
 
-/** @xmpp/client's `client()`. */
-export const createClient: (options: XmppClientOptions) => XmppClient = rawClient;
+const newClient: (options: XmppClientOptions) => XmppClient = rawClient;
+
+/**
+ * Probes the fixes for xmpp.js (xmpp-patches.ts) against the installed xmpp.js and applies those
+ * whose bug is there, once per process. createClient() starts it; a host may call it first, to have
+ * the outcomes logged through its own logger.
+ */
+export function xmppPatches(logger?: PatchLogger): Promise<PatchStatus[]> {
+  return verifyXmppPatches(newClient, logger);
+}
+
+/** @xmpp/client's `client()`. No connection opens before xmppPatches() is done. */
+export function createClient(options: XmppClientOptions): XmppClient {
+  const client = newClient(options);
+  const patched = xmppPatches();
+  const connect = client.connect.bind(client);
+  client.connect = async (service?: string) => {
+    await patched;
+    return connect(service);
+  };
+  return client;
+}
 
 /** @xmpp/debug: prints the stanza trace of `entity` (authentication hidden). */
 export const debugTrace: (entity: XmppClient, force?: boolean) => void = rawDebug;
