@@ -436,12 +436,6 @@ export function dropUnresumableQueue(client: XmppClient): void {
   sm.outbound = 0;
 }
 
-/**
- * @deprecated utf8-sasl is verified and applied with the other fixes before the first connection
- * (createClient()); this does nothing.
- */
-export function utf8Sasl(): void {}
-
 // ---------------------------------------------------------------------------------------------
 // Probe clients: real xmpp.js clients that never connect; a probe feeds them the server's side.
 

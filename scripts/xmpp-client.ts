@@ -6,9 +6,7 @@
 import { createClient } from "../bots/xmpp-client.ts";
 import { xml, type XmppClient } from "../bots/xmpp.ts";
 import type { XmlElement } from "../bots/xmpp.ts";
-import { patchClient, utf8Sasl } from "../bots/xmpp-patches.ts";
-
-utf8Sasl();
+import { patchClient } from "../bots/xmpp-patches.ts";
 
 export { xml };
 
