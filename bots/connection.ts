@@ -109,7 +109,7 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
         if (!mechanism) throw new TlsPolicyError("the server offers only PLAIN over an unencrypted stream");
         await authenticate({ username: jid.local, password: password.reveal() }, mechanism);
       },
-    });
+    }, this.logger);
     this.client.reconnect.stop();
     if (options.debug) debugTrace(this.client, true);
     patchClient(this.client, (element, err) =>

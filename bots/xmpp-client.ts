@@ -18,10 +18,10 @@ export function xmppPatches(logger?: PatchLogger): Promise<PatchStatus[]> {
   return verifyXmppPatches(newClient, logger);
 }
 
-/** @xmpp/client's `client()`. No connection opens before xmppPatches() is done. */
-export function createClient(options: XmppClientOptions): XmppClient {
+/** @xmpp/client's `client()`. No connection opens before xmppPatches() is done (the first caller's logger is used). */
+export function createClient(options: XmppClientOptions, logger?: PatchLogger): XmppClient {
   const client = newClient(options);
-  const patched = xmppPatches();
+  const patched = xmppPatches(logger);
   const connect = client.connect.bind(client);
   client.connect = async (service?: string) => {
     await patched;
