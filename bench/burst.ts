@@ -198,7 +198,7 @@ async function startBaseline(server: ProsodyServer): Promise<ChildProcess> {
     stdio: ["ignore", "pipe", "inherit"],
   });
   let out = "";
-  child.stdout!.on("data", (d) => (out += d));
+  child.stdout.on("data", (d) => (out += d));
   await waitUntil("baseline ready", () => out.includes("ready\n"), child);
   return child;
 }
@@ -234,7 +234,7 @@ interface Crowd {
 
 async function connectCrowd(server: ProsodyServer, jids: readonly string[]): Promise<Crowd> {
   let count = 0;
-  const clients: TestClient[] = new Array(jids.length);
+  const clients = new Array<TestClient>(jids.length);
   for (let i = 0; i < jids.length; i += BATCH) {
     await Promise.all(
       jids.slice(i, i + BATCH).map(async (jid, k) => {

@@ -16,6 +16,6 @@ const files = readdirSync(dir)
 
 for (const file of files) {
   console.log(`\n=== bench/${file}`);
-  const mod = (await import(pathToFileURL(path.join(dir, file)).href)) as { run?: () => Promise<void> };
+  const mod = (await import(pathToFileURL(path.join(dir, file)).href)) as { run?: () => unknown };
   if (typeof mod.run === "function") await mod.run();
 }

@@ -114,7 +114,7 @@ export async function run(): Promise<void> {
     });
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string };
-    throw new Error(`build (tsc -p tsconfig.build.json) failed:\n${`${e.stdout ?? ""}${e.stderr ?? ""}`.trimEnd()}`);
+    throw new Error(`build (tsc -p tsconfig.build.json) failed:\n${`${e.stdout ?? ""}${e.stderr ?? ""}`.trimEnd()}`, { cause: err });
   }
   console.log(`startup: dist/ rebuilt in ${((performance.now() - buildStart) / 1000).toFixed(1)} s; ` +
     `${RUNS} runs of each command (plus one warm-up), round-robin, ${process.version}\n`);

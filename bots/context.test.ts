@@ -255,9 +255,9 @@ describe("PluginContext", () => {
       ticks++;
       throw new Error("tick failed");
     }, 5);
-    ctx.setTimeout((async () => {
+    ctx.setTimeout(async () => {
       throw new Error("async timeout failed");
-    }) as unknown as () => void, 1);
+    }, 1);
     const messages = () => env.logs.lines.filter((l) => l.msg === "timer callback failed").map((l) => (l.err as { message: string }).message);
     const deadline = Date.now() + 5_000;
     while ((ticks < 2 || !messages().includes("async timeout failed")) && Date.now() < deadline) {

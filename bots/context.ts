@@ -161,12 +161,13 @@ export class PluginContext<C = unknown> {
     return this.track(untap);
   }
 
-  setInterval(fn: () => void, ms: number): () => void {
+  /** A callback that throws or rejects is logged; the timer keeps running. */
+  setInterval(fn: () => unknown, ms: number): () => void {
     const timer = setInterval(() => this.guard(fn), ms);
     return this.track(() => clearInterval(timer));
   }
 
-  setTimeout(fn: () => void, ms: number): () => void {
+  setTimeout(fn: () => unknown, ms: number): () => void {
     const timer = setTimeout(() => this.guard(fn), ms);
     return this.track(() => clearTimeout(timer));
   }
@@ -198,10 +199,10 @@ export class PluginContext<C = unknown> {
     });
   }
 
-  private guard(fn: () => void): void {
+  private guard(fn: () => unknown): void {
     try {
-      const r = fn() as unknown;
-      if (r instanceof Promise) r.catch((err) => this.logger.error({ err }, "timer callback failed"));
+      const r = fn();
+      if (r instanceof Promise) r.catch((err: unknown) => this.logger.error({ err }, "timer callback failed"));
     } catch (err) {
       this.logger.error({ err }, "timer callback failed");
     }

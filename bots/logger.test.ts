@@ -16,7 +16,7 @@ describe("logger and secrets", () => {
 
   it("Secret hides itself from String, JSON and inspect, and reveals on request", () => {
     const s = new Secret("pw");
-    expect(`${s}`).toBe("[redacted]");
+    expect(String(s)).toBe("[redacted]");
     expect(JSON.stringify(s)).toBe('"[redacted]"');
     expect(inspect({ s })).toBe("{ s: [redacted] }");
     expect(s.reveal()).toBe("pw");

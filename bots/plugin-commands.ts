@@ -39,7 +39,7 @@ export async function discoverCommands(configFile: string, reserved: readonly st
       if (commands.get(command.name)?.definition === command) continue; // one plugin named by two keys
       const taken = reserved.includes(command.name) ? "roster-bot itself" : commands.get(command.name)?.plugin;
       if (taken) throw new Error(`plugin "${definition.name}" adds the command "${command.name}", which ${taken} already has`);
-      commands.set(command.name, { plugin: definition.name, definition: command as CommandDefinition });
+      commands.set(command.name, { plugin: definition.name, definition: command });
     }
   }
   return commands;
@@ -52,8 +52,8 @@ export interface CommandRun {
   configFile: string;
   botId: string | undefined;
   debug: boolean;
-  out(text: string): void;
-  err(text: string): void;
+  out(this: void, text: string): void;
+  err(this: void, text: string): void;
 }
 
 export function commandContext(run: CommandRun): CommandContext {

@@ -19,7 +19,7 @@ function registerTsx(configDir: string): Promise<void> {
     type TsxApi = { register(): unknown };
     let api: TsxApi;
     try {
-      api = (await import("tsx/esm/api" as string)) as TsxApi;
+      api = (await import("tsx/esm/api"));
     } catch {
       try {
         const file = createRequire(path.join(configDir, "noop.js")).resolve("tsx/esm/api");

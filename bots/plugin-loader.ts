@@ -52,9 +52,9 @@ export async function importPlugin(key: string, configDir: string): Promise<Plug
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === "ERR_MODULE_NOT_FOUND" && isMissingModule(location, key, e)) {
-      throw new Error(`plugin "${key}" not found (looked in plugins/, beside the config, and in node_modules)`);
+      throw new Error(`plugin "${key}" not found (looked in plugins/, beside the config, and in node_modules)`, { cause: err });
     }
-    throw new Error(`plugin "${key}" failed to load: ${e.message}`);
+    throw new Error(`plugin "${key}" failed to load: ${e.message}`, { cause: err });
   }
   const def = mod.default ?? mod.plugin;
   if (!isPluginDefinition(def)) {

@@ -85,8 +85,8 @@ export interface CommandContext<C = unknown> {
   /** --debug or XMPP_DEBUG: print the stanza trace when connecting. */
   readonly debug: boolean;
   /** Writes to stdout (the answer) and stderr (diagnostics). */
-  out(text: string): void;
-  err(text: string): void;
+  out(this: void, text: string): void;
+  err(this: void, text: string): void;
   /**
    * The bot the command acts on: `--bot ID`, or the only bot that loads this plugin (a usage error
    * otherwise), with this plugin's validated config. `secrets: true` resolves the password (needed

@@ -136,7 +136,7 @@ export class BotRuntime extends EventEmitter<BotRuntimeEvents> {
   private async onSession(): Promise<void> {
     await this.runLifecycle("session");
     if (this.options.initialPresence !== false && this.connection.isOnline) {
-      await this.connection.send(xml("presence")).catch((err) => this.logger.warn({ err: err.message }, "initial presence not sent"));
+      await this.connection.send(xml("presence")).catch((err: Error) => this.logger.warn({ err: err.message }, "initial presence not sent"));
     }
     this.logger.info({ jid: this.connection.fullJid }, "session ready");
     this.emit("ready");

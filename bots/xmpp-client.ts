@@ -7,6 +7,8 @@ import rawDebug from "@xmpp/debug";
 import type { XmppClient, XmppClientOptions } from "./xmpp.ts";
 import { verifyXmppPatches, type PatchLogger, type PatchStatus } from "./xmpp-patches.ts";
 
+// xmpp.js ships no types: this module and xmpp.ts are where they are given.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-assignment
 const newClient: (options: XmppClientOptions) => XmppClient = rawClient;
 
 /**
@@ -31,4 +33,5 @@ export function createClient(options: XmppClientOptions, logger?: PatchLogger): 
 }
 
 /** @xmpp/debug: prints the stanza trace of `entity` (authentication hidden). */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-assignment
 export const debugTrace: (entity: XmppClient, force?: boolean) => void = rawDebug;

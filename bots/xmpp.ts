@@ -34,6 +34,7 @@ export interface XmlElement {
 export type XmlChild = XmlElement | string | undefined | null | false | XmlChild[];
 
 /** Builds an element: `xml("presence", { to, type: "subscribed" })`. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- @xmpp/xml ships no types
 export const xml: (name: string, attrs?: Record<string, string | undefined> | null, ...children: XmlChild[]) => XmlElement = rawXml;
 
 /** A JID as xmpp.js parses it (no normalization: use roster-bot's own JID helpers to compare). */

@@ -12,6 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ProsodyServer } from "./prosody.ts";
+import type { XmlElement } from "../bots/xmpp.ts";
 import { TestClient, xml } from "./xmpp-client.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -87,7 +88,7 @@ async function main(): Promise<number> {
         const c = await TestClient.connect({ service: server.service, jid: m.jid, password: "pw", roster: true, presence: true });
         clients.push(c);
         // Like a normal client, approve the bot's own request when it asks back (mutual).
-        c.client.on("stanza", (s) => {
+        c.client.on("stanza", (s: XmlElement) => {
           if (s.name === "presence" && s.attrs.type === "subscribe" && s.attrs.from?.startsWith(BOT)) void c.presence(BOT, "subscribed");
         });
         return { ...m, client: c };
@@ -194,7 +195,7 @@ async function readRoster(server: ProsodyServer, password: string): Promise<Map<
 
 function readDecisions(dataDir: string): Map<string, { action: string; decidedBy: string; rule?: string }> {
   const out = new Map<string, { action: string; decidedBy: string; rule?: string }>();
-  let text = "";
+  let text: string;
   try {
     text = readFileSync(path.join(dataDir, "audit.log"), "utf8");
   } catch {

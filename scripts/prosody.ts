@@ -144,7 +144,7 @@ authentication = "internal_plain"
 storage = ${this.options.rosterStorage === "memory" ? '{ roster = "memory" }' : '"internal"'}
 limits = { c2s = { rate = ${luaString(rate)}; burst = "10s" } }
 smacks_hibernation_time = 30
-log = { { levels = { min = ${luaString(this.options.logLevel ?? (process.env.PROSODY_LOG_LEVEL as string | undefined) ?? "info")} }, to = "file", filename = ${luaString(this.logFile)} } }
+log = { { levels = { min = ${luaString(this.options.logLevel ?? (process.env.PROSODY_LOG_LEVEL) ?? "info")} }, to = "file", filename = ${luaString(this.logFile)} } }
 ${this.hosts.map((h) => `VirtualHost ${luaString(h)}`).join("\n")}
 ${(this.options.components ?? []).map((c) => `Component ${luaString(c.domain)}\n\tcomponent_secret = ${luaString(c.secret)}`).join("\n")}
 `;

@@ -127,7 +127,7 @@ function pluginSectionsOf(value: unknown): PluginSections[] {
   return bots.flatMap((bot: unknown, index) => {
     const plugins = (bot as { plugins?: unknown } | null)?.plugins;
     if (!plugins || typeof plugins !== "object" || Array.isArray(plugins)) return [];
-    return [{ index, plugins: Object.entries(plugins).map(([key, config]) => ({ key, config: config ?? {} })) }];
+    return [{ index, plugins: Object.entries(plugins as Record<string, unknown>).map(([key, config]) => ({ key, config: config ?? {} })) }];
   });
 }
 

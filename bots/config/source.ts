@@ -106,7 +106,7 @@ export class ConfigSource {
   }
 
   private offsetOf(p: ConfigPath, atKey: boolean): number | undefined {
-    let node: Node | null | undefined = this.doc.contents as Node | null;
+    let node: Node | null | undefined = this.doc.contents;
     let offset = node?.range?.[0];
     for (let i = 0; i < p.length; i++) {
       const seg = p[i];

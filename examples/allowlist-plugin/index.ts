@@ -31,8 +31,6 @@ export const allowlistConfigSchema = z
   .strict()
   .describe("Example: accept requests from a JSON allowlist before the YAML rules run");
 
-type AllowlistConfig = z.output<typeof allowlistConfigSchema>;
-
 function load(file: string): Allowlist {
   return parseAllowlist(readFileSync(file, "utf8"));
 }

@@ -19,17 +19,17 @@ describe("AuditLog", () => {
     for (let i = 0; i < 5_000; i++) first.write(decision(i));
     await new Promise((r) => setImmediate(r));
     first.write({ kind: "admin", from: "boss@x.test", command: "stats" });
-    await first.close();
+    first.close();
     const second = new AuditLog(file, "bot-1", (e) => errors.push(e));
     second.write(decision(5_000));
-    await second.close();
+    second.close();
 
     const got = lines(file);
     expect(got).toHaveLength(5_002);
     expect(got.slice(0, 5_000).map((l) => l.from)).toEqual(Array.from({ length: 5_000 }, (_, i) => `u${i}@x.test`));
     expect(got[5_000]).toMatchObject({ bot: "bot-1", kind: "admin", command: "stats" });
     expect(got[5_001]).toMatchObject({ kind: "decision", from: "u5000@x.test", sent: [] });
-    expect(got.every((l) => typeof l.time === "string" && !Number.isNaN(Date.parse(l.time as string)))).toBe(true);
+    expect(got.every((l) => typeof l.time === "string" && !Number.isNaN(Date.parse(l.time)))).toBe(true);
     expect(errors).toEqual([]);
   });
 
@@ -43,7 +43,7 @@ describe("AuditLog", () => {
     expect(errors.map((e) => (e as NodeJS.ErrnoException).code)).toEqual(["EEXIST"]);
     rmSync(blocker);
     log.write(decision(2));
-    await log.close();
+    log.close();
     expect(lines(path.join(blocker, "audit.log")).map((l) => l.from)).toEqual(["u2@x.test"]);
     expect(errors).toHaveLength(1);
   });

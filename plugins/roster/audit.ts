@@ -97,7 +97,7 @@ export class AuditLog {
     this.fd = undefined;
   }
 
-  async close(): Promise<void> {
+  close(): void {
     this.flush();
     this.closeFile();
   }

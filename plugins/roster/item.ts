@@ -100,7 +100,7 @@ export function parseItem(el: XmlElement, limits: ItemLimits = DEFAULT_LIMITS): 
  * Empty and duplicate groups are dropped without a note: nothing is lost with them.
  */
 export function itemTrimmed(el: XmlElement, item: RosterItem, limits: ItemLimits = DEFAULT_LIMITS): string | undefined {
-  const name = el.attrs.name as string | undefined;
+  const name = el.attrs.name;
   const groups = el.getChildren("group").map((g) => g.text());
   // Fast path: UTF-16 lengths bound code point counts from above.
   if (groups.length <= limits.maxGroups && (name?.length ?? 0) <= limits.maxNameLength && groups.every((g) => g.length <= limits.maxGroupLength)) return undefined;

@@ -137,7 +137,7 @@ describe("a flood of 20,000 subscription requests from strangers", () => {
     let floodDone = false;
     const sampler = (async () => {
       while (!floodDone) {
-        peak = Math.max(peak, memoryOf(bot!.pid).rssMb);
+        peak = Math.max(peak, memoryOf(bot.pid).rssMb);
         await sleep(100);
       }
     })();

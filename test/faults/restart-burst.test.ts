@@ -158,7 +158,7 @@ describe("server restart in the middle of a 1,000-request burst", () => {
     const final = new Map<number, { subscription: string; ask?: string } | undefined>();
     let resent = 0;
     await Promise.all(
-      again.map(async (c, i) => {
+      again.map(async (c) => {
         const item = await itemFor(c);
         if (!item) {
           // The request never reached the server before it went down: the contact asks again.

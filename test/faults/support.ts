@@ -252,7 +252,7 @@ export class CountingRelay {
     });
     const port = await new Promise<number>((resolve, reject) => {
       let out = "";
-      child.stdout!.on("data", (d) => {
+      child.stdout.on("data", (d) => {
         out += d;
         const m = /listening (\d+)/.exec(out);
         if (m) resolve(Number(m[1]));

@@ -30,7 +30,7 @@ export class LogCapture extends Writable {
     return this.lines.find(pred);
   }
   messages(): string[] {
-    return this.lines.map((l) => String(l.msg ?? ""));
+    return this.lines.map((l) => (typeof l.msg === "string" ? l.msg : ""));
   }
 }
 

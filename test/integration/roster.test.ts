@@ -22,7 +22,7 @@ beforeAll(async () => {
   server = await ProsodyServer.start();
 });
 afterAll(async () => {
-  if (process.env.DUMP_PROSODY_LOG) require("node:fs").writeFileSync("/tmp/prosody-dump.log", server.readLog());
+  if (process.env.DUMP_PROSODY_LOG) writeFileSync("/tmp/prosody-dump.log", server.readLog());
   await server?.stop();
 });
 

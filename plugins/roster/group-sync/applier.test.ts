@@ -41,7 +41,7 @@ function fakeRoster(initial: RosterItem[] = [], preApproval = true) {
     async preApprove(jid) {
       await step(`preApprove ${jid}`, jid);
     },
-  } as ApplyTarget;
+  };
   return { target, items, calls, failures, maxInFlight: () => maxInFlight };
 }
 

@@ -110,7 +110,7 @@ export async function applyPlan(changes: readonly GroupChange[], target: ApplyTa
     return sent;
   }
 
-  const outcomes: ({ ok: true; sent: boolean } | { ok: false; error: string })[] = new Array(changes.length);
+  const outcomes = new Array<{ ok: true; sent: boolean } | { ok: false; error: string }>(changes.length);
   let next = 0;
   const worker = async () => {
     while (next < changes.length) {

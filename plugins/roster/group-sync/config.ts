@@ -27,7 +27,7 @@ export function normalizeContactJid(input: string): string {
   try {
     jid = parseJid(input.trim());
   } catch (err) {
-    throw new Error(`"${input}" is not a JID: ${(err as Error).message}`);
+    throw new Error(`"${input}" is not a JID: ${(err as Error).message}`, { cause: err });
   }
   if (jid.resource) throw new Error(`"${input}" has a resource; roster items are bare JIDs`);
   return jid.bare;

@@ -31,10 +31,10 @@ export interface CompileOptions {
 }
 
 export interface CompiledMatch {
-  test(facts: ContactFacts): boolean;
+  test(this: void, facts: ContactFacts): boolean;
   /** The answer depends on live roster state (inRoster, group, subscription). */
   readonly needsRoster: boolean;
-  describe(): string;
+  describe(this: void): string;
 }
 
 export interface Decision {
@@ -46,7 +46,7 @@ export interface Decision {
 
 export interface CompiledPolicy {
   /** First matching rule in order wins; undefined when no rule matches. */
-  decide(facts: ContactFacts): Decision | undefined;
+  decide(this: void, facts: ContactFacts): Decision | undefined;
   /**
    * Like decide, and also names the rules that needed roster state but were evaluated with
    * `facts.roster` undefined (so "not in roster" was assumed), for an offline explain command.
@@ -209,7 +209,7 @@ function rosterLeaf(test: Test, text: string): Node {
 /** string | string[] as a list, or undefined (with an issue) for anything else. */
 function stringList(value: unknown, path: IssuePath, ctx: Ctx): string[] | undefined {
   const list = Array.isArray(value) ? value : [value];
-  if (list.length > 0 && list.every((v) => typeof v === "string")) return list as string[];
+  if (list.length > 0 && list.every((v) => typeof v === "string")) return list;
   ctx.issues.push({ path, message: "expected a string or a non-empty list of strings" });
   return undefined;
 }

@@ -64,7 +64,7 @@ export function normalizeJidPattern(pattern: string): string {
   try {
     jid = parseJid(pattern.trim());
   } catch (err) {
-    throw new Error(`"${pattern}" is not a JID: ${(err as Error).message}`);
+    throw new Error(`"${pattern}" is not a JID: ${(err as Error).message}`, { cause: err });
   }
   if (jid.resource) throw new Error(`"${pattern}" has a resource; jid patterns match bare JIDs`);
   return jid.bare;
@@ -85,7 +85,7 @@ export function normalizeDomainPattern(pattern: string): string {
   try {
     jid = parseJid(rest);
   } catch (err) {
-    throw new Error(`"${pattern}" is not a domain: ${(err as Error).message}`);
+    throw new Error(`"${pattern}" is not a domain: ${(err as Error).message}`, { cause: err });
   }
   if (jid.local || jid.resource) throw new Error(`"${pattern}" is not a domain`);
   return wildcard ? `*.${jid.domain}` : jid.domain;
@@ -97,7 +97,7 @@ export function compileRegex(source: string): RegExp {
     return new RegExp(source.normalize("NFC"), REGEX_FLAGS);
   } catch (err) {
     const why = (err as Error).message.replace(/^Invalid regular expression: \/.*\/\w*: /s, "");
-    throw new Error(`invalid regex /${source}/: ${why}`);
+    throw new Error(`invalid regex /${source}/: ${why}`, { cause: err });
   }
 }
 
