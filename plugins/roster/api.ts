@@ -1,14 +1,8 @@
 /**
- * The roster plugin's public contract, exported from the package root (index.ts):
- *
- *   import type { RosterService } from "roster-bot";
- *   const roster = ctx.use("roster");               // with dependencies: ["roster"]
- *   ctx.tap(roster.hooks.itemAdded, ({ item }) => ...);
- *
- * Hook kinds (bots/hooks.ts): notify hooks run every tap in parallel and ignore results; a tap
- * that throws or passes its timeout (5 s unless the tap says otherwise) is logged with its name and
- * never affects the roster or other taps. No hook fires before the stanza behind it was validated
- * (a spoofed push fires nothing).
+ * The roster plugin's public contract, exported from the package root: `ctx.use("roster")` with
+ * `dependencies: ["roster"]`. Notify hooks run every tap in parallel; a tap that throws or passes
+ * its timeout (5 s by default) is logged and never affects the roster or other taps. No hook fires
+ * before the stanza behind it was validated (a spoofed push fires nothing).
  */
 import type { XmlElement } from "../../bots/xmpp.ts";
 import type { DecideHook, NotifyHook, TransformHook } from "../../bots/hooks.ts";
@@ -70,7 +64,6 @@ export interface SubscriptionRequest {
   jid: string;
   /** What rules match on: jid, local part, domain, roster state. */
   facts: ContactFacts;
-  /** The requester's roster item, if any. */
   item: RosterItem | undefined;
   /** The presence stanza as received (read only). */
   stanza: XmlElement;
@@ -151,7 +144,7 @@ export interface GroupSyncApi {
   sync(trigger?: string): Promise<SyncResult>;
 }
 
-/** Hooks of the roster copy (fired by the roster client). */
+/** Hooks of the roster copy. */
 export interface RosterCopyHooks {
   /** notify: the roster copy is current for this session. */
   loaded: NotifyHook<RosterLoadedEvent>;
@@ -165,14 +158,13 @@ export interface RosterCopyHooks {
   subscriptionChanged: NotifyHook<SubscriptionChangedEvent>;
 }
 
-/** Hooks of inbound subscription requests (fired by the subscription handler). */
+/** Hooks of inbound subscription requests. */
 export interface SubscriptionHooks {
   /**
-   * decide (series bail): answers an inbound subscription request. The YAML rules are the tap
-   * named "rules" at order 0: tap with a negative order to answer before them (an allowlist from a
-   * database), a positive one to answer after them (a fallback). The first defined answer wins; a
-   * tap that throws or times out counts as no answer; when nobody answers, `subscriptions.default`
-   * applies (fail closed).
+   * decide (series bail): answers an inbound request. The YAML rules are the tap "rules" at order 0:
+   * tap with a negative order to answer before them, a positive one after. The first defined answer
+   * wins; a tap that throws or times out counts as no answer; with no answer at all,
+   * `subscriptions.default` applies (fail closed).
    */
   subscriptionRequest: DecideHook<SubscriptionRequest, SubscriptionAnswer>;
   /** notify: after a request's answer was sent (or it was ignored or held). */
@@ -182,8 +174,8 @@ export interface SubscriptionHooks {
 /** Hooks of group sync. */
 export interface GroupSyncHooks {
   /**
-   * transform (series waterfall): may edit a group-sync plan before it is applied (return a new
-   * plan, or undefined to keep it). If a tap throws or times out, nothing of the plan is applied.
+   * transform (series waterfall): may edit a plan before it is applied (return a new plan, or
+   * undefined to keep it). If a tap throws or times out, nothing of the plan is applied.
    */
   beforeGroupSync: TransformHook<SyncPlan>;
   /** notify: after a group sync, with what was applied and what failed. */
@@ -204,7 +196,7 @@ export interface ChangeOptions {
   by?: string;
 }
 
-/** The roster copy and the changes a plugin can make (what the roster client implements). */
+/** The roster copy and the changes a plugin can make. */
 export interface RosterAccess {
   /** The account's bare JID. */
   readonly account: string;
@@ -215,11 +207,10 @@ export interface RosterAccess {
   /** What the server advertised for this session. */
   readonly features: { readonly versioning: boolean; readonly preApproval: boolean };
 
-  /** One contact by JID (normalized for you), or undefined. */
+  /** A contact by JID (normalized for you). */
   get(jid: string): RosterItem | undefined;
-  /** Every contact. */
   list(): RosterItem[];
-  /** Contacts in a group. */
+  /** Contacts in a group (exact, case-sensitive name). */
   inGroup(group: string): RosterItem[];
   /** Resolves when the copy is current (immediately if it already is). */
   whenLoaded(): Promise<void>;
@@ -244,10 +235,7 @@ export interface RosterAccess {
   cancelSubscription(jid: string): Promise<void>;
   /** Approves before they ask (RFC 6121 §3.4); RosterError "not-supported" unless the server advertises it. */
   preApprove(jid: string): Promise<void>;
-  /**
-   * Adds a line to the bot's audit trail (`audit.log`), so there is one trail for everything the
-   * bot decides. `time` and `bot` are added; use your own `kind` (e.g. "admin").
-   */
+  /** Adds a line to the bot's one audit trail (`audit.log`) with `time` and `bot`; use your own `kind`. */
   audit(line: { kind: string; [field: string]: unknown }): void;
 }
 

@@ -1,15 +1,7 @@
 /**
- * The audit trail: one JSON line per subscription decision and per roster change the bot makes,
- * appended to `audit.log` in the bot's data directory.
- *
- * Fields: `time` (ISO 8601), `bot` (bot id), `kind` ("decision" | "roster"), and
- *  - decision: `from` (bare JID), `action`, `decidedBy` ("rules", a plugin name, "rate-limit",
- *    "default", "pending", "admin"), `rule` (rule name, when a rule decided), `reason`, `sent`
- *    (presence types sent in answer);
- *  - roster: `op` ("set" | "remove"), `jid`, `name`, `groups`, `by` (who asked: "group-sync", a
- *    plugin name), `ok`, `error` (condition, on failure);
- *  - other kinds: lines other plugins add through `RosterService.audit` (the admin plugin writes
- *    `kind: "admin"` with `from`, `command`, `allowed`, `result`).
+ * The audit trail: one JSON line per subscription decision and per roster change the bot makes
+ * (plus lines other plugins add), appended to `audit.log` in the bot's data directory, each with
+ * `time` (ISO 8601) and `bot` (bot id).
  */
 import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import path from "node:path";
@@ -44,10 +36,9 @@ export interface PluginAuditLine {
 export type AuditLine = DecisionAuditLine | RosterAuditLine | PluginAuditLine;
 
 /**
- * Lines are appended in order, with one synchronous write for all the lines of a turn of the event
- * loop: they are with the operating system before the next turn, so a killed bot loses at most the
- * lines of the turn it died in. (Profiled under a flood of 20,000 decisions, an async write stream
- * with a write per line took 28% of the main thread's busy time; this barely shows.)
+ * One synchronous write per turn of the event loop: a killed bot loses at most the lines of the turn
+ * it died in. Under a flood of 20,000 decisions, an async stream with a write per line took 28% of
+ * the main thread's busy time; this barely shows.
  */
 export class AuditLog {
   private fd: number | undefined;

@@ -1,9 +1,7 @@
 /**
- * The persisted roster cache (Smack's RosterCache idea): items plus the roster version, so a restart
- * asks the server only for what changed. Writes are atomic (see bots/atomic-file.ts) and
- * coalesced; a missing, corrupt or foreign cache is discarded with a warning and the full roster
- * fetched. Saving late is safe: the stored version always matches the stored items, so the server
- * resends whatever came after it.
+ * The persisted roster cache: items plus the roster version, so a restart asks the server only for
+ * what changed. Writes are atomic and coalesced. Saving late is safe: the stored version always
+ * matches the stored items, so the server resends whatever came after it.
  */
 import { readFileSync } from "node:fs";
 import type { Logger } from "pino";

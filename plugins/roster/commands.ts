@@ -1,7 +1,4 @@
-/**
- * The roster plugin's CLI commands: `explain` (offline), `plan` and `sync` (connected, invisible).
- * They reach the host only through the plugin command contract.
- */
+/** The roster plugin's CLI commands: `explain` (offline), `plan` and `sync` (connected, invisible). */
 import { EXIT_OK, EXIT_RUNTIME } from "../../bots/exit-codes.ts";
 import { JidError } from "../../bots/jid.ts";
 import { UsageError, type CommandDefinition, type ConnectedBot } from "../../bots/plugin.ts";

@@ -1,9 +1,8 @@
 /**
- * The roster plugin's composition root: builds its parts for one bot, each with what it needs,
- * and provides the `roster` service. Loaded by the plugin's `apply`, so that commands which only
- * read the config (check, explain) do not load the roster client.
+ * The roster plugin's composition root: builds its parts for one bot and provides the `roster`
+ * service. Loaded by `apply`, so commands that only read the config (check, explain) never load it.
  *
- *   RosterClient        the copy: roster get and pushes -> copy -> cache, change hooks
+ *   RosterClient        roster get and pushes -> copy -> cache, change hooks
  *   SubscriptionHandler presence subscribe -> decision -> answer -> audit, request hooks
  *   GroupSync           copy + rules -> plan -> roster sets through the client -> audit, sync hooks
  */
@@ -18,7 +17,6 @@ import { rosterService } from "./service.ts";
 import { RosterCache } from "./cache.ts";
 import { SubscriptionHandler } from "./subscription-handler.ts";
 
-/** How long set()/remove() wait for the server's push after its result. */
 const PUSH_WAIT_MS = 5_000;
 
 export function composeRoster(ctx: PluginContext<RosterConfig>, config: RosterConfig): void {

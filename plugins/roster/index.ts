@@ -26,10 +26,7 @@ export function checkRosterConfig(config: RosterConfig, configDir: string): Plug
   return issues;
 }
 
-/**
- * The parts that run a bot's roster, loaded only when a bot starts. (Kept outside `export default`:
- * tsc 5.9 does not rewrite a `.ts` dynamic import inside an `export default` expression.)
- */
+// Outside `export default`: tsc 5.9 does not rewrite a `.ts` dynamic import inside that expression.
 const loadComposition = () => import("./compose.ts");
 
 export default definePlugin({

@@ -65,8 +65,8 @@ export class ItemParseError extends Error {
 }
 
 /**
- * Parses an `<item/>` from the server. Returns the item, or `remove` for subscription='remove'.
- * Incoming groups are normalized the same way as outgoing ones, so comparisons are exact.
+ * Parses an `<item/>` from the server. Incoming groups are normalized the same way as outgoing
+ * ones, so comparisons are exact.
  */
 export function parseItem(el: XmlElement, limits: ItemLimits = DEFAULT_LIMITS): { remove: true; jid: string } | { remove: false; item: RosterItem } {
   const rawJid = el.attrs.jid;
@@ -94,10 +94,9 @@ export function parseItem(el: XmlElement, limits: ItemLimits = DEFAULT_LIMITS): 
 }
 
 /**
- * What parseItem had to cut from a server's item to keep it within the limits (groups over
- * maxGroups, a group name or the name over its length), or undefined when nothing was lost. The
- * server keeps the whole item; the copy (and any roster set built from it) holds the shortened one.
- * Empty and duplicate groups are dropped without a note: nothing is lost with them.
+ * What parseItem cut from a server's item to fit the limits, or undefined when nothing was lost
+ * (empty and duplicate groups lose nothing). The server keeps the whole item; the copy, and any
+ * roster set built from it, holds the shortened one.
  */
 export function itemTrimmed(el: XmlElement, item: RosterItem, limits: ItemLimits = DEFAULT_LIMITS): string | undefined {
   const name = el.attrs.name;

@@ -1,8 +1,7 @@
 /**
- * Logs subscription requests over a rate limit as a summary instead of one line each: a flood of
- * 20,000 requests would otherwise bury the log (audit.log keeps one line per request). The first
- * request over a limit is logged at once; while requests keep coming over the limit, a count with
- * the busiest sender domains follows once per interval; a quiet interval ends the episode.
+ * Logs subscription requests over a rate limit as a summary, since a flood of 20,000 would bury the
+ * log (audit.log keeps each): the first at once, then a count with the busiest sender domains once
+ * per interval while it lasts; a quiet interval ends the episode.
  */
 import type { Logger } from "../../bots/logger.ts";
 
@@ -61,7 +60,6 @@ export class OverLimitLog {
         total: this.byLimit.total,
         topDomains: Object.fromEntries(top),
         domains: this.byDomain.size,
-        // Requests from domains beyond the first MAX_DOMAINS of the interval (not told apart).
         ...(this.otherDomains > 0 ? { fromFurtherDomains: this.otherDomains } : {}),
       },
       `${this.count} more subscription requests over the rate limit in the last ${Math.round(this.intervalMs / 1000)} s`,

@@ -32,7 +32,7 @@ class Bucket {
 
 export interface RateLimitVerdict {
   allowed: boolean;
-  /** Which limit refused: "perDomain" or "total". */
+  /** Which limit refused. */
   limit?: "perDomain" | "total";
 }
 

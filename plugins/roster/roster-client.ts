@@ -1,10 +1,8 @@
 /**
- * The RFC 6121 roster client: keeps an exact copy of the account's roster and changes it.
- *
- * Login (checklist 1–5): on every new session the roster is requested before initial presence
- * (the host runs session handlers first), with `ver` only when the server advertises roster
- * versioning. A stream-management resume keeps the copy as it is. Pushes that arrive while the
- * roster result is still being processed are queued and applied after it, so none is lost.
+ * The RFC 6121 roster client: keeps an exact copy of the account's roster and changes it. Every new
+ * session requests the roster before initial presence (checklist 1–5; session handlers run first),
+ * with `ver` only when the server advertises versioning; a stream-management resume keeps the copy.
+ * Pushes that arrive while the result is processed are queued and applied after it, so none is lost.
  */
 import { xml } from "../../bots/xmpp.ts";
 import type { XmlElement } from "../../bots/xmpp.ts";
@@ -26,7 +24,6 @@ const NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
 
 export interface RosterClientOptions {
   limits: ItemLimits;
-  /** The on-disk copy, when caching is on. */
   cache: RosterCache | undefined;
   /** How long set()/remove() wait for the server's push after its result. */
   pushWaitMs: number;
@@ -315,7 +312,6 @@ export class RosterClient implements RosterAccess {
     await this.audited({ op: "remove", jid: bare, by: options.by ?? "api" }, () => this.rosterSet(removeElement(bare), bare, "remove"));
   }
 
-  /** Runs a roster change and writes its audit line, success or failure. */
   private async audited(line: { op: "set" | "remove"; jid: string; name?: string; groups?: readonly string[]; by: string }, change: () => Promise<void>): Promise<void> {
     try {
       await change();

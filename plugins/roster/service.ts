@@ -1,7 +1,6 @@
 /**
- * The `roster` service other plugins use: one object that publishes what each part owns (the
- * client's copy and changes, the handler's requests, group sync), hooks included. Each part is
- * reached only through the methods named here, so a plugin cannot reach into a part's internals.
+ * The `roster` service: one frozen object over the client, the subscription handler and group sync,
+ * so a plugin reaches each part only through the methods named here, never its internals.
  */
 import type { GroupSyncApi, GroupSyncHooks, RosterAccess, RosterCopyHooks, RosterService, SubscriptionHooks, SubscriptionsApi } from "./api.ts";
 

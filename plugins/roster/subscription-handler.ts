@@ -1,11 +1,8 @@
 /**
- * Answers inbound subscription requests (RFC 6121 §3.1): stanza -> validated request -> rate limit
- * -> decision hook (plugins before the rules, the YAML rules, plugins after) -> action -> audit
- * line -> `subscriptionDecided`. Nobody answering means the configured default (fail closed).
- *
- * Answers go to the bare JID and never copy the request's id (§3.1.4). A request from a contact
- * that already has a subscription is not re-decided. A held (`ask`) request seen again at the next
- * login stays held; any other request is simply decided again, so a changed rule takes effect.
+ * Answers inbound subscription requests (RFC 6121 §3.1): rate limit -> decision hook -> action ->
+ * audit line -> `subscriptionDecided`; with no answer, the default (fail closed). Answers go to the
+ * bare JID and never copy the request's id (§3.1.4). A held (`ask`) request seen again at the next
+ * login stays held; any other is decided again, so a changed rule takes effect.
  */
 import { xml } from "../../bots/xmpp.ts";
 import type { XmlElement } from "../../bots/xmpp.ts";
@@ -39,7 +36,6 @@ interface Active {
 }
 
 export interface SubscriptionHandlerParts {
-  /** The roster copy: read for each request; `onUnsubscribe: remove` removes through it. */
   roster: Pick<RosterAccess, "account" | "get" | "remove">;
   pending: PendingRequests;
   audit: Pick<AuditLog, "write">;
@@ -106,7 +102,6 @@ export class SubscriptionHandler implements SubscriptionsApi {
     return decision;
   }
 
-  /** What the rules (and the default) would answer for this JID now, with live roster state. No plugin taps run. */
   explain(jid: string): SubscriptionExplanation {
     const bare = parseJid(jid).bare;
     return explainDecision(this.active.policy, this.active.config.default, rosterFacts(bare, this.roster.get(bare)), true);

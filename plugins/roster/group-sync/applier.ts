@@ -1,16 +1,7 @@
 /**
- * Applies a group-sync plan to the roster: bounded concurrency, transient errors retried with
- * backoff, every item on its own (one failing item never stops the others or the bot).
- *
- * - add / update: one roster set with the full item (name and every group: the server replaces
- *   the item as sent), skipped when the copy already shows exactly that item. For a declared contact
- *   with `subscribe: true`, afterwards: `subscribe` when the change asks for it (and we do not
- *   already have, or wait for, their presence), and a pre-approval (when the server supports it and
- *   they are not already subscribed or pre-approved). Some servers (Prosody) drop a pre-approval on
- *   any roster set, so it is sent again after each set we make for such a contact.
- * - remove: a roster remove; "item-not-found" counts as done (it is gone, which is what we wanted).
- *
- * Roster changes go through RosterService.set/remove with `by`, so each writes its audit line.
+ * Applies a group-sync plan: bounded concurrency, transient errors retried with backoff, every item
+ * on its own (one failing item never stops the others or the bot). Changes go through the roster
+ * service's set/remove with `by`, so each writes its audit line.
  */
 import type { Logger } from "pino";
 import { backoffDelay } from "../../../bots/backoff.ts";
@@ -83,7 +74,7 @@ export async function applyPlan(changes: readonly GroupChange[], target: ApplyTa
         await retry(jid, "remove", () => target.remove(jid, { by }));
         return true;
       } catch (err) {
-        if (err instanceof RosterError && err.condition === "item-not-found") return false;
+        if (err instanceof RosterError && err.condition === "item-not-found") return false; // gone, as wanted
         throw err;
       }
     }
@@ -102,6 +93,7 @@ export async function applyPlan(changes: readonly GroupChange[], target: ApplyTa
         await retry(jid, "subscribe", () => target.subscribe(jid));
         options.onSubscribed?.(jid);
       }
+      // Some servers (Prosody) drop a pre-approval on any roster set: send it again after each set.
       const approved = theyHaveOurPresence(now) || !!now?.approved;
       if (mutual && (sent || change.subscribe) && target.features.preApproval && !approved) {
         await retry(jid, "preApprove", () => target.preApprove(jid));

@@ -1,9 +1,7 @@
 /**
- * Declared contacts that group sync has already sent a `subscribe` to, kept on disk (atomic
- * writes). A contact is asked once: if they deny, or their server answers every request with a
- * denial, we do not ask again on the next push, which would be a loop through the other side.
- * An entry is forgotten when the contact is no longer declared with `subscribe: true`, so
- * declaring them again asks again.
+ * Declared contacts group sync has sent a `subscribe` to, kept on disk. Each is asked once: if they
+ * (or their server) deny every request, asking again on the next push would loop through the other
+ * side. An entry is forgotten once the contact is not declared with `subscribe: true`.
  */
 import type { Logger } from "pino";
 import { z } from "zod";
@@ -30,7 +28,6 @@ export class AskedContacts {
     this.save();
   }
 
-  /** Keeps only the JIDs `keep` accepts. */
   retain(keep: (jid: string) => boolean): void {
     let changed = false;
     for (const jid of [...this.asked.keys()]) {

@@ -1,8 +1,6 @@
 /**
- * The `groups:` section of the roster plugin's config (group sync) and its compiled form.
- *
- * Compiling is separate from parsing so that a reload can build everything first and swap it in
- * only when all of it is valid (list files are read here, like the subscription rules' are).
+ * The `groups:` config section (group sync) and its compiled form. Compiling, which reads list files,
+ * is separate from parsing so a reload can build everything first and swap it in only if all is valid.
  */
 import { z } from "zod";
 import { duration } from "../../../bots/config/units.ts";

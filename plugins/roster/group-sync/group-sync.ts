@@ -1,14 +1,8 @@
 /**
- * Group sync at run time: triggers (roster loaded, a push that leaves a contact needing a change,
- * reload, `interval`; none with `auto: false`), debounced, one sync at a time.
- * A sync: plan (planner.ts) -> `beforeGroupSync` -> apply (applier.ts, audited) -> `afterGroupSync`.
- *
- * Why it cannot loop:
- *  1. Pushes for the contacts a sync is writing are its own echoes and never triggers.
- *  2. A declared contact is sent `subscribe` once (AskedContacts), so a denial is not a reason to ask again.
- *  3. A contact the server stored differently from our set is left alone while it stays so,
- *     until the next session or reload (the "stubborn" guard): one futile set per session at most.
- *  4. Prune removes at most `maxPerRun` contacts per sync.
+ * Group sync at run time: triggers debounced into one sync at a time, each plan -> `beforeGroupSync`
+ * -> apply -> `afterGroupSync`. It cannot loop: a sync's own echoes are not triggers, a declared
+ * contact is asked once, a contact the server stored differently from our set is left alone until
+ * the next session or reload (at most one futile set), and prune removes at most `maxPerRun`.
  */
 import path from "node:path";
 import type { PluginContext } from "../../../bots/context.ts";
@@ -26,7 +20,6 @@ export const AUDIT_BY = "group-sync";
 /** Triggers group sync starts by itself; any other trigger name is a caller's (e.g. "manual"). */
 const AUTOMATIC = new Set(["loaded", "push", "reload", "interval"]);
 
-/** What group sync reads and writes: the roster copy (and when it is loaded), and the requests held for an admin. */
 export interface GroupSyncParts {
   roster: Pick<RosterAccess, "account" | "loaded" | "whenLoaded" | "get" | "list" | "snapshotAndListen" | "set" | "remove" | "subscribe" | "preApprove" | "features"> & {
     readonly hooks: Pick<RosterCopyHooks, "loaded">;
@@ -44,7 +37,6 @@ export interface GroupSyncOptions {
   backoffMs?: number;
 }
 
-/** A config compiled and ready to swap in. */
 export interface PreparedGroups {
   readonly config: GroupsConfig;
   readonly rules: GroupRules;
@@ -127,7 +119,7 @@ export class GroupSync implements GroupSyncApi {
 
   // ---- config ------------------------------------------------------------------------------
 
-  /** Compiles a config without using it; throws (GroupRulesError) when it does not compile. */
+  /** Compiles a config without using it; throws GroupRulesError. */
   prepare(config: GroupsConfig): PreparedGroups {
     const rules = compileGroupRules(config, { baseDir: this.ctx.bot.configDir, limits: this.options.limits });
     if (rules.contacts.has(this.roster.account)) this.ctx.logger.warn({ jid: this.roster.account }, "group sync: the bot's own account is declared as a contact; ignored");
@@ -167,9 +159,8 @@ export class GroupSync implements GroupSyncApi {
   }
 
   /**
-   * The stubborn guard: once the server kept a contact differently from our set, no set is planned
-   * for it while it stays exactly as the server left it (until the next session or reload).
-   * Returns the change, the change without its set (when it also subscribes), or undefined.
+   * The stubborn guard: for a contact still exactly as the server kept it after our set, no set is
+   * planned (the change keeps only its subscribe, or is dropped).
    */
   private unlessStubborn(change: GroupChange, item: RosterItem | undefined): GroupChange | undefined {
     const kept = this.stubborn.get(change.jid);

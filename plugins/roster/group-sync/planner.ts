@@ -1,18 +1,9 @@
 /**
- * The group-sync planner: a pure function from the roster copy and the compiled rules to the
- * minimal list of roster changes (a SyncPlan). No I/O, no clock, no randomness.
- *
- * Desired state of one contact:
- *  - groups = the groups the bot does not own, as they are (a person set them)
- *           ∪ the owned groups an assign rule or the contact's declaration wants;
- *  - name   = the declaration's name when it gives one, else the roster's name.
- * A contact whose desired state equals its current state needs nothing. The new group list goes
- * through the same cleanGroups (with the same limits) as every roster set and every parsed push,
- * so after our set the server's echo equals the desired state and plans nothing: no loops.
- *
- * Assign rules see each contact as a roster item with only the groups the bot does NOT own (and
- * its subscription). A rule therefore cannot depend on its own output (e.g. "not in VIP -> VIP"),
- * which would flip on every sync; the desired state is a fixed point by construction.
+ * The group-sync planner: a pure function from the roster copy and the compiled rules to the minimal
+ * SyncPlan. Desired groups: those the bot does not own, as a person set them, plus the owned ones
+ * that assign rules or the declaration want; desired name: the declaration's, else the roster's.
+ * Groups go through the same cleanGroups as every roster set and parsed push, so our set's echo
+ * plans nothing: no loops.
  */
 import type { GroupChange, SyncPlan } from "../api.ts";
 import { cleanGroups, sameGroups, type RosterItem } from "../item.ts";
@@ -38,7 +29,10 @@ export interface ContactVerdict {
 
 const NO_GROUPS: readonly string[] = Object.freeze([]);
 
-/** What assign rules see: the contact as a roster item, without the groups the bot owns. */
+/**
+ * What assign rules see: the contact without the groups the bot owns, so a rule cannot depend on its
+ * own output (e.g. "not in VIP -> VIP"), which would flip on every sync.
+ */
 function factsOf(jid: string, item: RosterItem | undefined, rules: GroupRules): ContactFacts {
   // Roster JIDs and declared JIDs are normalized bare JIDs already; a local part cannot hold "@".
   const at = jid.indexOf("@");

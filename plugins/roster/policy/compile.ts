@@ -1,11 +1,8 @@
 /**
- * Compiles subscription rules into a decision function.
- *
- * Every match spec is first reduced to a disjunction of "parts" (exact JID, exact domain,
- * subdomain, glob, regex, or an opaque test). A single rule's matcher tests its parts directly;
- * the policy instead files the parts of all rules into hash maps keyed by JID / domain, so a
- * decision costs a few lookups plus a scan of the few rules that cannot be indexed, instead of a
- * walk over every rule. First-match order is kept by taking the lowest matching rule index.
+ * Compiles subscription rules into a decision function. Each match spec is reduced to a disjunction
+ * of parts (exact JID, domain, subdomain, glob, regex, opaque test); the policy files the parts of
+ * all rules into maps keyed by JID / domain, so a decision costs a few lookups plus a scan of the few
+ * unindexable rules instead of a walk over every rule. The lowest matching rule index wins.
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -80,8 +77,8 @@ export class PolicyCompileError extends Error {
 type Test = (facts: ContactFacts) => boolean;
 
 type Part =
-  | { kind: "jid"; key: string } // exact bare JID
-  | { kind: "domain"; key: string } // exact domain
+  | { kind: "jid"; key: string }
+  | { kind: "domain"; key: string }
   | { kind: "subdomain"; key: string } // `*.key`: strict subdomains of key
   // Glob on the bare JID. When its domain part (after the last `@`, which can only match the
   // JID's one `@`) is a literal, only contacts of that domain can match; when it ends in

@@ -1,8 +1,6 @@
 /**
- * Config schemas for subscription rules: what a `match:` may say and which actions exist.
- *
- * The pattern helpers below are the one definition of a valid jid / domain / regex pattern and of
- * its normal form; the compiler uses the same helpers, so the schema and the engine never disagree.
+ * Config schemas for subscription rules. The pattern helpers are the one definition of a valid
+ * jid / domain / regex pattern and its normal form, shared with the compiler so they never disagree.
  */
 import { z } from "zod";
 import { parseJid } from "../../../bots/jid.ts";
@@ -50,10 +48,8 @@ export interface SubscriptionRule {
 // ---------------------------------------------------------------------------------------------
 // Pattern language (shared with compile.ts)
 
-/** Flags every `regex:` pattern is compiled with: case-insensitive, Unicode-aware. */
 export const REGEX_FLAGS = "iu";
 
-/** True when a jid pattern holds glob wildcards. */
 export function isGlob(pattern: string): boolean {
   return pattern.includes("*") || pattern.includes("?");
 }
