@@ -1,9 +1,7 @@
 /**
- * Atomic file replacement for every state file: write a temp file in the same folder, fsync it,
- * rename it over the target, fsync the folder. A reader (or the next start after a crash) sees the
- * old content or the new one, never part of either. On failure the temp file is removed and the
- * error rethrown. Hand-written: write-file-atomic does not fsync the folder, so a power loss right
- * after a rename can bring back the previous file.
+ * Atomic, durable replacement of state files: temp file in the same folder, fsync, rename, fsync the
+ * folder, so a reader or a restart after a crash sees the old content or the new, never a mix. Not
+ * write-file-atomic: it does not fsync the folder, so a power loss can undo the rename.
  */
 import { randomInt } from "node:crypto";
 import { closeSync, fsyncSync, mkdirSync, openSync, promises as fsp, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -98,9 +96,8 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
 }
 
 /**
- * Removes temp files of `file` left by a process that died before its rename (they are never
- * read). Matches this module's names and the older `<file>.tmp` and `<file>.<pid>.tmp`, but not
- * temp files of other targets in the folder.
+ * Removes temp files of `file` left by a process that died before its rename: this module's names
+ * and the `<file>.tmp` and `<file>.<pid>.tmp` of earlier versions, not other targets' temp files.
  */
 export function removeStaleTempFiles(file: string): void {
   const dir = path.dirname(file);

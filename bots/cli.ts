@@ -1,9 +1,7 @@
 /**
- * roster-bot's command line. Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad config.
- *
- * The built-in commands (run, check, schema, help) are the host's; every other command comes from
- * a plugin the config loads (the roster plugin adds explain, plan and sync). Modules a command
- * does not need are imported only when it runs, so that `--version` and `check` start fast.
+ * roster-bot's command line: the built-in commands (run, check, schema, help), and those of the
+ * plugins the config loads. Modules a command does not need are imported only when it runs, so that
+ * `--version` and `check` start fast.
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -23,7 +21,6 @@ const defaultIo: Io = {
   err: (s) => process.stderr.write(s),
 };
 
-/** Options every command takes. */
 const GLOBAL_OPTIONS: Record<string, CommandOption> = {
   config: { type: "string", short: "c", value: "FILE", description: "config file (default: ./bot.config.yaml, or $ROSTER_BOT_CONFIG)" },
   bot: { type: "string", value: "ID", description: "only this bot" },
@@ -236,7 +233,6 @@ function commandRows(commands: { name: string; usage?: string; summary: string; 
   return commands.map((c, i) => `  ${heads[i]!.padEnd(width)}  ${c.summary}${c.plugin ? ` [${c.plugin}]` : ""}`);
 }
 
-/** The whole usage: built-in commands and those of the plugins the config loads. */
 async function globalUsage(configFile: string): Promise<string> {
   const rows: { name: string; usage?: string; summary: string; plugin?: string }[] = [...BUILTINS];
   let note = "";

@@ -1,13 +1,7 @@
 /**
- * One bot account's XMPP connection. xmpp.js does TCP/TLS, SASL, binding and stream management;
- * this adds what a long-running bot needs on top:
- *
- * - the TLS policy, enforced before any credential is sent;
- * - reconnect with capped exponential backoff and jitter (instead of xmpp.js's fixed 1 s);
- * - `session` for a new session (before initial presence) and `resumed` for a stream-management
- *   resume, which xmpp.js does not announce with `online`;
- * - stanza routing to plugins; xmpp-patches.ts keeps bad stanzas and a stream-management
- *   counting bug from taking the connection down.
+ * One bot account's XMPP connection, on top of xmpp.js: the TLS policy (enforced before any
+ * credential is sent), reconnect with capped backoff and jitter (xmpp.js retries every 1 s), a
+ * `resumed` event (xmpp.js announces a new session with `online` but not a resume), and routing.
  */
 import { EventEmitter } from "node:events";
 import net from "node:net";
@@ -66,7 +60,6 @@ export interface BotConnectionEvents {
 export class BotConnection extends EventEmitter<BotConnectionEvents> {
   readonly router: StanzaRouter;
   readonly client: XmppClient;
-  /** The stream features of the current session (roster versioning, pre-approval, ...). */
   features: XmlElement | undefined;
   private stopping = false;
   /** True once a session came up; before that, start() does the retrying. */
@@ -231,11 +224,7 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
     if (!this.reconnecting) this.scheduleReconnect();
   }
 
-  /**
-   * A stream that drops before stream management is enabled cannot be resumed, yet xmpp.js 0.14.0
-   * keeps its unacknowledged stanzas queued and miscounts later acks against them: they are reported
-   * failed and dropped (the sm-unresumable-queue fix in xmpp-patches.ts, verified at start-up).
-   */
+  /** The sm-unresumable-queue fix (xmpp-patches): does nothing unless start-up found the bug. */
   private dropUnresumableQueue(): void {
     dropUnresumableQueue(this.client);
   }
@@ -252,9 +241,8 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
   }
 
   /**
-   * One reconnect attempt, up to a session: connecting, authenticating and binding (or resuming).
-   * A failure at any step (also after the stream opened, e.g. a password that no longer works)
-   * ends here, so that it is either retried with backoff or reported as fatal.
+   * One reconnect attempt, up to a session (or resume). A failure at any step, also after the stream
+   * opened (e.g. a password that stopped working), ends here: retried with backoff or fatal.
    */
   private async reconnect(): Promise<void> {
     if (this.stopping || this.isOnline || this.reconnecting) return;
@@ -321,7 +309,6 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
     });
   }
 
-  /** Brings the client back to a state from which connect() can run again. */
   private async resetForRetry(): Promise<void> {
     const status = this.client.status;
     if (status !== "offline" && status !== "disconnect") {

@@ -16,7 +16,6 @@ type Disposer = () => void | Promise<void>;
 type AnyHook = NotifyHook<any> | DecideHook<any, any> | TransformHook<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 type TapFn<H> = H extends { tap(o: TapOptions, fn: infer F): () => void } ? F : never;
 
-/** What the runtime shares with every plugin context of one bot. */
 export interface RuntimeShared {
   readonly botId: string;
   readonly botJid: string;
@@ -28,12 +27,11 @@ export interface RuntimeShared {
   readonly reloaders: { owner: string; fn: (config: unknown) => unknown }[];
 }
 
-/** Where a plugin keeps its files for one bot. */
 export function pluginDataDir(botDataDir: string, plugin: string): string {
   return path.join(botDataDir, "plugins", plugin.replace(/[^A-Za-z0-9_.-]/g, "_"));
 }
 
-/** `C` is the plugin's own config type (its schema's output): what `onReload` hands over. */
+/** What a plugin's `apply` gets; `C` is its config type (its schema's output). */
 export class PluginContext<C = unknown> {
   private readonly disposers: Disposer[] = [];
   private disposed = false;
@@ -44,7 +42,6 @@ export class PluginContext<C = unknown> {
     private readonly shared: RuntimeShared,
   ) {}
 
-  /** The bot this plugin instance belongs to. */
   get bot(): { id: string; jid: string; dataDir: string; configDir: string } {
     const { botId, botJid, botDataDir, configDir } = this.shared;
     return { id: botId, jid: botJid, dataDir: botDataDir, configDir };
@@ -92,7 +89,7 @@ export class PluginContext<C = unknown> {
     return reply.getChild(payload.name, payload.attrs.xmlns);
   }
 
-  /** Incoming presence or message stanzas. */
+  /** Every handler gets each incoming stanza of `kind`; one that throws is logged. */
   on(kind: "presence" | "message", handler: StanzaHandler): () => void {
     return this.track(this.shared.connection.router.on(kind, this.name, handler));
   }

@@ -1,14 +1,8 @@
 /**
- * Watching one file, for the config's hot reload and for plugins (`watchFile` from "roster-bot").
- * `onChange` runs once per change (debounced) when the file is written in place, renamed over (an
- * editor's save), deleted or recreated, or when a symlink on its path is swapped (a Kubernetes
- * ConfigMap update: config.yaml -> ..data/config.yaml, and `..data` is renamed to a new folder).
- *
- * A watch on the file itself is lost when the file is replaced, and a folder watch reports only
- * that folder's own entries; so the watched folders are those that decide what the path resolves
- * to: the folder of each symlink on the way and the folder of the real file. After events there
- * the path is resolved again (the watches follow it) and an identity (real path, device, inode,
- * size, mtime) is compared, so other files in the same folders fire nothing.
+ * Watching one file (config hot reload; `watchFile` for plugins). A watch on the file is lost when it
+ * is replaced, so the folders that decide what its path resolves to (each symlink's and the real
+ * file's) are watched instead; after their events the path is resolved again and an identity (real
+ * path, device, inode, size, mtime) is compared, so other files in those folders fire nothing.
  */
 import { lstatSync, readlinkSync, statSync, watch, type FSWatcher, type Stats } from "node:fs";
 import path from "node:path";
@@ -109,8 +103,9 @@ function inode(dir: string): number | undefined {
 }
 
 /**
- * Calls `onChange` (debounced) whenever `file` changes; returns a function that stops watching
- * (safe to call more than once). The watch never keeps the process alive.
+ * Calls `onChange` once per change (debounced): written in place, renamed over (an editor's save),
+ * deleted or recreated, or a symlink on its path swapped (a Kubernetes ConfigMap update). Returns a
+ * function that stops watching (safe to call twice). The watch never keeps the process alive.
  */
 export function watchFile(file: string, onChange: () => void, options: WatchFileOptions = {}): () => void {
   const target = path.resolve(file);

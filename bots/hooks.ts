@@ -1,11 +1,6 @@
 /**
- * The three hook kinds plugins tap (vocabulary from tapable, isolation added for a long-running bot):
- *
- * - NotifyHook (parallel): every tap runs; a throwing or slow tap is logged and never reaches the caller.
- * - DecideHook (series bail): taps run in order; the first defined answer wins. A tap that throws or
- *   times out counts as "no answer".
- * - TransformHook (series waterfall): each defined result replaces the value. A tap that throws or
- *   times out aborts the whole transform, so nothing half-transformed is used.
+ * The hook kinds plugins tap (tapable's parallel, series bail and series waterfall), with each tap
+ * isolated for a long-running bot: a tap that throws or hangs never takes its caller down.
  */
 import type { Logger } from "pino";
 
@@ -123,7 +118,10 @@ export interface Answer<R> {
 }
 
 export class DecideHook<A, R> extends Hook<A, R | undefined> {
-  /** Asks taps in order; the first defined answer wins. Undefined when nobody answers. */
+  /**
+   * Asks taps in order; the first defined answer wins (undefined when none answers). A tap that
+   * throws or times out counts as no answer.
+   */
   async decide(arg: A): Promise<Answer<R> | undefined> {
     for (const tap of this.taps) {
       try {
@@ -138,7 +136,10 @@ export class DecideHook<A, R> extends Hook<A, R | undefined> {
 }
 
 export class TransformHook<T> extends Hook<T, T | undefined> {
-  /** Passes the value through every tap; throws TransformAbortedError if any tap fails. */
+  /**
+   * Passes the value through every tap; each defined result replaces it. A tap that throws or times
+   * out aborts the whole transform (TransformAbortedError), so nothing half-transformed is used.
+   */
   async transform(value: T): Promise<T> {
     let current = value;
     for (const tap of this.taps) {

@@ -1,9 +1,7 @@
 /**
- * Bad input (issue #7): Unicode look-alikes and width forms in JIDs. A server canonicalizes the JIDs
- * it stamps, but rules, admin commands and held requests come from people, so the bot's own
- * normalization must agree with the server's: fullwidth and halfwidth forms are the same JID as
- * their standard forms (RFC 7622 width mapping), while letters from another script that merely look
- * alike (Cyrillic "а", Greek "ο") are other JIDs.
+ * Bad input (issue #7): Unicode look-alikes and width forms in JIDs. Rules, admin commands and held
+ * requests come from people, so the bot must normalize as the server does: width forms are the same
+ * JID (RFC 7622 width mapping), letters from another script (Cyrillic "а", Greek "ο") are not.
  */
 import { describe, expect, it } from "vitest";
 import { bareJid, JidError, parseJid } from "./jid.ts";

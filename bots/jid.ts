@@ -1,14 +1,7 @@
 /**
- * JID parsing and normalization (RFC 7622, simplified PRECIS).
- *
- * @xmpp/jid only lower-cases and checks nothing, so every JID the bot compares or stores goes
- * through here: Unicode NFC, case-folded local part and domain, each part 1–1023 octets.
- *
- * Fullwidth and halfwidth forms in the local part and domain are mapped to their standard forms
- * (RFC 7622 §3.3.2 width mapping; IDNA maps them in domains): "ａｌｉｃｅ@ｅｘａｍｐｌｅ.org" is
- * alice@example.org, as the server sees it, so a rule, an admin command or a held request for one
- * form holds for the other. Look-alikes from other scripts (Cyrillic "а" for Latin "a") are other
- * characters and stay other JIDs. The resource is opaque and kept as given (NFC).
+ * JID parsing and normalization (RFC 7622, simplified PRECIS); @xmpp/jid only lower-cases. Width forms
+ * are mapped (RFC 7622 §3.3.2) because the server maps them: a rule for alice@example.org holds for
+ * "ａｌｉｃｅ@ｅｘａｍｐｌｅ.org". Look-alikes from other scripts (Cyrillic "а") stay other JIDs.
  */
 
 export const MAX_PART_OCTETS = 1023;

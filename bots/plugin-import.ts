@@ -1,8 +1,6 @@
 /**
- * Imports a plugin module, with the help a plugin author needs when that fails: TypeScript files
- * are loaded through tsx when it is installed (a clear error names it when it is not), and a file
- * that Node reads as CommonJS, or that imports a package not installed where it lives, gets one
- * line saying what to change.
+ * Imports a plugin module: TypeScript through tsx when it is installed, and a one-line hint on what
+ * to change when the import fails for a reason plugin authors often meet.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -55,7 +53,6 @@ export async function importPluginModule(location: string, configDir: string): P
   }
 }
 
-/** One line on what to change, for the failures a plugin author most often meets. */
 function hintFor(err: NodeJS.ErrnoException, file: string): string | undefined {
   const message = String(err.message);
   const missing = /Cannot find (?:package|module) '([^']+)' imported from/.exec(message);

@@ -121,7 +121,6 @@ export function orderPlugins<P extends { key: string; definition: Pick<PluginDef
   return { ordered, problems };
 }
 
-/** Imports, validates and orders one bot's plugins. */
 export async function loadBotPlugins(
   bot: Pick<BotConfig, "index" | "plugins">,
   source: ConfigSource,

@@ -1,7 +1,4 @@
-/**
- * The plugin contract: `{ name, dependencies?, config?, apply(ctx, config), commands? }` (the Koishi
- * shape). Everything a plugin registers through its context is removed when the plugin stops.
- */
+/** The plugin contract (the Koishi shape) and the CLI commands a plugin can add. */
 import type { z } from "zod";
 import type { PluginContext } from "./context.ts";
 
@@ -54,9 +51,8 @@ export interface CommandOption {
 }
 
 /**
- * A CLI command a plugin adds to `roster-bot` (as the roster plugin adds `explain`, `plan` and
- * `sync`). It is listed in `roster-bot --help` when the config loads the plugin, and has its own
- * `roster-bot NAME --help`. Global options (--config, --bot, --debug) are parsed for it.
+ * A CLI command a plugin adds to `roster-bot`, listed in `roster-bot --help` when the config loads
+ * the plugin. Global options (--config, --bot, --debug) are parsed for it.
  */
 export interface CommandDefinition<C = unknown> {
   /** Lower-case word; must not clash with another command. */
@@ -104,10 +100,10 @@ export interface CommandTarget<C = unknown> {
   /** This plugin's data folder for the bot: the same folder as `ctx.dataDir` at run time (not created here). */
   readonly dataDir: string;
   /**
-   * Connects the bot for a one-shot command: without initial presence (no subscription request is
-   * delivered and contacts do not see it come online) and without retrying a failed first
-   * connection. Starts only this plugin (`plugins: "self"`, the default) or every plugin of the bot
-   * ("all"), with this plugin's config replaced by `config` when given. Call `stop()` when done.
+   * Connects the bot for a one-shot command: no initial presence (so no subscription request is
+   * delivered and contacts do not see it online) and no retry of a failed connection. Starts this
+   * plugin and its dependencies (`"self"`, default) or every plugin of the bot (`"all"`), with this
+   * plugin's config replaced by `config` when given. Call `stop()` when done.
    */
   connect(options?: { plugins?: "self" | "all"; config?: C }): Promise<ConnectedBot>;
 }

@@ -1,10 +1,8 @@
 /**
- * Routes incoming stanzas to plugin handlers. One xmpp.js middleware per connection feeds it, and
- * handlers can be removed again (xmpp.js middleware cannot), which plugin disposal needs.
- *
- * iq get/set: the handler registered for the payload's (type, namespace, name) answers. Its result
- * becomes the reply: an XmlElement payload, `true` for an empty result, or an `<error/>` XmlElement.
- * With no handler, xmpp.js's iq callee replies service-unavailable (every iq get/set gets a reply).
+ * Routes incoming stanzas to plugin handlers, fed by one xmpp.js middleware per connection: unlike
+ * xmpp.js middleware, a handler can be removed again, which plugin disposal needs. An iq handler's
+ * result is the reply (a payload, `true` for an empty result, or an `<error/>`); with no handler,
+ * xmpp.js's iq callee replies service-unavailable, so every iq get/set gets a reply.
  */
 import type { XmlElement } from "./xmpp.ts";
 import type { Logger } from "pino";
@@ -54,7 +52,6 @@ export class StanzaRouter {
     return entry.handler(stanza, payload);
   }
 
-  /** Gives a presence or message to every handler; one handler's failure does not affect the others. */
   async routeStanza(stanza: XmlElement): Promise<void> {
     const list = stanza.name === "presence" ? this.presence : stanza.name === "message" ? this.message : undefined;
     if (!list || list.length === 0) return;

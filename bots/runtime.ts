@@ -65,7 +65,6 @@ export class BotRuntime extends EventEmitter<BotRuntimeEvents> {
     return this.contexts.map((c) => c.name);
   }
 
-  /** A service provided by one of this bot's plugins. */
   service<K extends keyof Services & string>(name: K): Services[K] {
     const entry = this.shared.services.get(name);
     if (!entry) throw new Error(`bot "${this.bot.id}" has no service "${name}"`);
@@ -142,7 +141,6 @@ export class BotRuntime extends EventEmitter<BotRuntimeEvents> {
     this.emit("ready");
   }
 
-  /** Runs lifecycle handlers one after another in load order; a failing one is logged and skipped. */
   private async runLifecycle(kind: "session" | "resumed" | "offline"): Promise<void> {
     for (const entry of this.shared.lifecycle.filter((e) => e.kind === kind)) {
       try {

@@ -12,9 +12,8 @@ import { verifyXmppPatches, type PatchLogger, type PatchStatus } from "./xmpp-pa
 const newClient: (options: XmppClientOptions) => XmppClient = rawClient;
 
 /**
- * Probes the fixes for xmpp.js (xmpp-patches.ts) against the installed xmpp.js and applies those
- * whose bug is there, once per process. createClient() starts it; a host may call it first, to have
- * the outcomes logged through its own logger.
+ * Verifies and applies the xmpp.js fixes (xmpp-patches), once per process. createClient() starts it;
+ * a host may call it first to have the outcomes logged through its own logger.
  */
 export function xmppPatches(logger?: PatchLogger): Promise<PatchStatus[]> {
   return verifyXmppPatches(newClient, logger);

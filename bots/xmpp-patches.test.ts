@@ -1,8 +1,7 @@
 /**
- * The fixes for xmpp.js. Against the installed xmpp.js each must find its bug and apply: when one
- * does not after an upgrade, the code it fixes changed, and the fix is to be revisited. Against
- * simulated upstream code they must stand back: quietly but logged when upstream fixed the bug,
- * loudly when the code is not what they were written for.
+ * The fixes for xmpp.js. Against the installed xmpp.js each must find its bug and apply (if one does
+ * not after an upgrade, revisit it). Against simulated upstream code they must stand back: logged at
+ * info when upstream fixed the bug, at error when the code is not what they were written for.
  */
 import { pbkdf2Sync } from "node:crypto";
 import { createRequire } from "node:module";

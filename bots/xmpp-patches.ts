@@ -1,19 +1,8 @@
 /**
- * Fixes carried for xmpp.js 0.14.0. Each one probes the code it replaces BY BEHAVIOUR and applies
- * only if the bug is there; otherwise it stands back and says so (info when upstream fixed it, error
- * when the code is not what it was written for), and xmpp-patches.test.ts fails. So an xmpp.js
- * upgrade can neither drop a fix unseen nor double one (utf8-sasl on top of upstream's own UTF-8
- * encoding would break every non-ASCII login).
- *
- * Why at run time, not patch-package, npm `overrides` to a patched fork, or a .patch applied at
- * install: roster-bot is a library. Patches to this repository's node_modules never reach a
- * consumer's install; `overrides` (like pnpm's patchedDependencies) count only in the root project,
- * so each consumer would have to copy them, and a fork would pin sasl-scram-sha-1 for them too; and
- * rewriting a consumer's node_modules from our install script is fragile (hoisting, copies shared
- * with other packages, pnpm's read-only store, --ignore-scripts). At run time the fixes ship with
- * roster-bot, reach only the modules xmpp.js really loaded, and check before they act.
- *
- * createClient() (xmpp-client.ts) runs verifyXmppPatches() once, before the first connection opens.
+ * Fixes for xmpp.js 0.14.0. Each probes the code it replaces by behaviour and applies only if the bug
+ * is there (else it logs why not), so an upgrade can neither drop a fix unseen nor double one. At run
+ * time, not patch-package or `overrides`: roster-bot is a library, and those reach only the root
+ * project; a fork would pin sasl-scram-sha-1 for every consumer.
  */
 import { pbkdf2Sync } from "node:crypto";
 import { createRequire } from "node:module";
@@ -92,9 +81,8 @@ const UTF8_SASL = Symbol.for("roster-bot.xmpp-patches.utf8-sasl");
 
 /**
  * SASL wants UTF-8 (RFC 4616, RFC 5802), but @xmpp/base64 0.14.0 encodes with btoa(), one byte per
- * character: a non-ASCII username or password is sent as Latin-1 (the server rejects it) or makes
- * btoa() throw (outside Latin-1). The fix hands btoa() the UTF-8 bytes of the PLAIN and SCRAM-SHA-1
- * responses. SCRAM hashes its messages as UTF-8 already, so both sides agree again.
+ * character: a non-ASCII username or password goes out as Latin-1 (rejected) or makes btoa() throw.
+ * The fix hands btoa() the UTF-8 bytes; SCRAM already hashes its messages as UTF-8.
  */
 export const utf8SaslPatch: XmppPatch<SaslTarget> = {
   name: "utf8-sasl",
@@ -231,12 +219,10 @@ interface SmInternals {
 const smOf = (client: XmppClient) => client.streamManagement as unknown as SmInternals;
 
 /**
- * Stream management's inbound count (`h`, XEP-0198) is wrong in xmpp.js 0.14.0: it is counted in a
- * middleware placed after the iq caller's, which consumes iq results, so those are never counted;
- * and its reset on <enabled/> runs after awaits, so it also wipes the count of stanzas read with
- * <enabled/>. The server then sees a bad `h` and closes the stream ("Client acknowledged more stanzas
- * than sent by server"). patchClient() keeps the count itself, synchronously and in element order,
- * and lets xmpp.js read it through `sm.inbound`.
+ * Stream management's inbound count (`h`, XEP-0198) is wrong in xmpp.js 0.14.0: counted in a
+ * middleware after the iq caller's, which consumes iq results, and reset on <enabled/> after awaits,
+ * wiping stanzas read with it. The server then closes the stream on a bad `h`. patchClient() keeps
+ * the count itself, synchronously and in element order, and xmpp.js reads it through `sm.inbound`.
  */
 export const smInboundPatch: XmppPatch<SmTarget> = {
   name: "sm-inbound-count",
@@ -386,10 +372,9 @@ const PATCHED_CLIENT = Symbol.for("roster-bot.xmpp-patches.client");
 const countedStreams = new WeakSet<object>();
 
 /**
- * Installed on every client, before it connects. A stanza that makes a synchronous listener throw
- * (e.g. a `from` that @xmpp/jid cannot parse) would escape from the socket's data handler and crash
- * the process: it is handed to `onMalformed` and dropped. If sm-inbound-count applies, the inbound
- * count is kept here from <enabled/> on (a resume continues it). Calling it again does nothing.
+ * Installed on every client before it connects. A stanza that makes a synchronous listener throw
+ * (e.g. a `from` @xmpp/jid cannot parse) would escape the socket's data handler and crash the
+ * process: it goes to `onMalformed` and is dropped. Keeps the inbound count if sm-inbound-count applies.
  */
 export function patchClient(client: XmppClient, onMalformed: (element: XmlElement, err: Error) => void): void {
   const marked = client as XmppClient & { [PATCHED_CLIENT]?: true };

@@ -1,9 +1,7 @@
 /**
- * The door to xmpp.js, with xmpp-client.ts. Its packages ship no type declarations, so these two
- * modules type the parts roster-bot uses and re-export them under its own names: the rest of the
- * code, and the published declarations, never name an `@xmpp/*` module (a consumer's strict `tsc`
- * would find no types there). This one holds the types and `xml` (from the light @xmpp/xml);
- * xmpp-client.ts the client itself, loaded only by what connects.
+ * Types for the parts of xmpp.js roster-bot uses, and `xml` (from the light @xmpp/xml). xmpp.js ships
+ * no declarations, so only this module and xmpp-client.ts (the client, loaded only by what connects)
+ * name an `@xmpp/*` module: a consumer's strict `tsc` would find no types in our declarations.
  */
 import type { EventEmitter } from "node:events";
 import type { Socket } from "node:net";

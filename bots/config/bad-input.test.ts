@@ -1,8 +1,7 @@
 /**
  * Bad input (issue #7): config files that are not YAML, not a mapping, or built to exhaust the
- * parser. Each is reported as a positioned issue (file:line:column), never thrown past the loader,
- * so `check` exits 2 and a hot reload logs it and keeps the running config
- * (test/faults/bad-input.test.ts reloads a running bot with several of them).
+ * parser. Each is a positioned issue, never thrown past the loader, so `check` exits 2 and a hot
+ * reload keeps the running config (test/faults/bad-input.test.ts reloads a running bot with them).
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { lines, tempDir, type TempDir } from "../../test/helpers/tmp.ts";
@@ -58,8 +57,8 @@ describe("config files built to exhaust the parser", () => {
   });
 
   it("flow nesting thousands deep is refused before parsing, again and again in one process", () => {
-    // Parsing this twice in one process used to crash V8 ("RegExpCompiler Allocation failed"): a
-    // hot reload of such a file took the bot down. Three rounds show it no longer gets that far.
+    // Parsed twice in one process, such a document can crash V8 ("RegExpCompiler Allocation failed")
+    // and with it a hot-reloading bot: three rounds show the nesting limit stops it first.
     const text = lines("log: { level: info }", `bots: ${"[".repeat(5_000)}${"]".repeat(5_000)}`);
     for (let round = 0; round < 3; round++) {
       const { config, issues } = validate(text);

@@ -1,7 +1,7 @@
 /**
- * Loads bot.config.yaml: YAML syntax, the host schema, ${ENV} substitution and passwords.
- * Every problem is collected and reported at once, each with file, line and column.
- * Plugin sections are validated later by each plugin's own schema (see plugins/loader.ts).
+ * Loads bot.config.yaml: YAML syntax, the host schema, ${ENV} substitution and passwords. Every
+ * problem is reported at once, with file, line and column; plugin sections are validated by each
+ * plugin's schema (plugin-loader.ts).
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -132,10 +132,8 @@ function pluginSectionsOf(value: unknown): PluginSections[] {
 }
 
 /**
- * Validates the host part of a config source. Returns the config (only when there is no issue),
- * every issue found, and each bot's plugin sections as far as they can be read even when the host
- * part has issues: the caller validates them in the same pass, so that every problem of a file is
- * reported at once.
+ * Validates the host part of a config source: the config only when there is no issue, and each bot's
+ * plugin sections as far as they can be read even then, for the caller to validate in the same pass.
  */
 export function validateHost(
   source: ConfigSource,

@@ -10,7 +10,6 @@ export function parseDuration(text: string): number | undefined {
   return Number(m[1]) * UNIT_MS[m[2]!]!;
 }
 
-/** A duration: milliseconds as a number, or a string like "500ms", "30s", "10m", "2h". */
 export const duration = () =>
   z
     .union([
@@ -36,7 +35,6 @@ export function parseRate(text: string): Rate | undefined {
   return { count: Number(m[1]), perMs: PER_MS[m[2]!]! };
 }
 
-/** A rate such as "20/min", "5/s" or "100/hour". */
 export const rate = () =>
   z
     .string()
