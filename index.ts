@@ -16,7 +16,6 @@
  * What is exported here is the stable contract; modules reached by other paths are not.
  */
 
-// The plugin contract and what a plugin gets.
 export {
   definePlugin,
   UsageError,
@@ -43,7 +42,6 @@ export { z } from "zod";
 // Hook kinds: notify (parallel), decide (series bail), transform (series waterfall).
 export { NotifyHook, DecideHook, TransformHook, TapTimeoutError, TransformAbortedError, type TapOptions, type Answer } from "./bots/hooks.ts";
 
-// XML stanzas and JIDs.
 export { xml, type XmlElement, type XmlChild } from "./bots/xmpp.ts";
 export { parseJid, bareJid, domainOf, JidError, type Jid } from "./bots/jid.ts";
 

@@ -1,10 +1,7 @@
 /**
- * The allowlist file and its lookup (pure, no I/O). The file is JSON:
- *
- *   { "jids": ["alice@example.org"], "domains": ["partner.example"] }
- *
- * Both keys are optional. Entries are normalized like every JID the bot compares (lower case,
- * Unicode NFC); a domain entry matches that exact domain (not its subdomains).
+ * The allowlist file and its lookup (pure, no I/O): `{ "jids": [...], "domains": [...] }`, both
+ * optional. Entries are normalized like every JID the bot compares (lower case, Unicode NFC); a
+ * domain entry matches that exact domain, not its subdomains.
  */
 import { bareJid, domainOf, parseJid, z } from "roster-bot";
 

@@ -1,15 +1,15 @@
 /**
- * Example plugin: accept subscription requests from an allowlist kept in a JSON file, BEFORE the
- * YAML rules run (a negative order on the `subscriptionRequest` decide hook). Anyone not listed
- * is passed on (undefined), so the rules and the default decide as usual.
+ * Example plugin: accept subscription requests from a JSON allowlist BEFORE the YAML rules run (a
+ * negative order on the `subscriptionRequest` decide hook). Returning undefined passes a request on
+ * to the rules and the default.
  *
  *   plugins:
  *     roster: { subscriptions: { default: reject } }
  *     ./examples/allowlist-plugin/index.ts:       # relative to the config file's folder
  *       file: ./allowlist.json                    # relative to the config file's folder too
  *
- * The file is read again when it changes and on reload (SIGHUP or a saved config). A broken file
- * is reported and the previous list kept; a broken file at startup is a config error.
+ * The file is re-read when it changes and on reload. A broken file keeps the previous list; at
+ * startup, `check` reports it as a config error.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";

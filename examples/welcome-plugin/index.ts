@@ -1,7 +1,6 @@
 /**
- * Example plugin: send a welcome chat message to every contact whose subscription request was
- * approved (by the rules, by another plugin, or by an admin), i.e. every decision that sent
- * `subscribed` (actions accept and mutual).
+ * Example plugin: a welcome chat message to every contact let in, i.e. every decision that sent
+ * `subscribed` (accept and mutual), whether by the rules, another plugin or an admin.
  *
  *   plugins:
  *     roster: { ... }
@@ -28,7 +27,6 @@ export function welcomeText(config: WelcomeConfig, jid: string): string {
   return config.text.replaceAll("{jid}", jid);
 }
 
-/** Whether a decision let the contact in (`subscribed` was sent). */
 export function isWelcome(d: SubscriptionDecision): boolean {
   return d.sent.includes("subscribed");
 }

@@ -1,15 +1,6 @@
 /**
  * The admin plugin: chat commands for the bot's admins, built only on the roster plugin's public
- * contract (plugins/roster/api.ts).
- *
- *   plugins:
- *     roster: { ... }
- *     admin:
- *       admins: [alice@example.org]
- *       notifyOnAsk: true
- *
- * Wiring only: which messages are commands (message.ts), parsing (commands.ts), running them
- * (run-command.ts), reply texts (replies.ts), audit lines through the roster service.
+ * contract (plugins/roster/api.ts). Config: `admin: { admins: [alice@example.org], notifyOnAsk: true }`.
  */
 import { bareJid, definePlugin, type RosterService } from "../../index.ts";
 import { formatCommand, parseCommand } from "./commands.ts";

@@ -1,9 +1,8 @@
 /**
  * Which messages are commands, and the shape of a reply (pure). A command is a `chat` or `normal`
- * message with a non-empty body from a user JID other than the bot's own account; everything else
- * (error, groupchat and headline messages, chat states without a body, the server or a component
- * writing from a domain JID, other resources or carbons of the bot's account) is ignored, so two
- * bots can never keep answering each other's errors or replies.
+ * message with a body from a user JID other than the bot's own account. Everything else (errors,
+ * groupchat, headlines, chat states, domain JIDs, the bot's other resources and carbons) is ignored,
+ * so two bots can never keep answering each other's errors or replies.
  */
 import { parseJid, xml, type XmlElement } from "../../index.ts";
 

@@ -15,7 +15,6 @@ import type {
 
 export const MAX_LIST_LINES = 30;
 
-/** Up to `max` lines, then "… and N more". */
 export function capped(lines: string[], max = MAX_LIST_LINES): string[] {
   return lines.length <= max ? lines : [...lines.slice(0, max), `… and ${lines.length - max} more`];
 }
