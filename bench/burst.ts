@@ -1,39 +1,23 @@
 /**
- * Benchmark (issue #7): a burst of subscription requests, end to end, against a real Prosody.
+ * Benchmark: a burst of 1,000 subscription requests end to end against a real Prosody, timed from
+ * the first `subscribe` until every client has its answer. roster-bot (the real CLI: 50 rules, audit
+ * log and roster cache on, info log to a file, no rate limit) against a baseline @xmpp/client loop
+ * that answers every request `subscribed`.
  *
- * 1,000 real clients (fresh accounts on five VirtualHosts; each requested its roster and sent
- * initial presence) send `subscribe` to a bot at once; the time is from the first send until every
- * client has its answer (`subscribed` or `unsubscribed` from the bot). Two bots take the same crowd:
+ * Fair: both bots are node + tsx child processes (own event loop, RSS from /proc), and the same
+ * connected crowd asks both, so server sessions and client-side work are identical. Each round ends
+ * by emptying the bot account's roster, which cancels the subscriptions on both sides, so the next
+ * round's requests are new ones the server delivers. One untimed warm-up per side, then timed rounds
+ * alternating which side goes first; medians, with bot and Prosody CPU per burst.
  *
- *   roster-bot   the real CLI (`bin/roster-bot.js run`) in its own process: 50 rules (domains, JIDs,
- *                globs, regexes, one roster rule), audit log on, roster cache on, log level info
- *                (to a file), no rate limit. About 3/4 of the crowd is accepted, 1/4 rejected.
- *   baseline     a minimal @xmpp/client loop (a TestClient of a second bot account that requested
- *                its roster and sent presence) in its own process: every request -> `subscribed`.
- *
- * Both bots run in a child process of the same kind (node + tsx), so each gets its own event loop
- * the way a deployed bot does, and the bot's RSS can be read from /proc.
- *
- * The same 1,000 connected clients ask both bots: the server sessions, hosts and client-side work
- * are then identical for both, and a client's subscription to one bot does not affect its request
- * to the other. Rounds stay independent because each round ends with the bot account's roster
- * being emptied (a separate, non-interested resource of that account removes every crowd contact,
- * which also cancels the subscriptions on the contacts' side) and the crowd going quiet, so each
- * request of the next round is a new one that the server delivers. An untimed warm-up round per
- * side comes first (JIT, first roster items on the clients' side); then ROUNDS timed rounds
- * alternate which side goes first. Medians are reported, with each side's CPU time (bot process
- * and Prosody, from /proc) per burst.
- *
- * Expect the server to be the limit, and a long run (~15 min with the defaults on 2 cores):
- * Prosody keeps an account's roster (items and every pending inbound request, as a serialized
- * stanza) as one record and rewrites all of it on each change, so 1,000 requests to one account
- * cost it O(N²) — about 70 s of Prosody CPU per burst, against well under 1 s for either bot.
+ * Expect the server to be the limit (~15 min on 2 cores): Prosody stores an account's roster, pending
+ * requests included, as one record rewritten on each change, so 1,000 requests to one account cost
+ * it O(N²): about 70 s of Prosody CPU per burst, well under 1 s for either bot.
  *
  * Run: npx tsx bench/burst.ts     (or `npm run bench -- burst`)
  *   CROWD=n, ROUNDS=n, BATCH=n   clients, timed rounds per side, parallel logins (1000, 3, 50)
  *   BURST_PROFILE=dir            V8 CPU profiles of both bot processes (written when they exit)
- *   BURST_DEBUG=1                roster-bot's stanza trace into its log; BURST_KEEP=1 keeps the
- *                                temporary folder (config, data, audit.log, log) and prints it
+ *   BURST_DEBUG=1                stanza trace into roster-bot's log; BURST_KEEP=1 keeps the temp folder
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -63,9 +47,6 @@ const ROSTER_BOT = { user: "rosterbot", password: "roster-bot-pw" };
 const BASELINE_BOT = { user: "baselinebot", password: "baseline-pw" };
 const CROWD_PASSWORD = "pw";
 
-// ---- the crowd and the rules ------------------------------------------------------------------
-
-/** Who is in the crowd: shares per host, and which rule each kind of member should hit. */
 function crowdJids(n: number): string[] {
   const jids: string[] = [];
   for (let i = 0; i < n; i++) {
@@ -111,8 +92,6 @@ function buildRules(crowd: readonly string[]): SubscriptionRule[] {
   return rules;
 }
 
-// ---- processes ------------------------------------------------------------------------------
-
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => child.once("exit", () => resolve()));
@@ -135,13 +114,11 @@ async function waitUntil(what: string, test: () => boolean, child: ChildProcess,
   }
 }
 
-/** BURST_PROFILE=dir: a V8 CPU profile of each bot process, written when it exits. */
 function profileArgs(name: string): string[] {
   const dir = process.env.BURST_PROFILE;
   return dir ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(dir)}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
 }
 
-/** roster-bot through its real CLI, its log (info level) going to a file. */
 async function startRosterBot(server: ProsodyServer, dir: string, rules: SubscriptionRule[]): Promise<{ child: ChildProcess; dataDir: string; logFile: string }> {
   const configFile = path.join(dir, "bot.config.yaml");
   const dataDir = path.join(dir, "data");
@@ -183,7 +160,6 @@ async function startRosterBot(server: ProsodyServer, dir: string, rules: Subscri
   return { child, dataDir, logFile };
 }
 
-/** The baseline, in a child process running this file with BURST_ROLE=baseline. */
 async function startBaseline(server: ProsodyServer): Promise<ChildProcess> {
   server.createAccount(BASELINE_BOT.user, BOT_HOST, BASELINE_BOT.password);
   const child = spawn(process.execPath, [...profileArgs("baseline"), "--import", "tsx", HERE], {
@@ -203,7 +179,6 @@ async function startBaseline(server: ProsodyServer): Promise<ChildProcess> {
   return child;
 }
 
-/** The baseline bot itself: answer every request `subscribed`, nothing else. */
 async function baselineMain(): Promise<void> {
   const tc = await TestClient.connect({
     service: process.env.BURST_SERVICE!,
@@ -223,8 +198,6 @@ async function baselineMain(): Promise<void> {
   await tc.stop();
   process.exit(0);
 }
-
-// ---- the crowd ------------------------------------------------------------------------------
 
 interface Crowd {
   clients: TestClient[];
@@ -260,7 +233,6 @@ interface BurstResult {
   serverCpuMs: number;
 }
 
-/** Every client sends `subscribe` to `target` at once; resolves when every one has its answer. */
 async function burst(crowd: Crowd, target: string, expected: readonly string[], botPid: number | undefined, serverPid: number | undefined): Promise<BurstResult> {
   const answers = crowd.clients.map((c) =>
     c.waitFor((s) => s.name === "presence" && bareOf(s.attrs.from) === target && (s.attrs.type === "subscribed" || s.attrs.type === "unsubscribed"), ANSWER_TIMEOUT_MS),
@@ -280,7 +252,6 @@ async function burst(crowd: Crowd, target: string, expected: readonly string[], 
   return { ms, subscribed, unsubscribed: got.length - subscribed, mismatches, botCpuMs: cpuMsOf(botPid) - cpu0, serverCpuMs: cpuMsOf(serverPid) - server0 };
 }
 
-/** Waits until the crowd has received nothing for `quietMs`. */
 async function settle(crowd: Crowd, quietMs = 1_000): Promise<void> {
   let last = crowd.received();
   let since = Date.now();
@@ -294,13 +265,10 @@ async function settle(crowd: Crowd, quietMs = 1_000): Promise<void> {
   }
 }
 
-/** Empties a bot account's roster of the crowd (cancelling every subscription both ways). */
 async function resetRoster(janitor: TestClient, crowd: Crowd): Promise<void> {
   await Promise.all(crowd.clients.map((c) => janitor.rosterSet(c.bare, { remove: true }).catch(() => {})));
   await settle(crowd);
 }
-
-// ---- report ---------------------------------------------------------------------------------
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -1,12 +1,9 @@
 /**
- * Benchmark: group sync on a 10,000-contact roster with 500 contacts drifted.
- *
- *  - plan: time to compute the plan from the roster copy (median of several runs; target < 20 ms);
- *  - sets: roster sets the sync sends (must equal the drift: 500);
- *  - apply: time of `groups.sync()` against a baseline measured in the same run: the same 500
- *    sets sent raw and pipelined (all at once) by a plain client of the same account
- *    (target: within 1.2x). Rounds alternate baseline and sync; the drift is restored by the
- *    plain client between them. Prosody runs with a high c2s rate limit (scripts/prosody.ts).
+ * Benchmark: group sync on a 10,000-contact roster with 500 contacts drifted: plan time from the
+ * roster copy (median; target < 20 ms), roster sets sent (must equal the drift), and `groups.sync()`
+ * against a baseline from the same run: the same 500 sets sent raw and pipelined by a plain client of
+ * the same account (target: within 1.2x). Rounds alternate baseline and sync; the plain client
+ * restores the drift between them. Prosody runs with a high c2s rate limit (scripts/prosody.ts).
  *
  * Run: npx tsx bench/group-sync.ts
  */
@@ -72,7 +69,6 @@ function median(xs: number[]): number {
 const setIq = (item: { jid: string; name?: string; groups?: readonly string[] }) =>
   xml("iq", { type: "set" }, xml("query", { xmlns: NS_ROSTER }, xml("item", { jid: item.jid, name: item.name }, ...(item.groups ?? []).map((g) => xml("group", {}, g)))));
 
-/** Sends every set at once and waits for every result (ms). */
 async function pipelined(client: TestClient, items: { jid: string; name?: string; groups?: readonly string[] }[]): Promise<number> {
   const t0 = performance.now();
   await Promise.all(items.map((it) => client.client.iqCaller.request(setIq(it), 120_000)));
@@ -125,7 +121,6 @@ export async function run(): Promise<void> {
     const loadMs = performance.now() - loadStart;
     if (service.list().length !== CONTACTS) throw new Error(`roster has ${service.list().length} contacts, expected ${CONTACTS}`);
 
-    // ---- plan time
     const planTimes: number[] = [];
     let plan = service.groups.plan();
     for (let i = 0; i < PLAN_RUNS; i++) {
@@ -137,7 +132,6 @@ export async function run(): Promise<void> {
     const corrected = plan.changes.map((c: GroupChange) => ({ jid: c.jid, name: c.name.after, groups: c.groups.after }));
 
     progress(`plan median ${median(planTimes).toFixed(1)} ms`);
-    // ---- apply vs raw pipelined baseline
     raw = await TestClient.connect({ service: server.service, jid: "bench@a.test", password: PASSWORD, resource: "raw" });
     // 500 sets queued at once keep the server busy longer than xmpp.js waits for a stream-management
     // ack (60 s), which would close the baseline's stream; the bot keeps only 16 in flight.
@@ -167,7 +161,6 @@ export async function run(): Promise<void> {
       if (service.groups.plan().changes.length !== 0) throw new Error("not converged after sync");
       if (round < ROUNDS - 1) await redrift();
     }
-    // A second sync sends nothing.
     const beforeSecond = sets;
     await service.groups.sync();
     const secondSets = sets - beforeSecond;

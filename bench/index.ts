@@ -1,7 +1,6 @@
 /**
- * `npm run bench`: runs every benchmark in this folder, one after another. Each prints its own
- * numbers and the ratio against a baseline measured in the same run. `npm run bench -- rules`
- * runs only the named ones.
+ * `npm run bench`: every benchmark in this folder, one after another, each with its ratio against a
+ * baseline measured in the same run. `npm run bench -- rules` runs only the named ones.
  */
 import { readdirSync } from "node:fs";
 import path from "node:path";

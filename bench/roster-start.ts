@@ -5,10 +5,6 @@
  *   warm          same data dir, nothing changed: ver=<cached>, the server answers with an empty result
  *   warm+50       same data dir, 50 changes made while the bot was offline (by another resource)
  *
- * For each start: time from runtime.start() to the roster `loaded` hook, the part of it spent from
- * the roster get to `loaded`, and the bytes received on the socket until then. A private Prosody is
- * started (and removed) by the script; the bot's logs are silenced.
- *
  * Login (SASL SCRAM-SHA-1, computed in JavaScript by xmpp.js: 0.5–1.2 s of CPU here) is the same for
  * every kind of start and noisy, so the roster's own cost (apply + fetch) gets its own ratio.
  *
@@ -35,17 +31,11 @@ const PASSWORD = "bench-password";
 const NS_ROSTER = "jabber:iq:roster";
 
 interface Sample {
-  /** runtime.start() → roster loaded, ms. */
   totalMs: number;
-  /** runtime.start() → plugins applied (the roster cache is read and validated here), ms. */
   applyMs: number;
-  /** plugins applied → roster get sent (TCP connect, SASL, resource binding), ms. */
   loginMs: number;
-  /** roster get sent → roster loaded, ms. */
   fetchMs: number;
-  /** Bytes read from the socket from connect until loaded (auth, features, roster). */
   bytes: number;
-  /** Serialized size of the roster result and pushes received until loaded. */
   rosterBytes: number;
   kind: RosterLoadedEvent["kind"];
   items: number;
@@ -64,7 +54,6 @@ function seedRoster(): RosterSeedItem[] {
   }));
 }
 
-/** Starts a bot with the roster plugin on `dataDir`, measures until the roster is loaded, stops it. */
 async function measureStart(server: ProsodyServer, dataDir: string): Promise<Sample> {
   const config = { ...testBotConfig({ server, user: USER, host: HOST, password: PASSWORD, dataDir }), id: USER };
   let loaded!: (e: RosterLoadedEvent) => void;
@@ -130,10 +119,7 @@ async function measureStart(server: ProsodyServer, dataDir: string): Promise<Sam
   return sample;
 }
 
-/**
- * 50 changes while the bot is offline, from another resource: 15 additions, 20 updates, 15 removals
- * (of the previous round's additions, or of seeded contacts in the first round), so the size stays.
- */
+/** 50 changes from another resource while the bot is offline; removals match additions, so the size stays. */
 async function offlineChanges(server: ProsodyServer, round: number): Promise<void> {
   const phone = await TestClient.connect({ service: server.service, jid: `${USER}@${HOST}`, password: PASSWORD, resource: "phone" });
   const seeded = (n: number) => `contact${String(n).padStart(5, "0")}@${["b.test", "c.test"][n % 2]}`;
@@ -150,9 +136,8 @@ async function offlineChanges(server: ProsodyServer, round: number): Promise<voi
 }
 
 /**
- * Waits until Prosody has worked off what the previous start and stop caused (the bot's initial and
- * unavailable presence go to thousands of contacts): a ping from an idle client is answered only
- * after that. Otherwise that work lands in the next measurement.
+ * The previous start and stop sent presence to thousands of contacts; Prosody answers an idle
+ * client's ping only after that work, which would otherwise land in the next measurement.
  */
 async function settle(monitor: TestClient): Promise<void> {
   await monitor.client.iqCaller.request(xml("iq", { type: "get", to: HOST }, xml("ping", { xmlns: "urn:xmpp:ping" })), 60_000);

@@ -1,9 +1,7 @@
 /**
- * Benchmark: compiled subscription policy vs a plain first-match scan.
- *
- * 1,000 rules (exact domains, exact JIDs, `*.domain`, globs, regexes; no catch-all) and
- * 1,000,000 pre-generated contacts, about half of which match some rule.
- * Run: npx tsx bench/rules.ts
+ * Benchmark: compiled subscription policy vs a plain first-match scan, over 1,000 rules (exact
+ * domains and JIDs, `*.domain`, globs, regexes; no catch-all) and 1,000,000 pre-generated contacts,
+ * about half of which match some rule. Run: npx tsx bench/rules.ts
  */
 import { compilePolicy, linearPolicy, type Decision } from "../plugins/roster/policy/compile.ts";
 import { factsFor, type ContactFacts } from "../plugins/roster/policy/facts.ts";
@@ -99,7 +97,6 @@ function buildContacts(matching: (() => string)[], count: number): ContactFacts[
   return contacts;
 }
 
-/** Decisions per second of `decide` over `contacts` (after a warm-up over `warmup`). */
 function time(
   decide: (f: ContactFacts) => Decision | undefined,
   contacts: readonly ContactFacts[],

@@ -1,24 +1,14 @@
 /**
  * Benchmark: start-up time of the compiled CLI, and the size of the npm tarball.
  *
- * Short commands (`--version`, `check`, `explain`) are run by hand and from scripts, so their
- * start-up is most of what a user waits for: the CLI imports only what a command needs (see
- * bots/cli.ts), and this keeps an eye on that. Each command is spawned as a fresh process
- * (`node bin/roster-bot.js …`, which runs dist/) and timed wall-clock from spawn to exit:
+ * Short commands (`--version`, `check`, `explain`) are mostly start-up, which is why the CLI imports
+ * only what a command needs (bots/cli.ts). dist/ is rebuilt first; each command then runs as a fresh
+ * process, once as a warm-up and 10 times round-robin so that noise hits all alike; the median
+ * counts. The machine is noisy: compare the ratios to `node -e 0` (Node's own start-up) between runs,
+ * not the milliseconds. Target: `check` ≤ 4× `node -e 0`.
  *
- *   node -e 0                               baseline: Node's own start-up on this machine
- *   roster-bot --version
- *   roster-bot check                        the shipped bot.config.yaml (ROSTER_BOT_PASSWORD=bench)
- *   roster-bot explain alice@example.org    same config; loads the roster plugin and its policy
- *
- * dist/ is rebuilt first (tsc -p tsconfig.build.json), so the current code is measured. Each command
- * runs once as a warm-up (discarded), then 10 times, round-robin so that noise from elsewhere on the
- * machine hits all alike; the median counts. The machine is noisy: the ratios to `node -e 0` are
- * what to compare between runs, not the milliseconds. Target: `check` ≤ 4× `node -e 0`.
- *
- * Then `npm pack --dry-run --json --ignore-scripts`: file count, packed and unpacked size, against
- * the numbers from before the package was compiled. With --ignore-scripts the prepack step (which empties dist/)
- * does not run, so files left in dist/ by deleted sources would be counted; they are warned about.
+ * `npm pack --dry-run --ignore-scripts` skips prepack (which empties dist/), so files left in dist/ by
+ * deleted sources would be counted; they are warned about.
  *
  * Run: npx tsx bench/index.ts startup        (about 30 s)
  */
@@ -31,10 +21,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const RUNS = 10;
 const TARGET_CHECK_RATIO = 4;
 
-/**
- * The tarball at c8dc68d, when the package shipped its TypeScript sources, tests and benchmarks
- * (`npm pack --dry-run`; npm's kB = 1000 bytes).
- */
+/** The tarball at c8dc68d, which shipped TypeScript sources, tests and benchmarks (npm's kB = 1000 bytes). */
 const BEFORE = { files: 158, packedKB: 246.3, unpackedKB: 868.1 };
 
 const COMMANDS: { name: string; args: string[] }[] = [
@@ -46,7 +33,6 @@ const COMMANDS: { name: string; args: string[] }[] = [
 
 const ENV = { ...process.env, ROSTER_BOT_PASSWORD: "bench" };
 
-/** Spawns `node …args` in the repo root; milliseconds from spawn to exit. Throws unless it exits 0. */
 function timeOnce(name: string, args: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
     let stderr = "";
@@ -77,7 +63,7 @@ function table(header: string[], rows: string[][]): void {
   for (const r of rows) console.log(line(r));
 }
 
-/** Compiled files in dist/ whose source (`X.ts` for `dist/X.js`, `dist/X.d.ts`) no longer exists. */
+/** Files in dist/ without a source (`X.ts` for `dist/X.js`, `dist/X.d.ts`). */
 function staleDistFiles(dir = path.join(ROOT, "dist")): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { recursive: true, encoding: "utf8" })

@@ -1,10 +1,7 @@
 /**
- * `npm run demo`: roster-bot's main job, end to end, on this machine in under a minute.
- *
- * Starts a private Prosody with several domains, creates the bot, an admin and a crowd of
- * contacts, runs `roster-bot run` with examples/configs/demo.yaml, lets the crowd ask for the
- * bot's presence, has the admin approve a held request by chat, runs a group sync by chat, and
- * prints who got what and why. Then stops everything.
+ * `npm run demo`: roster-bot's main job end to end, in under a minute: a private Prosody, the bot
+ * (`roster-bot run` with examples/configs/demo.yaml), a crowd of contacts asking for its presence,
+ * an admin who approves a held request and runs a group sync by chat, then who got what and why.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -159,7 +156,6 @@ async function main(): Promise<number> {
   }
 }
 
-/** The bot is online when its account has a connected resource: poll with a presence probe from a watcher. */
 async function waitForBotOnline(server: ProsodyServer): Promise<void> {
   const deadline = Date.now() + 20_000;
   const probe = await TestClient.connect({ service: server.service, jid: ADMIN, password: "pw", resource: "probe" });
@@ -178,7 +174,6 @@ async function waitForBotOnline(server: ProsodyServer): Promise<void> {
   }
 }
 
-/** The bot's roster as the server holds it, read from a second resource of the bot's account. */
 async function readRoster(server: ProsodyServer, password: string): Promise<Map<string, string[]>> {
   const viewer = await TestClient.connect({ service: server.service, jid: BOT, password, resource: "demo-viewer" });
   try {

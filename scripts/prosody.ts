@@ -55,10 +55,9 @@ export interface ProsodyOptions {
   /** A fixed port (default: a free one). */
   port?: number;
   /**
-   * Where Prosody keeps rosters (and pending subscription requests): "internal" (the default) in
-   * files, which survive restart() and can be seeded with writeRoster(), but which Prosody rewrites
-   * whole on every change; or "memory", much faster under a flood of subscription traffic, and
-   * lost on restart.
+   * Where Prosody keeps rosters and pending requests: "internal" (default) files survive restart()
+   * and can be seeded with writeRoster(), but are rewritten whole on every change; "memory" is much
+   * faster under a flood of subscription traffic, and lost on restart.
    */
   rosterStorage?: "internal" | "memory";
   /**

@@ -115,7 +115,6 @@ export class TestClient {
     return this.client.iqCaller.request(xml("iq", { type: "get" }, xml("query", { xmlns: NS_ROSTER })));
   }
 
-  /** Sets a roster item from this resource. */
   async rosterSet(jid: string, opts: { name?: string; groups?: string[]; remove?: boolean } = {}): Promise<XmlElement> {
     const item = xml(
       "item",

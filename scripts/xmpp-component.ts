@@ -1,11 +1,8 @@
 /**
  * A raw XEP-0114 component connection for load tests: it speaks for a whole domain, so one
- * connection can send stanzas from any number of JIDs there — the way traffic from a remote
- * domain reaches the bot, without one client login per sender.
- *
- * It writes stanzas as strings and only scans what comes back for the tags a test counts: a
- * load generator that parsed every reply would spend the CPU the server and the bot need.
- * (xmpp.js's own component package is not published for the 0.14 line this project uses.)
+ * connection sends from any number of JIDs there, as a remote domain's traffic arrives, without a
+ * login per sender. It writes strings and only scans replies for the tags a test counts, leaving the
+ * CPU to the server and the bot. (xmpp.js's component package is not published for its 0.14 line.)
  */
 import { createHash } from "node:crypto";
 import net from "node:net";
@@ -21,7 +18,6 @@ const escapeAttr = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;")
 const ENTITIES: Record<string, string> = { lt: "<", gt: ">", quot: '"', apos: "'", amp: "&" };
 const unescapeAttr = (s: string) => s.replace(/&(lt|gt|quot|apos|amp);/g, (_, e: string) => ENTITIES[e]!);
 
-/** The attributes of a presence start tag as the server sent it. */
 export type PresenceAttrs = Record<string, string>;
 
 export class RawComponent {

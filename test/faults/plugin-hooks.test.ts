@@ -1,13 +1,9 @@
 /**
- * Fault: a plugin whose hook taps throw, and one whose taps never return, loaded by the host from
- * the config file (`roster-bot run`, its own process) next to the roster and admin plugins.
- *
- * Both tap the subscription decision before the YAML rules, `subscriptionDecided` and `itemAdded`.
- * Checked: every request is still decided by the rules or the fail-closed default, each within the
- * hook timeout (500 ms here) and all of a burst at once (a hanging tap holds up only its own
- * request, not the others); each failure is logged with the hook and tap name; an admin command is
- * answered while taps hang; the bot keeps serving and shuts down cleanly (SIGTERM, exit 0) with
- * taps still hanging. plugins/roster/subscription-handler.test.ts covers the same without a network.
+ * Fault: plugins whose hook taps throw or never return, loaded by the host from the config file
+ * (`roster-bot run`, its own process) next to the roster and admin plugins. Every request is still
+ * decided within the hook timeout, a whole burst at once (a hanging tap holds up only its own
+ * request); each failure is logged with hook and tap; admin commands and SIGTERM still work.
+ * plugins/roster/subscription-handler.test.ts covers the same without a network.
  */
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -104,7 +100,7 @@ describe("plugins whose hooks throw or never return, loaded by the host", () => 
     await bot.waitForOutput(/"msg":"session ready"/);
     expect(bot.output()).not.toMatch(/failed to start and is disabled/);
 
-    // A burst of 20 requests while both plugins are tapped: 10 the rules accept, 10 the default rejects.
+    // 10 the rules accept, 10 the default rejects.
     const jids = [...Array.from({ length: 10 }, (_, i) => `staff${i}@b.test`), ...Array.from({ length: 10 }, (_, i) => `stranger${i}@c.test`)];
     const crowd = await connectCrowd(server, jids);
     clients.push(...crowd);
@@ -128,7 +124,6 @@ describe("plugins whose hooks throw or never return, loaded by the host", () => 
     expect(burstMs).toBeLessThan(TIMEOUT_MS * 4);
     expect(adminMs).toBeLessThan(1_000);
 
-    // Decided by the rules and the default, each failure logged with its hook and tap.
     const audit = readAudit(path.join(tmp.dir, "data", "audit.log")).filter((l) => l.kind === "decision");
     expect(audit.map((l) => l.decidedBy).sort()).toEqual([...Array(10).fill("default"), ...Array(10).fill("rules")]);
     // Read afresh on every call: notify-hook failures keep arriving while the test waits.
@@ -143,14 +138,12 @@ describe("plugins whose hooks throw or never return, loaded by the host", () => 
     // (itemAdded fires as the server's pushes for the 10 accepted contacts arrive, which a busy
     // server may spread out: wait for all of them.)
     await until(() => Math.min(count("roster.itemAdded", "throwing"), count("roster.itemAdded", "hanging")) >= 10, 15_000, "itemAdded failures of both taps for the 10 accepted contacts").catch((err: Error) => {
-      // Show what the bot went through (sessions, pushes, hook lines) next to the failure.
       const trace = bot!.output().split("\n").filter((l) => /session|stream|connect|itemAdded|push/.test(l));
       throw new Error(`${err.message}\n${trace.slice(-60).join("\n")}`);
     });
     expect(count("roster.subscriptionDecided", "throwing", "ignored")).toBe(20);
     expect(count("roster.itemAdded", "throwing", "ignored")).toBeGreaterThanOrEqual(10);
 
-    // Still serving: one more request, one more command.
     const late = await connectCrowd(server, ["late@b.test"]);
     clients.push(...late);
     const lateAnswer = answerOf(late[0]!);

@@ -1,13 +1,8 @@
-// A loopback TCP relay between a bot and the test server, run as its own process (so the crowd in
-// the test process cannot slow it down; a relay that reads late makes Prosody buffer and stall).
-//
-//   node relay.mjs TARGET_PORT STATS_FILE [WATCH_JID]
-//
-// Prints "listening PORT" once ready. Counts, in what the bot sends, the subscription answers
-// (`<presence ... type="subscribed|unsubscribed">`), and timestamps the messages between the bot
-// and WATCH_JID (in: from WATCH_JID to the bot; out: from the bot to WATCH_JID), so a test can
-// tell the bot's own response time from the server's. Writes STATS_FILE (JSON) every 100 ms and
-// on SIGTERM.
+// node relay.mjs TARGET_PORT STATS_FILE [WATCH_JID]: a loopback TCP relay between a bot and the test
+// server, in its own process so the crowd in the test process cannot slow it (a relay that reads
+// late makes Prosody buffer and stall). Counts the bot's subscription answers and timestamps its
+// messages with WATCH_JID both ways, to tell the bot's response time from the server's. Prints
+// "listening PORT"; writes STATS_FILE (JSON) every 100 ms and on SIGTERM.
 import { writeFileSync } from "node:fs";
 import net from "node:net";
 

@@ -1,17 +1,8 @@
 /**
- * Security faults (issue #7), beyond what multi-bot.test.ts (SCRAM login trace, TLS required),
- * cli.test.ts (`run --debug` login) and admin.test.ts (a non-admin refused) already show:
- *
- *  - the password never appears in the output of `roster-bot run --debug` (trace level), across
- *    a SCRAM login, a reconnect after the server restarts, and a reconnect that fails because the
- *    password was changed on the server; nor in any file the bot writes;
- *  - `tls: plaintext-loopback` refuses to authenticate to a non-loopback address (this machine's
- *    own non-loopback interface, relayed to the test server), before any SASL exchange, while
- *    `tls: plaintext` reaches the same address (so the refusal is the policy, not the network);
- *    without such an interface the test is skipped and bots/tls-policy.test.ts covers the check;
- *  - an account whose JID only looks like the admin's (a Cyrillic "е" in the domain) cannot drive
- *    any admin command. (A look-alike in the local part cannot even log in with xmpp.js: its SASL
- *    encodes the username with btoa(), which refuses characters beyond Latin-1.)
+ * Security faults (issue #7) beyond multi-bot, cli and admin tests: the password never shows in
+ * `roster-bot run --debug` output or the bot's files, across login, reconnect and a failed reconnect;
+ * `tls: plaintext-loopback` refuses to authenticate to a non-loopback address (skipped without one;
+ * bots/tls-policy.test.ts covers the check); an admin look-alike JID drives no command.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import net from "node:net";
@@ -118,7 +109,6 @@ describe("the password never shows", () => {
   });
 });
 
-/** A non-loopback IPv4 address of this machine, if it has one. */
 const external = Object.values(os.networkInterfaces())
   .flat()
   .find((a) => a && a.family === "IPv4" && !a.internal && !a.address.startsWith("127."))?.address;
@@ -174,7 +164,7 @@ describe.skipIf(!external)(`tls: plaintext-loopback against a non-loopback addre
     expect(logs.find((l) => l.msg === "connection failed; retrying")).toBeUndefined(); // permanent: no retry
     for (const form of forms("farbot", password)) expect(traced() + logs.raw.join("\n")).not.toContain(form);
 
-    // The same address with `tls: plaintext` (explicitly allowed): it connects.
+    // Control: `tls: plaintext` reaches the same address, so the refusal is the policy, not the network.
     const allowed = new BotRuntime({ ...base, tls: "plaintext" }, [], { logger: createLogger("silent"), configDir: tmp.dir });
     try {
       await allowed.start();

@@ -18,12 +18,9 @@ export const NS_ROSTER = "jabber:iq:roster";
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Writes a YAML config (an object, serialized) and returns its path. */
 export function yamlConfig(write: (name: string, text: string) => string, name: string, config: unknown): string {
   return write(name, stringify(config, { lineWidth: 0 }));
 }
-
-// ---- the bot as a child process -----------------------------------------------------------
 
 export interface BotProcess {
   child: ChildProcess;
@@ -34,7 +31,6 @@ export interface BotProcess {
   logLines(): Record<string, unknown>[];
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   waitForOutput(re: RegExp, timeoutMs?: number): Promise<void>;
-  /** Number of matches of `re` (global) in the output so far. */
   count(re: RegExp): number;
   /** SIGTERM and wait (SIGKILL after 10 s). */
   stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -107,8 +103,6 @@ export function spawnBot(args: string[], options: { cwd: string; logFile: string
   return proc;
 }
 
-// ---- the audit log ------------------------------------------------------------------------
-
 export interface AuditEntry {
   time: string;
   bot: string;
@@ -145,8 +139,6 @@ export function countLines(file: string, needle: string): number {
   for (let i = text.indexOf(needle); i !== -1; i = text.indexOf(needle, i + needle.length)) n++;
   return n;
 }
-
-// ---- crowds ---------------------------------------------------------------------------------
 
 /**
  * Creates the accounts and logs them in, `batch` at a time (PLAIN on loopback: a SCRAM login
@@ -199,7 +191,6 @@ export interface ServerItem {
   ask?: string;
 }
 
-/** Roster items of a roster-get result, by JID. */
 export function rosterItems(reply: XmlElement): Map<string, ServerItem> {
   const out = new Map<string, ServerItem>();
   for (const item of reply.getChild("query", NS_ROSTER)?.getChildren("item") ?? []) {
@@ -224,8 +215,6 @@ export async function serverRoster(server: ProsodyServer, jid: string, password:
   }
 }
 
-// ---- a counting relay -------------------------------------------------------------------------
-
 export interface RelayStats {
   answers: { subscribed: number; unsubscribed: number };
   /** When messages from the watched JID reached the bot, and the bot's messages to it left (ms). */
@@ -233,12 +222,7 @@ export interface RelayStats {
   watchOut: number[];
 }
 
-/**
- * A TCP relay between the bot and the test server, in its own process (relay.mjs). It counts the
- * subscription answers the bot puts on the wire, independently of the bot's own audit log, and
- * timestamps the bot's traffic with one JID (an admin), to tell the bot's response time from the
- * server's.
- */
+/** relay.mjs between the bot and the server: counts what the bot puts on the wire, independently of its audit log. */
 export class CountingRelay {
   private constructor(
     private readonly child: ChildProcess,

@@ -36,7 +36,6 @@ async function contact(jid: string): Promise<TestClient> {
 const fromBot = (s: XmlElement) => (s.attrs.from ?? "").split("/")[0] === BOT;
 const chatFromBot = (c: TestClient, ms = 5_000) => c.waitFor((s) => s.name === "message" && fromBot(s) && s.getChildText("body") !== null, ms);
 
-/** Sends a chat message to the bot's bare JID and returns the body of its reply. */
 async function command(c: TestClient, text: string): Promise<string> {
   const reply = chatFromBot(c);
   await c.send(xml("message", { to: BOT, type: "chat" }, xml("body", {}, text)));

@@ -155,7 +155,6 @@ describe("group sync keeps declared groups", () => {
       expect(bot.sets).toHaveLength(5);
       await phone.stop();
 
-      // One audit line per change made, by group-sync.
       const audit = readFileSync(path.join(bot.dataDir, "audit.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
       const mine = audit.filter((l) => l.kind === "roster" && l.by === "group-sync");
       expect(mine).toHaveLength(5);
@@ -192,7 +191,6 @@ describe("declared contacts", () => {
       groups: { managed: ["Staff"], contacts: [{ jid: "Frank@B.test", name: "Ops desk", groups: ["Staff", "Desk"], subscribe: true }] },
     });
     try {
-      // frank sees the bot's subscription request.
       const request = await frank.waitFor((s) => s.name === "presence" && s.attrs.type === "subscribe" && (s.attrs.from ?? "").startsWith(bot.jid), 5_000, true);
       expect(request.attrs.from?.split("/")[0]).toBe(bot.jid);
       await until(() => bot.service.get("frank@b.test")?.ask === "subscribe");

@@ -22,7 +22,6 @@ const bodyOf = (s: { getChildText(n: string): string | null }) => s.getChildText
 const isMessageFrom = (bare: string) => (s: { name: string; attrs: Record<string, string | undefined> }) =>
   s.name === "message" && (s.attrs.from ?? "").split("/")[0] === bare;
 
-/** A plugin that replies "<prefix><body>" to every chat message with a body. */
 function echoPlugin(name: string, prefix: string, dependencies?: string[]): PluginDefinition {
   return definePlugin({
     name,
@@ -109,7 +108,6 @@ describe("graceful shutdown", () => {
       ]);
       expect(runtime.activePlugins).toEqual([]);
       expect(runtime.connection.isOnline).toBe(false);
-      // Stopping twice is harmless.
       await runtime.stop();
       expect(logs.lines.filter((l) => (l.level as number) >= 50)).toEqual([]);
     } finally {
@@ -210,7 +208,6 @@ describe("plugin failures", () => {
       const errors = logs.lines.filter((l) => l.plugin === "thrower" && l.level === 50);
       expect(errors).toHaveLength(6);
       expect(errors[0]!.msg).toBe('plugin "thrower" failed handling a message');
-      // The bot still answers iq (the connection is healthy).
       const pong = await erin.client.iqCaller.request(xml("iq", { type: "get", to: runtime.connection.fullJid }, xml("ping", { xmlns: "urn:xmpp:ping" })));
       expect(pong.attrs.type).toBe("result");
     } finally {

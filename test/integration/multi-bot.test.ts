@@ -90,7 +90,6 @@ describe("several bots in one process", () => {
       expect(reported?.msg).toMatch(/^bot "bad-bot" could not start: not-authorized/);
       expect(runtime.connection.isOnline).toBe(false);
 
-      // The other bots serve as usual.
       for (const [runtimeOf, id] of [
         [started[0]!, "good"],
         [started[1]!, "other"],
@@ -150,9 +149,7 @@ describe("TLS policy", () => {
       expect(logs.find((l) => l.msg === "connection failed; retrying")).toBeUndefined();
 
       const traced = trace();
-      // The trace shows the stream was opened and its features read ...
       expect(traced).toContain("<stream:features");
-      // ... but no SASL exchange was started.
       expect(traced).not.toMatch(/<auth[\s>]/);
       expect(server.readLog()).not.toContain("Authenticated as tls-bot@a.test");
       expect(traced).not.toContain(password);

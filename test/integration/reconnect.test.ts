@@ -38,7 +38,6 @@ function listening(port: number): Promise<boolean> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Resolves at the next `event` of `emitter`, or rejects after `timeoutMs`. */
 function next(emitter: { once(e: string, f: (...a: unknown[]) => void): unknown }, event: string, timeoutMs = 15_000): Promise<unknown[]> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no "${event}" within ${timeoutMs} ms`)), timeoutMs);
@@ -49,7 +48,6 @@ function next(emitter: { once(e: string, f: (...a: unknown[]) => void): unknown 
   });
 }
 
-/** An echo plugin that also records its lifecycle handlers. */
 function recordingEcho(events: string[]) {
   return definePlugin({
     name: "echo",

@@ -1,10 +1,8 @@
 /**
- * The roster copy across connection losses, against a real Prosody (mod_smacks, hibernation 30 s):
- *
- * - a stream-management resume is the same session: no roster get is sent again, the copy stays,
- *   and a push the server queued while the bot was away is delivered and applied (checklist 5);
- * - a new session (the server restarted, so nothing can be resumed) fetches the roster again with
- *   the stored `ver` (checklist 4), and whatever changed while the bot was down is applied.
+ * The roster copy across connection losses, against a real Prosody (mod_smacks, hibernation 30 s): a
+ * stream-management resume is the same session (no roster get again, the copy stays, a push queued
+ * on the server is applied); a new session after a server restart fetches the roster again with the
+ * stored `ver` and applies what changed while the bot was down.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -119,7 +117,6 @@ beforeAll(async () => {
       rt.connection.client.on("send", (el: XmlElement) => sent.push(el));
       rt.connection.on("session", () => void sessions++);
       rt.connection.on("resumed", () => void resumes++);
-      // Hold reconnects while the gate is closed (simulates the bot being down for a while).
       const client = rt.connection.client;
       const connect = client.connect.bind(client);
       client.connect = async (service?: string) => {
@@ -266,7 +263,6 @@ describe("a new session after the server restarted", () => {
     expect(last.changes.map((c) => c.jid).sort()).toEqual(["alice@b.test", "carol@b.test", "erin@c.test"]);
     await until(() => events.length >= eventsBefore + 3, "reload events");
     expect(events.slice(eventsBefore).sort()).toEqual(["added erin@c.test reload", "removed alice@b.test reload", "updated carol@b.test reload"]);
-    // The on-disk cache follows the new version.
     await until(() => readCache()?.ver === service.version, "cache saved with the new version");
     expect(readCache()!.items.map((i: { jid: string }) => i.jid).sort()).toEqual(jids());
   });

@@ -162,7 +162,6 @@ describe("roster pushes", () => {
     // From another resource of the bot's own account.
     const e2 = await phone.client.iqCaller.request(push([xml("item", { jid: "x@b.test", subscription: "both" })])).catch((e) => e);
     expect(e2.condition).toBe("service-unavailable");
-    // With two items.
     const e3 = await mallory.client.iqCaller
       .request(push([xml("item", { jid: "y@b.test" }), xml("item", { jid: "z@b.test" })]))
       .catch((e) => e);

@@ -1,12 +1,9 @@
 /**
- * roster-bot as a package others build on, proven the way a plugin author meets it: `npm pack`,
- * the tarball installed into fresh projects outside this repository, examples/plugin-package
- * built by its own `tsc` (strict, module NodeNext, no skipLibCheck, no allowImportingTsExtensions)
- * and tested by its own suite, packed, installed beside roster-bot and named in a config by its
- * package name; then the installed `roster-bot` binary runs against a private Prosody: a contact
- * asks for a subscription, the plugin's tap writes its journal, and the plugin's command reads it.
- *
- * Slow (npm installs from the registry); run on its own: `npm run test:package` (CI runs it).
+ * roster-bot as a package others build on, tested the way a plugin author meets it: the `npm pack`
+ * tarball installed outside this repository; examples/plugin-package built by its own strict `tsc`
+ * (module NodeNext, no skipLibCheck, no allowImportingTsExtensions), tested, packed and named in a
+ * config by package name; then the installed `roster-bot` binary against a private Prosody.
+ * Slow (npm installs from the registry): run it with `npm run test:package` (CI does).
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -29,7 +26,6 @@ function npm(args: string[], cwd: string): string {
   return execFileSync(NPM, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, npm_config_update_notifier: "false" } });
 }
 
-/** Runs node on a script and returns stdout, or throws with stdout and stderr. */
 function node(args: string[], cwd: string, env: Record<string, string> = {}): { code: number; out: string; err: string } {
   try {
     const out = execFileSync(process.execPath, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
