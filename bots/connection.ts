@@ -13,7 +13,7 @@ import { backoffDelay } from "./backoff.ts";
 import type { BotConfig } from "./config/load.ts";
 import { parseJid } from "./jid.ts";
 import { StanzaRouter } from "./router.ts";
-import { dropUnresumableQueue, patchClient } from "./xmpp-patches.ts";
+import { dropUnresumableQueue, patchClient } from "./xmpp-patches/index.ts";
 
 const NS_STREAM = "http://etherx.jabber.org/streams";
 

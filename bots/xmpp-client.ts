@@ -5,7 +5,7 @@
 import { client as rawClient } from "@xmpp/client";
 import rawDebug from "@xmpp/debug";
 import type { XmppClient, XmppClientOptions } from "./xmpp.ts";
-import { verifyXmppPatches, type PatchLogger, type PatchStatus } from "./xmpp-patches.ts";
+import { verifyXmppPatches, type PatchLogger, type PatchStatus } from "./xmpp-patches/index.ts";
 
 // xmpp.js ships no types: this module and xmpp.ts are where they are given.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment

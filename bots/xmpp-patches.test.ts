@@ -23,7 +23,7 @@ import {
   type PatchLogger,
   type SaslTarget,
   type SmTarget,
-} from "./xmpp-patches.ts";
+} from "./xmpp-patches/index.ts";
 import { xml, type XmlElement, type XmppClient } from "./xmpp.ts";
 
 const require = createRequire(import.meta.url);

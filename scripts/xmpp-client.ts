@@ -6,7 +6,7 @@
 import { createClient } from "../bots/xmpp-client.ts";
 import { xml, type XmppClient } from "../bots/xmpp.ts";
 import type { XmlElement } from "../bots/xmpp.ts";
-import { patchClient } from "../bots/xmpp-patches.ts";
+import { patchClient } from "../bots/xmpp-patches/index.ts";
 
 export { xml };
 
