@@ -13,9 +13,8 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { definePlugin, z, type RosterService, type SubscriptionAnswer } from "roster-bot";
+import { definePlugin, watchFile, z, type RosterService, type SubscriptionAnswer } from "roster-bot";
 import { isListed, parseAllowlist, type Allowlist } from "./allowlist.ts";
-import { watchFile } from "./watch.ts";
 
 export const allowlistConfigSchema = z
   .object({
@@ -63,7 +62,7 @@ export default definePlugin({
         ctx.logger.error({ file: current.file, err: (err as Error).message }, "allowlist not reloaded; keeping the previous list");
       }
     };
-    let unwatch = watchFile(current.file, reread);
+    let unwatch = watchFile(current.file, reread, { logger: ctx.logger });
     ctx.onDispose(() => unwatch());
 
     const decide = (req: { jid: string }): SubscriptionAnswer | undefined =>
@@ -79,7 +78,7 @@ export default definePlugin({
       loaded();
       if (file !== previous.file) {
         unwatch();
-        unwatch = watchFile(file, reread);
+        unwatch = watchFile(file, reread, { logger: ctx.logger });
       }
       if (c.order !== previous.config.order) {
         untap();

@@ -8,6 +8,7 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import { removeStaleTempFiles, writeFileAtomic } from "../../bots/atomic-file.ts";
 import type { RosterItem } from "./item.ts";
+import { SUBSCRIPTIONS } from "./subscription.ts";
 
 const FORMAT = 1;
 
@@ -20,7 +21,7 @@ const fileSchema = z.object({
       jid: z.string(),
       name: z.string().optional(),
       groups: z.array(z.string()),
-      subscription: z.enum(["none", "to", "from", "both"]),
+      subscription: z.enum(SUBSCRIPTIONS),
       ask: z.literal("subscribe").optional(),
       approved: z.boolean(),
     }),
