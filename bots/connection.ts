@@ -12,10 +12,18 @@ import type { Logger } from "pino";
 import { backoffDelay } from "./backoff.ts";
 import type { BotConfig } from "./config/load.ts";
 import { parseJid } from "./jid.ts";
+import { Limiter } from "./limiter.ts";
 import { StanzaRouter } from "./router.ts";
 import { dropUnresumableQueue, patchClient } from "./xmpp-patches/index.ts";
 
 const NS_STREAM = "http://etherx.jabber.org/streams";
+
+/**
+ * Logins in progress in this process. xmpp.js gives the server 2 s to answer a stream header: with
+ * hundreds of bots starting (or reconnecting) at once, the last ones queue at the server longer than
+ * that, time out and retry together. Queued here instead, each login gets a prompt answer.
+ */
+const logins = new Limiter(32);
 
 export class TlsPolicyError extends Error {
   constructor(message: string) {
@@ -108,6 +116,13 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
     patchClient(this.client, (element, err) =>
       this.logger.warn({ err: err.message, stanza: element.toString().slice(0, 500) }, "malformed stanza dropped"),
     );
+    // xmpp.js drops the parser when the server's </stream> is late (its 2 s close timeout, easily
+    // reached with many bots stopping at once) but reads on until the socket closes: data arriving
+    // then would throw in the socket's data handler and end the process. Nothing is left to parse it.
+    const onData = this.client._onData.bind(this.client);
+    this.client._onData = (data) => {
+      if (this.client.parser) onData(data);
+    };
     this.client.middleware.use((ctx, next) => this.dispatch(ctx.stanza, ctx.element, next));
     // xmpp.js's feature handlers consume the features element, so watch for it before them.
     this.client.on("nonza", (el: XmlElement) => {
@@ -143,7 +158,7 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
     this.stopping = false;
     for (;;) {
       try {
-        await this.client.start();
+        await this.login();
         return;
       } catch (err) {
         if (this.stopping) throw err;
@@ -249,12 +264,7 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
     this.attempt++;
     this.reconnecting = true;
     try {
-      const session = this.nextSession(this.iqTimeout);
-      session.catch(() => {}); // awaited below; connect() may fail first
-      const { service, domain, lang } = this.client.options;
-      await this.client.connect(service);
-      await this.client.open({ domain, lang });
-      await session;
+      await this.login();
       this.reconnecting = false;
     } catch (err) {
       if (this.stopping) {
@@ -274,6 +284,23 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
       this.reconnecting = false;
       this.scheduleReconnect();
     }
+  }
+
+  /**
+   * One attempt: connect, open, authenticate, bind, in turn with this process's other logins. Not
+   * client.start(): when its open() fails, its wait for `online` stays pending and rejects unhandled
+   * at the client's next error (ending the process); nor does it end when the server hangs up.
+   */
+  private login(): Promise<void> {
+    return logins.run(async () => {
+      if (this.stopping) throw new Error("stopped before connecting");
+      const session = this.nextSession(this.iqTimeout);
+      session.catch(() => {}); // awaited below; connect() may fail first
+      const { service, domain, lang } = this.client.options;
+      await this.client.connect(service);
+      await this.client.open({ domain, lang });
+      await session;
+    });
   }
 
   /** Resolves at the next session or resume; rejects on an error, a disconnect or a timeout first. */

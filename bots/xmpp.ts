@@ -70,6 +70,9 @@ export interface XmppClient extends EventEmitter {
   sendMany(els: XmlElement[]): Promise<void>;
   isSecure(): boolean;
   _onElement(el: XmlElement): void;
+  /** The socket's data handler; `parser` is null once xmpp.js has given up on the stream. */
+  _onData(data: Buffer | string): void;
+  parser: object | null;
   middleware: { use(fn: Middleware): Middleware; filter(fn: Middleware): Middleware };
   iqCaller: {
     request(stanza: XmlElement, timeout?: number): Promise<XmlElement>;
