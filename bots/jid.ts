@@ -90,7 +90,8 @@ export function parseJid(input: string): Jid {
     }
   }
 
-  const bare = local ? `${local}@${domain}` : domain;
+  // join() builds a flat new string: a template literal would make a rope over views of `input`.
+  const bare = local ? [local, domain].join("@") : domain;
   return { local, domain, resource, bare, full: resource ? `${bare}/${resource}` : bare };
 }
 

@@ -15,8 +15,10 @@ import { xml } from "../../bots/xmpp.ts";
 import type { XmlElement } from "../../bots/xmpp.ts";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { fakeShared } from "../../test/helpers/fake-shared.ts";
+import { memoryLogger } from "../../test/helpers/logger.ts";
 import { tempDir, type TempDir } from "../../test/helpers/tmp.ts";
 import type { RosterService, SubscriptionDecision } from "./api.ts";
+import { RosterCache } from "./cache.ts";
 import { rosterConfigSchema } from "./config.ts";
 import roster from "./index.ts";
 
@@ -172,8 +174,10 @@ describe("bad input to a running roster plugin", () => {
 
     // The cache on disk holds the same copy.
     await ctx.dispose();
-    const cache = JSON.parse(readFileSync(path.join(tmp.dir, "plugins", "roster", "roster.json"), "utf8")) as { items: { jid: string }[] };
-    for (const item of items) expect(cache.items).toContainEqual(JSON.parse(JSON.stringify(item)));
+    const cache = new RosterCache(path.join(tmp.dir, "plugins", "roster", "roster.json"), BOT, memoryLogger().logger).load();
+    const byJid = (a: { jid: string }, b: { jid: string }) => a.jid.localeCompare(b.jid);
+    expect([...(cache?.items.values() ?? [])].sort(byJid)).toEqual(service.list().sort(byJid));
+    for (const item of items) expect(cache?.items.get(item.jid)).toEqual(item);
     expect(JSON.parse(readFileSync(path.join(tmp.dir, "plugins", "roster", "pending.json"), "utf8")).pending.map((p: { jid: string }) => p.jid)).toEqual(["held@hold.test"]);
   });
 });

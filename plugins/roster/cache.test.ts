@@ -27,9 +27,17 @@ afterEach(() => {
   tmp.remove();
 });
 
+/** A RosterCache whose load() gives items as a list, as they were saved. */
+class ListCache extends RosterCache {
+  loadList(): RosterSnapshot | undefined {
+    const loaded = this.load();
+    return loaded && { ver: loaded.ver, items: [...loaded.items.values()] };
+  }
+}
+
 function cache(account = ACCOUNT, delayMs = 20) {
   const { logger, logs } = memoryLogger();
-  return { cache: new RosterCache(file, account, logger, delayMs), logs };
+  return { cache: new ListCache(file, account, logger, delayMs), logs };
 }
 
 async function save(s: RosterCache, snapshot: RosterSnapshot): Promise<void> {
@@ -44,7 +52,7 @@ describe("round trip", () => {
     const { cache: s } = cache();
     await save(s, { ver: "17", items });
     const { cache: again, logs } = cache();
-    const loaded = again.load();
+    const loaded = again.loadList();
     expect(loaded).toEqual({ ver: "17", items });
     expect(warnings(logs)).toEqual([]);
     // Loaded items are frozen like parsed ones.
@@ -58,7 +66,7 @@ describe("round trip", () => {
   it("saves a roster without a version", async () => {
     const { cache: s } = cache();
     await save(s, { ver: undefined, items: [] });
-    expect(cache().cache.load()).toEqual({ ver: undefined, items: [] });
+    expect(cache().cache.loadList()).toEqual({ ver: undefined, items: [] });
   });
 
   it("a missing cache is undefined without a warning", () => {
@@ -67,11 +75,24 @@ describe("round trip", () => {
     expect(logs.lines).toEqual([]);
   });
 
-  it("round-trips 10,000 items", async () => {
-    const many = Array.from({ length: 10_000 }, (_, i): RosterItem => ({ jid: `c${i}@b.test`, groups: [`g${i % 7}`], subscription: "both", approved: false }));
+  it("round-trips 10,000 items, each distinct group list stored once and shared again when loaded", async () => {
+    const many = Array.from({ length: 10_000 }, (_, i): RosterItem => ({ jid: `c${i}@b.test`, groups: i % 3 ? [`g${i % 7}`] : [`g${i % 7}`, "x"], subscription: "both", approved: false }));
     const { cache: s } = cache();
     await save(s, { ver: "big", items: many });
-    expect(cache().cache.load()?.items).toEqual(many);
+    expect((JSON.parse(readFileSync(file, "utf8")) as { groups: unknown[] }).groups).toHaveLength(14);
+    const loaded = cache().cache.loadList()!.items;
+    expect(loaded).toEqual(many);
+    expect(loaded[7]!.groups).toBe(loaded[14]!.groups); // both ["g0"]
+  });
+
+  it("keeps every field: names, ask, approved, each subscription, Unicode", async () => {
+    const all = (["none", "to", "from", "both"] as const).flatMap((subscription, i) => [
+      { jid: `n${i}@b.test`, name: `Näme ${i} 😀`, groups: ["b", "Ä"], subscription, ask: "subscribe" as const, approved: true },
+      { jid: `m${i}@b.test`, groups: [], subscription, approved: false },
+    ]);
+    const { cache: s } = cache();
+    await save(s, { ver: "v", items: all });
+    expect(cache().cache.loadList()).toEqual({ ver: "v", items: all });
   });
 });
 
@@ -91,7 +112,7 @@ describe("coalesced writes", () => {
     await s.flush();
     expect(calls).toEqual(["3"]);
     expect(rename).toHaveBeenCalledTimes(1);
-    expect(cache().cache.load()).toEqual({ ver: "3", items });
+    expect(cache().cache.loadList()).toEqual({ ver: "3", items });
   });
 
   it("the snapshot is taken at write time, not when scheduled", async () => {
@@ -100,7 +121,7 @@ describe("coalesced writes", () => {
     s.scheduleSave(() => ({ ver, items: [] }));
     ver = "late";
     await s.flush();
-    expect(cache().cache.load()?.ver).toBe("late");
+    expect(cache().cache.loadList()?.ver).toBe("late");
   });
 
   it("flush writes at once and waits; a flush with nothing pending writes nothing", async () => {
@@ -108,7 +129,7 @@ describe("coalesced writes", () => {
     const { cache: s } = cache(ACCOUNT, 60_000);
     s.scheduleSave(() => ({ ver: "now", items }));
     await s.flush();
-    expect(cache().cache.load()?.ver).toBe("now");
+    expect(cache().cache.loadList()?.ver).toBe("now");
     await s.flush();
     expect(rename).toHaveBeenCalledTimes(1);
   });
@@ -120,7 +141,7 @@ describe("coalesced writes", () => {
     s.scheduleSave(() => ({ ver: "b", items }));
     const second = s.flush();
     await Promise.all([first, second]);
-    expect(cache().cache.load()).toEqual({ ver: "b", items });
+    expect(cache().cache.loadList()).toEqual({ ver: "b", items });
   });
 });
 
@@ -143,28 +164,43 @@ describe("discarded caches", () => {
     expect(warnings(logs)).toHaveLength(1);
   });
 
-  it("another format version: undefined, with a warning", () => {
+  it("another format version (an older roster-bot's cache): undefined, with an info line rather than a warning", () => {
     mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, JSON.stringify({ format: 2, account: ACCOUNT, ver: "1", items: [] }));
+    writeFileSync(file, JSON.stringify({ format: 1, account: ACCOUNT, ver: "1", items: [] }));
     const { cache: s, logs } = cache();
     expect(s.load()).toBeUndefined();
-    expect(warnings(logs)[0]?.msg).toContain("roster cache corrupt");
+    expect(warnings(logs)).toEqual([]);
+    expect(logs.lines.find((l) => l.level === 30)).toMatchObject({ msg: expect.stringContaining("another roster-bot version"), reason: expect.stringContaining("format 1") });
   });
 
-  it("a wrong shape (bad subscription, missing fields, not an object): undefined, with a warning", () => {
+  it("a wrong shape (bad subscription, flags or group index, duplicates, unsorted groups, not an object): undefined, with a warning naming the fault", () => {
     mkdirSync(path.dirname(file), { recursive: true });
-    for (const content of [
-      { format: 1, account: ACCOUNT, items: [{ jid: "a@b.test", groups: [], subscription: "remove", approved: false }] },
-      { format: 1, account: ACCOUNT, items: [{ jid: "a@b.test" }] },
-      { format: 1, account: ACCOUNT },
-      [1, 2, 3],
-      "roster",
-      null,
-    ]) {
+    const good = { format: 2, account: ACCOUNT, ver: "1", groups: [[], ["A", "B"]] };
+    for (const [content, fault] of [
+      [{ ...good, items: [["a@b.test", null, 0, "remove", 0]] }, "items[0]: unknown subscription"],
+      [{ ...good, items: [["a@b.test"]] }, "items[0] is not a 5-field item"],
+      [{ ...good, items: [["a@b.test", null, 2, "both", 0]] }, "items[0]: groups index out of range"],
+      [{ ...good, items: [["a@b.test", null, 0.5, "both", 0]] }, "items[0]: groups index out of range"],
+      [{ ...good, items: [["a@b.test", null, 0, "both", 4]] }, "items[0]: bad flags"],
+      [{ ...good, items: [["a@b.test", 7, 0, "both", 0]] }, "items[0]: name is not a string"],
+      [{ ...good, items: [["", null, 0, "both", 0]] }, "items[0]: jid is not a string"],
+      [{ ...good, items: [["a@b.test", null, 0, "both", 0], ["a@b.test", null, 1, "to", 0]] }, "items[1]: a@b.test appears twice"],
+      [{ ...good, groups: [["B", "A"]], items: [] }, "groups[0] is not sorted and unique"],
+      [{ ...good, groups: [["A", "A"]], items: [] }, "groups[0] is not sorted and unique"],
+      [{ ...good, groups: [[" "]], items: [] }, "groups[0][0] is not a group name"],
+      [{ ...good, groups: "A", items: [] }, "groups is not a list"],
+      [{ ...good, ver: 3, items: [] }, "ver is not a string"],
+      [{ format: 2, account: ACCOUNT }, "groups is not a list"],
+      [[1, 2, 3], "not a JSON object"],
+      ["roster", "not a JSON object"],
+      [null, "not a JSON object"],
+    ] as const) {
       writeFileSync(file, JSON.stringify(content));
       const { cache: s, logs } = cache();
       expect(s.load()).toBeUndefined();
-      expect(warnings(logs)).toHaveLength(1);
+      const w = warnings(logs);
+      expect(w).toHaveLength(1);
+      expect(w[0]!.err).toBe(fault);
     }
   });
 
@@ -191,7 +227,7 @@ describe("discarded caches", () => {
     const { cache: s } = cache();
     expect(s.load()).toBeUndefined();
     await save(s, { ver: "1", items });
-    expect(cache().cache.load()).toEqual({ ver: "1", items });
+    expect(cache().cache.loadList()).toEqual({ ver: "1", items });
   });
 });
 
@@ -213,7 +249,7 @@ describe("atomic writes", () => {
     const stray = `${file}.99999.tmp`;
     writeFileSync(stray, whole.slice(0, Math.floor(whole.length / 2)));
     const { cache: after, logs } = cache();
-    expect(after.load()).toEqual({ ver: "1", items });
+    expect(after.loadList()).toEqual({ ver: "1", items });
     expect(warnings(logs)).toEqual([]);
     expect(readFileSync(file, "utf8")).toBe(whole);
     expect(siblings()).toEqual(["roster.json"]); // loading removed the stale temp file
@@ -230,7 +266,7 @@ describe("atomic writes", () => {
     const { cache: s } = cache();
     expect(s.load()).toBeUndefined(); // only the real path is read
     await save(s, { ver: "3", items });
-    expect(cache().cache.load()).toEqual({ ver: "3", items });
+    expect(cache().cache.loadList()).toEqual({ ver: "3", items });
     expect(siblings()).toEqual(["roster.json"]);
   });
 
@@ -245,7 +281,7 @@ describe("atomic writes", () => {
     expect(logs.find((l) => l.level === 50 && l.msg === "roster cache not saved")).toMatchObject({ err: expect.stringContaining("simulated crash") });
     // The cache keeps working afterwards.
     await save(s, { ver: "3", items: [] });
-    expect(cache().cache.load()).toEqual({ ver: "3", items: [] });
+    expect(cache().cache.loadList()).toEqual({ ver: "3", items: [] });
   });
 
   it("at no moment during a save does the real path hold a partial file", async () => {

@@ -12,6 +12,7 @@ import { AuditLog } from "./audit.ts";
 import type { RosterConfig } from "./config.ts";
 import { GroupSync } from "./group-sync/group-sync.ts";
 import { PendingRequests } from "./pending-requests.ts";
+import { heapCompactor } from "../../bots/heap.ts";
 import { RosterClient } from "./roster-client.ts";
 import { rosterService } from "./service.ts";
 import { RosterCache } from "./cache.ts";
@@ -25,7 +26,7 @@ export function composeRoster(ctx: PluginContext<RosterConfig>, config: RosterCo
   );
   ctx.onDispose(() => audit.close());
   const cache = config.cache ? new RosterCache(path.join(ctx.dataDir, "roster.json"), ctx.bot.jid, ctx.logger) : undefined;
-  const client = new RosterClient(ctx, { limits: config.limits, cache, pushWaitMs: PUSH_WAIT_MS, audit });
+  const client = new RosterClient(ctx, { limits: config.limits, cache, pushWaitMs: PUSH_WAIT_MS, audit, heap: heapCompactor });
   const pending = new PendingRequests(path.join(ctx.dataDir, "pending.json"), ctx.logger);
   const subscriptions = new SubscriptionHandler(ctx, { roster: client, pending, audit }, config.subscriptions);
   const groups = new GroupSync(ctx, { roster: client, pending }, config.groups, { limits: config.limits });

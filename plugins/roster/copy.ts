@@ -11,7 +11,7 @@ export interface RosterChange {
 }
 
 export class RosterCopy {
-  private readonly items = new Map<string, RosterItem>();
+  private items = new Map<string, RosterItem>();
   ver: string | undefined;
 
   get size(): number {
@@ -40,20 +40,25 @@ export class RosterCopy {
     return { jid, before, after: change.item };
   }
 
-  /** Replaces the whole copy (a full roster result); returns what differs from before. */
-  replaceAll(items: Iterable<RosterItem>, ver: string | undefined): RosterChange[] {
-    const next = new Map<string, RosterItem>();
-    for (const item of items) next.set(item.jid, item);
+  /**
+   * Replaces the whole copy (a full roster result, or a loaded cache whose map it takes over). Returns what differs from before, or nothing
+   * when `report` is false (the first load, whose 100,000 "additions" nobody reads).
+   */
+  replaceAll(items: Iterable<RosterItem> | Map<string, RosterItem>, ver: string | undefined, report = true): RosterChange[] {
+    // A map by JID (a loaded cache) is taken over as it is.
+    const next = items instanceof Map ? items : new Map<string, RosterItem>();
+    if (!(items instanceof Map)) for (const item of items) next.set(item.jid, item);
     const changes: RosterChange[] = [];
-    for (const [jid, before] of this.items) {
-      const after = next.get(jid);
-      if (!sameItem(before, after)) changes.push({ jid, before, after });
+    if (report) {
+      for (const [jid, before] of this.items) {
+        const after = next.get(jid);
+        if (!sameItem(before, after)) changes.push({ jid, before, after });
+      }
+      for (const [jid, after] of next) {
+        if (!this.items.has(jid)) changes.push({ jid, before: undefined, after });
+      }
     }
-    for (const [jid, after] of next) {
-      if (!this.items.has(jid)) changes.push({ jid, before: undefined, after });
-    }
-    this.items.clear();
-    for (const [jid, item] of next) this.items.set(jid, item);
+    this.items = next;
     this.ver = ver;
     return changes;
   }

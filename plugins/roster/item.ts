@@ -5,6 +5,7 @@
 import { xml } from "../../bots/xmpp.ts";
 import type { XmlElement } from "../../bots/xmpp.ts";
 import { parseJid } from "../../bots/jid.ts";
+import { ownString, sharedGroups } from "./shared-strings.ts";
 import { sameSubscriptionState, SUBSCRIPTIONS, type Subscription, type SubscriptionState } from "./subscription.ts";
 
 export type { Subscription } from "./subscription.ts";
@@ -32,6 +33,7 @@ export const DEFAULT_LIMITS: ItemLimits = { maxNameLength: 1024, maxGroupLength:
 
 /** Cuts a string to at most `max` code points (never in the middle of a surrogate pair). */
 function capCodePoints(s: string, max: number): string {
+  if (s.length <= max) return s; // UTF-16 length bounds the code point count from above
   const cps = Array.from(s);
   return cps.length <= max ? s : cps.slice(0, max).join("");
 }
@@ -41,6 +43,12 @@ function capCodePoints(s: string, max: number): string {
  * count (servers refuse or silently fold such groups; RFC 6121 §2.3.2, checklist 12).
  */
 export function cleanGroups(groups: Iterable<string>, limits: ItemLimits = DEFAULT_LIMITS): string[] {
+  if (Array.isArray(groups) && groups.length <= 1) {
+    // Most contacts have one group or none; this skips the Set and the sort.
+    if (groups.length === 0 || limits.maxGroups < 1) return [];
+    const g = capCodePoints(String(groups[0]).normalize("NFC"), limits.maxGroupLength);
+    return g.trim() === "" ? [] : [g];
+  }
   const seen = new Set<string>();
   for (const raw of groups) {
     const g = capCodePoints(String(raw).normalize("NFC"), limits.maxGroupLength);
@@ -68,6 +76,24 @@ export class ItemParseError extends Error {
  * Parses an `<item/>` from the server. Incoming groups are normalized the same way as outgoing
  * ones, so comparisons are exact.
  */
+/**
+ * A frozen item. Every item is built here, by one literal per field combination, so all items of a
+ * roster share V8's few hidden classes (copies made field by field from parsed JSON each got their
+ * own, 200 bytes apiece), and equal group lists are one shared array.
+ */
+export function makeItem(jid: string, name: string | undefined, groups: readonly string[], subscription: Subscription, ask: boolean, approved: boolean): RosterItem {
+  const g = sharedGroups(groups);
+  const item: RosterItem =
+    name === undefined
+      ? ask
+        ? { jid, groups: g, subscription, ask: "subscribe", approved }
+        : { jid, groups: g, subscription, approved }
+      : ask
+        ? { jid, name, groups: g, subscription, ask: "subscribe", approved }
+        : { jid, name, groups: g, subscription, approved };
+  return Object.freeze(item);
+}
+
 export function parseItem(el: XmlElement, limits: ItemLimits = DEFAULT_LIMITS): { remove: true; jid: string } | { remove: false; item: RosterItem } {
   const rawJid = el.attrs.jid;
   if (!rawJid) throw new ItemParseError("roster item without jid");
@@ -82,15 +108,24 @@ export function parseItem(el: XmlElement, limits: ItemLimits = DEFAULT_LIMITS): 
   if (sub === "remove") return { remove: true, jid: jid.bare };
   if (!(SUBSCRIPTIONS as readonly string[]).includes(sub)) throw new ItemParseError(`roster item with unknown subscription "${sub}"`);
   const name = cleanName(el.attrs.name, limits);
-  const item: RosterItem = {
-    jid: jid.bare,
-    ...(name !== undefined ? { name } : {}),
-    groups: cleanGroups(el.getChildren("group").map((g) => g.text()), limits),
-    subscription: sub as Subscription,
-    ...(el.attrs.ask === "subscribe" ? { ask: "subscribe" as const } : {}),
-    approved: el.attrs.approved === "true" || el.attrs.approved === "1",
-  };
-  return { remove: false, item: Object.freeze(item) };
+  const item = makeItem(
+    jid.local ? jid.bare : ownString(jid.bare),
+    name === undefined ? undefined : ownString(name),
+    cleanGroups(groupTexts(el), limits),
+    sub as Subscription,
+    el.attrs.ask === "subscribe",
+    el.attrs.approved === "true" || el.attrs.approved === "1",
+  );
+  return { remove: false, item };
+}
+
+/** The texts of an item's `<group/>` children (one pass, no intermediate element list). */
+function groupTexts(el: XmlElement): string[] {
+  const texts: string[] = [];
+  for (const child of el.children) {
+    if (typeof child !== "string" && child.is("group")) texts.push(child.text());
+  }
+  return texts;
 }
 
 /**
@@ -100,15 +135,24 @@ export function parseItem(el: XmlElement, limits: ItemLimits = DEFAULT_LIMITS): 
  */
 export function itemTrimmed(el: XmlElement, item: RosterItem, limits: ItemLimits = DEFAULT_LIMITS): string | undefined {
   const name = el.attrs.name;
-  const groups = el.getChildren("group").map((g) => g.text());
   // Fast path: UTF-16 lengths bound code point counts from above.
-  if (groups.length <= limits.maxGroups && (name?.length ?? 0) <= limits.maxNameLength && groups.every((g) => g.length <= limits.maxGroupLength)) return undefined;
+  if ((name?.length ?? 0) <= limits.maxNameLength && withinGroupLimits(el, limits)) return undefined;
+  const groups = groupTexts(el);
   const notes: string[] = [];
   const distinct = new Set(groups.map((g) => g.normalize("NFC")).filter((g) => g.trim() !== ""));
   if (distinct.size > item.groups.length) notes.push(`${distinct.size - item.groups.length} of ${distinct.size} groups dropped (maxGroups ${limits.maxGroups})`);
   if ([...distinct].some((g) => Array.from(g).length > limits.maxGroupLength)) notes.push(`group names cut to ${limits.maxGroupLength} characters`);
   if (name !== undefined && Array.from(name.normalize("NFC")).length > limits.maxNameLength) notes.push(`name cut to ${limits.maxNameLength} characters`);
   return notes.length ? notes.join("; ") : undefined;
+}
+
+function withinGroupLimits(el: XmlElement, limits: ItemLimits): boolean {
+  let count = 0;
+  for (const child of el.children) {
+    if (typeof child === "string" || !child.is("group")) continue;
+    if (++count > limits.maxGroups || child.text().length > limits.maxGroupLength) return false;
+  }
+  return true;
 }
 
 /** The `<item/>` of a roster set: never `ask` or `approved`, `subscription` only as "remove" (§2.3.2). */

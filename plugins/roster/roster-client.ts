@@ -10,6 +10,7 @@ import type { PluginContext } from "../../bots/context.ts";
 import { NotifyHook } from "../../bots/hooks.ts";
 import { parseJid } from "../../bots/jid.ts";
 import type { ChangeOptions, ChangeOrigin, RosterAccess, RosterCopyHooks, RosterItemInput, RosterLoadedEvent } from "./api.ts";
+import type { HeapCompactor } from "../../bots/heap.ts";
 import type { AuditLog } from "./audit.ts";
 import { RosterError, type RosterOperation } from "./errors.ts";
 import { cleanGroups, cleanName, itemElement, itemTrimmed, NS_ROSTER, parseItem, removeElement, type ItemLimits, type RosterItem } from "./item.ts";
@@ -28,7 +29,12 @@ export interface RosterClientOptions {
   /** How long set()/remove() wait for the server's push after its result. */
   pushWaitMs: number;
   audit: Pick<AuditLog, "write">;
+  /** Asked to give memory back after a large load (bots/heap.ts). */
+  heap?: Pick<HeapCompactor, "request">;
 }
+
+/** From this many items on, a full load leaves enough garbage behind to be worth a compaction. */
+const COMPACT_AFTER_ITEMS = 10_000;
 
 function stanzaError(type: string, condition: string, text?: string): XmlElement {
   return xml("error", { type }, xml(condition, { xmlns: NS_STANZAS }), text ? xml("text", { xmlns: NS_STANZAS }, text) : undefined);
@@ -73,10 +79,10 @@ export class RosterClient implements RosterAccess {
     if (this.cache) {
       const cached = this.cache.load();
       if (cached) {
-        this.copy.replaceAll(cached.items, cached.ver);
+        this.copy.replaceAll(cached.items, cached.ver, false);
         this.hadCopy = true;
         this.fromCache = true;
-        log.info({ items: cached.items.length, ver: cached.ver }, "roster cache loaded");
+        log.info({ items: cached.items.size, ver: cached.ver }, "roster cache loaded");
       }
     }
     ctx.onIq("set", NS_ROSTER, "query", (stanza, query) => this.onPush(stanza, query));
@@ -176,7 +182,7 @@ export class RosterClient implements RosterAccess {
           this.ctx.logger.warn({ err: (err as Error).message }, "roster item skipped");
         }
       }
-      changes = this.copy.replaceAll(items, query.attrs.ver);
+      changes = this.copy.replaceAll(items, query.attrs.ver, this.hadCopy);
     } else if (ver === undefined) {
       this.ctx.logger.warn("empty roster result without versioning; keeping the current copy");
     }
@@ -187,7 +193,10 @@ export class RosterClient implements RosterAccess {
     this.hadCopy = true;
     for (const change of reported) this.announce(change, origin);
     for (const push of queue) this.applyPush(push, undefined);
-    this.persist();
+    // An "unchanged" answer leaves the cache as it is on disk: no rewrite of every item.
+    if (kind === "full" || queue.length > 0 || this.queuedVer !== undefined) this.persist();
+    // A full result or a cache read leaves its parse (XML or JSON) behind as garbage: give it back.
+    if (this.copy.size >= COMPACT_AFTER_ITEMS && (kind === "full" || this.fromCache)) this.options.heap?.request();
     this.loadedFlag = true;
     this.sessionLoaded = true;
     const event: RosterLoadedEvent = { items: this.copy.list(), version: this.copy.ver, kind, fromCache: this.fromCache, changes: reported };

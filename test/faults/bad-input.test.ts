@@ -15,6 +15,7 @@ import { prepareConfig } from "../../bots/prepare.ts";
 import { createLogger } from "../../bots/logger.ts";
 import { reloadHost } from "../../bots/reload.ts";
 import type { RosterService } from "../../plugins/roster/api.ts";
+import { decodeRosterCache } from "../../plugins/roster/cache.ts";
 import { ProsodyServer } from "../../scripts/prosody.ts";
 import { TestClient, xml } from "../../scripts/xmpp-client.ts";
 import { RawComponent, type PresenceAttrs } from "../../scripts/xmpp-component.ts";
@@ -210,8 +211,8 @@ describe("the bad-input corpus through a real server", () => {
     expect(roster.subscriptions.pending()).toEqual(pendingBefore);
     expect(readAudit(auditFile).filter((l) => l.from === "held@hold.test").every((l) => l.action === "ask")).toBe(true);
     await until(() => {
-      const cached = JSON.parse(readFileSync(path.join(tmp.dir, "data", "plugins", "roster", "roster.json"), "utf8")) as { items: { jid: string }[] };
-      return itemsBefore.every((i) => cached.items.some((c) => JSON.stringify(c) === JSON.stringify(i)));
+      const cached = decodeRosterCache(readFileSync(path.join(tmp.dir, "data", "plugins", "roster", "roster.json"), "utf8"), BOT);
+      return itemsBefore.every((i) => JSON.stringify(cached.items.get(i.jid)) === JSON.stringify(i));
     }, 5_000, "the cache to hold the items decided before");
   });
 });

@@ -1,0 +1,96 @@
+/**
+ * RosterClient on a fake connection, for what only shows at size: a large load asks for the heap
+ * to be compacted (a small one does not), an "unchanged" answer does not rewrite the cache, and
+ * parsed items share their group lists.
+ */
+import { statSync } from "node:fs";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { xml } from "../../bots/xmpp.ts";
+import type { XmlElement } from "../../bots/xmpp.ts";
+import { fakeShared } from "../../test/helpers/fake-shared.ts";
+import { tempDir, type TempDir } from "../../test/helpers/tmp.ts";
+import { RosterCache } from "./cache.ts";
+import { DEFAULT_LIMITS } from "./item.ts";
+import { RosterClient } from "./roster-client.ts";
+
+const NS = "jabber:iq:roster";
+const BOT = "bot@x.org";
+
+let tmp: TempDir;
+beforeEach(() => {
+  tmp = tempDir("roster-client-");
+});
+afterEach(() => tmp.remove());
+
+function rosterResult(count: number, ver: string) {
+  return (s: XmlElement) =>
+    Promise.resolve(
+      xml(
+        "iq",
+        { type: "result", id: s.attrs.id },
+        xml("query", { xmlns: NS, ver }, ...Array.from({ length: count }, (_, i) => xml("item", { jid: `c${i}@b.test`, subscription: "both" }, xml("group", {}, i % 2 ? "Odd" : "Even")))),
+      ),
+    );
+}
+
+async function login(env: ReturnType<typeof fakeShared>): Promise<void> {
+  for (const entry of env.shared.lifecycle.filter((e) => e.kind === "session")) await entry.fn();
+}
+
+function client(env: ReturnType<typeof fakeShared>, heap = { request: vi.fn() }) {
+  const cache = new RosterCache(path.join(tmp.dir, "roster.json"), BOT, env.logger, 0);
+  const ctx = env.context("roster");
+  const roster = new RosterClient(ctx, { limits: DEFAULT_LIMITS, cache, pushWaitMs: 10, audit: { write: () => {} }, heap });
+  return { roster, heap, cache, ctx };
+}
+
+describe("large loads", () => {
+  it("a full result of 10,000 items asks for one compaction; 9,999 items do not", async () => {
+    for (const [count, asks] of [
+      [10_000, 1],
+      [9_999, 0],
+    ] as const) {
+      const env = fakeShared(path.join(tmp.dir, String(count)), BOT);
+      env.connection.request = rosterResult(count, "1");
+      const { roster, heap, ctx } = client(env);
+      await login(env);
+      expect(roster.list()).toHaveLength(count);
+      expect(heap.request).toHaveBeenCalledTimes(asks);
+      await ctx.dispose();
+    }
+  });
+
+  it("a warm start from a large cache asks once; the 'unchanged' answer leaves the cache file alone", async () => {
+    const env = fakeShared(tmp.dir, BOT);
+    env.connection.request = rosterResult(10_000, "1");
+    const first = client(env);
+    await login(env);
+    await first.ctx.dispose(); // flushes the cache
+    const file = path.join(tmp.dir, "roster.json");
+    const written = statSync(file).mtimeMs;
+
+    const env2 = fakeShared(tmp.dir, BOT);
+    env2.connection.features = xml("features", {}, xml("ver", { xmlns: "urn:xmpp:features:rosterver" }));
+    env2.connection.request = (s: XmlElement) => Promise.resolve(xml("iq", { type: "result", id: s.attrs.id })); // "your copy is current"
+    const second = client(env2);
+    await login(env2);
+    expect(second.roster.list()).toHaveLength(10_000);
+    expect(second.heap.request).toHaveBeenCalledTimes(1);
+    await second.ctx.dispose();
+    expect(statSync(file).mtimeMs).toBe(written);
+  });
+
+  it("parsed items with equal groups share one frozen list", async () => {
+    const env = fakeShared(tmp.dir, BOT);
+    env.connection.request = rosterResult(4, "1");
+    const { roster, ctx } = client(env);
+    await login(env);
+    const [a, b, c] = ["c0@b.test", "c1@b.test", "c2@b.test"].map((j) => roster.get(j)!);
+    expect(a!.groups).toEqual(["Even"]);
+    expect(a!.groups).toBe(c!.groups);
+    expect(a!.groups).not.toBe(b!.groups);
+    expect(Object.isFrozen(a!.groups)).toBe(true);
+    await ctx.dispose();
+  });
+});
