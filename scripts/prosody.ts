@@ -39,6 +39,19 @@ function luaString(s: string): string {
   return JSON.stringify(s).replace(/\\u([0-9a-f]{4})/gi, (_, h) => `\\u{${h}}`);
 }
 
+/** Why SQL roster storage cannot be used here, or undefined when it can. */
+export function sqlUnavailable(): string | undefined {
+  const dbi = spawnSync("lua5.4", ["-e", 'require "DBI"; require "dbd.sqlite3"'], { stdio: "ignore" });
+  const cli = spawnSync("sqlite3", ["-version"], { stdio: "ignore" });
+  if (dbi.status === 0 && cli.status === 0) return undefined;
+  return "Prosody's SQLite storage needs the Debian packages lua-dbi-sqlite3 and sqlite3: apt-get install lua-dbi-sqlite3 sqlite3";
+}
+
+/** An SQL string literal. */
+function sqlString(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
 export interface RosterSeedItem {
   jid: string;
   name?: string;
@@ -57,9 +70,12 @@ export interface ProsodyOptions {
   /**
    * Where Prosody keeps rosters and pending requests: "internal" (default) files survive restart()
    * and can be seeded with writeRoster(), but are rewritten whole on every change; "memory" is much
-   * faster under a flood of subscription traffic, and lost on restart.
+   * faster under a flood of subscription traffic, and lost on restart (it too copies the whole roster
+   * on every change); "sql" keeps rosters in SQLite (`roster.sqlite` in the data folder), one row
+   * per contact, so a change writes a row or two: needs the Debian packages lua-dbi-sqlite3
+   * (Prosody's driver) and sqlite3 (writeRoster seeds with it); see sqlUnavailable().
    */
-  rosterStorage?: "internal" | "memory";
+  rosterStorage?: "internal" | "memory" | "sql";
   /**
    * Offer stream management (mod_smacks; default true). Prosody 0.12's mod_smacks can spin in a
    * CPU-bound stall when the server is pushed past its capacity (a flood test): turn it off there.
@@ -140,13 +156,29 @@ component_interfaces = { "127.0.0.1" }
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
 authentication = "internal_plain"
-storage = ${this.options.rosterStorage === "memory" ? '{ roster = "memory" }' : '"internal"'}
+storage = ${this.storageConfig()}
 limits = { c2s = { rate = ${luaString(rate)}; burst = "10s" } }
 smacks_hibernation_time = 30
 log = { { levels = { min = ${luaString(this.options.logLevel ?? (process.env.PROSODY_LOG_LEVEL) ?? "info")} }, to = "file", filename = ${luaString(this.logFile)} } }
 ${this.hosts.map((h) => `VirtualHost ${luaString(h)}`).join("\n")}
 ${(this.options.components ?? []).map((c) => `Component ${luaString(c.domain)}\n\tcomponent_secret = ${luaString(c.secret)}`).join("\n")}
 `;
+  }
+
+  private get sqlDatabase(): string {
+    return path.join(this.dataDir, "roster.sqlite");
+  }
+
+  private storageConfig(): string {
+    switch (this.options.rosterStorage) {
+      case "memory":
+        return '{ roster = "memory" }';
+      case "sql":
+        // Only rosters: accounts stay in files, which createAccount() writes.
+        return `{ roster = "sql" }\nsql = { driver = "SQLite3", database = ${luaString(this.sqlDatabase)} }`;
+      default:
+        return '"internal"';
+    }
   }
 
   private async startProcess(): Promise<void> {
@@ -188,6 +220,7 @@ ${(this.options.components ?? []).map((c) => `Component ${luaString(c.domain)}\n
    * is offline: Prosody caches rosters of online users.
    */
   writeRoster(user: string, host: string, items: RosterSeedItem[], version = 1): void {
+    if (this.options.rosterStorage === "sql") return this.writeSqlRoster(user, host, items, version);
     const dir = path.join(this.dataDir, encode(host), "roster");
     mkdirSync(dir, { recursive: true });
     const lines = [`return {`, `\t[false] = { ["version"] = ${version}; ["pending"] = {}; };`];
@@ -203,6 +236,30 @@ ${(this.options.components ?? []).map((c) => `Component ${luaString(c.domain)}\n
     }
     lines.push("};", "");
     writeFileSync(path.join(dir, `${encode(user)}.dat`), lines.join("\n"));
+  }
+
+  /**
+   * The same into SQLite: one row per contact as mod_storage_sql stores a roster (JSON values; the
+   * version row under key "" in util.json's form for a non-string key). The table is created as
+   * Prosody creates it, which then leaves it be.
+   */
+  private writeSqlRoster(user: string, host: string, items: RosterSeedItem[], version: number): void {
+    const row = (key: string, value: unknown) =>
+      `INSERT INTO "prosody" VALUES (${sqlString(host)},${sqlString(user)},'roster',${sqlString(key)},'json',${sqlString(JSON.stringify(value))});`;
+    const lines = [
+      "BEGIN;",
+      'CREATE TABLE IF NOT EXISTS "prosody" ("host" TEXT NOT NULL, "user" TEXT NOT NULL, "store" TEXT NOT NULL, "key" TEXT NOT NULL, "type" TEXT NOT NULL, "value" MEDIUMTEXT NOT NULL);',
+      'CREATE INDEX IF NOT EXISTS "prosody_index" ON "prosody" ("host", "user", "store", "key");',
+      `DELETE FROM "prosody" WHERE "host"=${sqlString(host)} AND "user"=${sqlString(user)} AND "store"='roster';`,
+      row("", { __hash: [false, { version, pending: {} }] }),
+    ];
+    for (const it of items) {
+      const groups = Object.fromEntries((it.groups ?? []).map((g) => [g, true]));
+      lines.push(row(it.jid, { subscription: it.subscription ?? "none", groups, ...(it.name !== undefined ? { name: it.name } : {}), ...(it.ask ? { ask: it.ask } : {}) }));
+    }
+    lines.push("COMMIT;", "");
+    const r = spawnSync("sqlite3", [this.sqlDatabase], { input: lines.join("\n"), encoding: "utf8", stdio: ["pipe", "ignore", "pipe"] });
+    if (r.status !== 0) throw new Error(`sqlite3 could not write the roster: ${r.stderr || r.error?.message}`);
   }
 
   /** Stops the process (SIGTERM, then SIGKILL after 5 s). Keeps the data for restart(). */
