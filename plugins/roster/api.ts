@@ -218,7 +218,7 @@ export interface RosterAccess {
    * The current items and a listener for every later change, in one synchronous step, so no change
    * is missed between the two. Call `stop()` (e.g. in ctx.onDispose) to stop listening.
    */
-  snapshotAndListen(listener: (change: RosterChange) => void): { items: RosterItem[]; stop(): void };
+  snapshotAndListen(listener: (change: RosterChange) => void): { items: RosterItem[]; stop: () => void };
 
   /** Adds or replaces a contact. Groups are de-duplicated, empty ones dropped, lengths capped. Resolves once the copy shows it. */
   set(item: RosterItemInput, options?: ChangeOptions): Promise<RosterItem | undefined>;

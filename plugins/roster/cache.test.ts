@@ -115,6 +115,22 @@ describe("coalesced writes", () => {
     expect(cache().cache.loadList()).toEqual({ ver: "3", items });
   });
 
+  it("after a slow write, the next one waits ten times as long (a busy sync is not held up by its cache)", async () => {
+    const realRename = fsp.rename.bind(fsp);
+    const rename = vi.spyOn(fsp, "rename").mockImplementation(async (from, to) => {
+      await new Promise((r) => setTimeout(r, 60)); // a write that takes 60 ms
+      return realRename(from, to);
+    });
+    const { cache: s } = cache(ACCOUNT, 10);
+    await save(s, { ver: "1", items });
+    s.scheduleSave(() => ({ ver: "2", items }));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(rename).toHaveBeenCalledTimes(1); // not yet: due about 600 ms after the first ended
+    await vi.waitFor(() => expect(rename).toHaveBeenCalledTimes(2), { timeout: 2_000 });
+    await s.flush();
+    expect(cache().cache.loadList()?.ver).toBe("2");
+  });
+
   it("the snapshot is taken at write time, not when scheduled", async () => {
     const { cache: s } = cache(ACCOUNT, 10);
     let ver = "early";

@@ -26,6 +26,11 @@ export class RosterCopy {
     return [...this.items.values()];
   }
 
+  /** The items without a copy of the list (for a filter over a large roster). */
+  values(): IterableIterator<RosterItem> {
+    return this.items.values();
+  }
+
   /** Applies one push; undefined when it changes nothing (e.g. our own set echoed back unchanged). */
   apply(change: PushChange): RosterChange | undefined {
     const jid = change.remove ? change.jid : change.item.jid;

@@ -79,18 +79,17 @@ export class ItemParseError extends Error {
 /**
  * A frozen item. Every item is built here, by one literal per field combination, so all items of a
  * roster share V8's few hidden classes (copies made field by field from parsed JSON each got their
- * own, 200 bytes apiece), and equal group lists are one shared array.
+ * own, 200 bytes apiece). `groups` is a shared list (sharedGroups), so equal lists are one array.
  */
 export function makeItem(jid: string, name: string | undefined, groups: readonly string[], subscription: Subscription, ask: boolean, approved: boolean): RosterItem {
-  const g = sharedGroups(groups);
   const item: RosterItem =
     name === undefined
       ? ask
-        ? { jid, groups: g, subscription, ask: "subscribe", approved }
-        : { jid, groups: g, subscription, approved }
+        ? { jid, groups, subscription, ask: "subscribe", approved }
+        : { jid, groups, subscription, approved }
       : ask
-        ? { jid, name, groups: g, subscription, ask: "subscribe", approved }
-        : { jid, name, groups: g, subscription, approved };
+        ? { jid, name, groups, subscription, ask: "subscribe", approved }
+        : { jid, name, groups, subscription, approved };
   return Object.freeze(item);
 }
 
@@ -111,7 +110,7 @@ export function parseItem(el: XmlElement, limits: ItemLimits = DEFAULT_LIMITS): 
   const item = makeItem(
     jid.local ? jid.bare : ownString(jid.bare),
     name === undefined ? undefined : ownString(name),
-    cleanGroups(groupTexts(el), limits),
+    sharedGroups(cleanGroups(groupTexts(el), limits)),
     sub as Subscription,
     el.attrs.ask === "subscribe",
     el.attrs.approved === "true" || el.attrs.approved === "1",

@@ -121,7 +121,9 @@ export class RosterClient implements RosterAccess {
 
   inGroup(group: string): RosterItem[] {
     const g = group.normalize("NFC");
-    return this.copy.list().filter((i) => i.groups.includes(g));
+    const members: RosterItem[] = [];
+    for (const item of this.copy.values()) if (item.groups.includes(g)) members.push(item);
+    return members;
   }
 
   whenLoaded(): Promise<void> {
@@ -129,7 +131,7 @@ export class RosterClient implements RosterAccess {
     return new Promise((resolve) => this.loadedWaiters.push(resolve));
   }
 
-  snapshotAndListen(listener: (change: RosterChange) => void): { items: RosterItem[]; stop(): void } {
+  snapshotAndListen(listener: (change: RosterChange) => void): { items: RosterItem[]; stop: () => void } {
     const items = this.copy.list();
     this.listeners.add(listener);
     return { items, stop: () => void this.listeners.delete(listener) };

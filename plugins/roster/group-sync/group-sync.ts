@@ -95,10 +95,11 @@ export class GroupSync implements GroupSyncApi {
     this.active = this.prepare(config);
     this.asked = new AskedContacts(path.join(ctx.dataDir, "group-sync.json"), ctx.logger);
     this.forgetUndeclared();
-    const listening = this.roster.snapshotAndListen((change) => this.onChange(change));
+    // Only the listener is kept: holding the snapshot would keep a replaced copy's items alive.
+    const { stop: stopListening } = this.roster.snapshotAndListen((change) => this.onChange(change));
     ctx.onDispose(() => {
       this.disposed = true;
-      listening.stop();
+      stopListening();
       clearTimeout(this.timer);
       this.stopInterval?.();
     });
