@@ -73,10 +73,6 @@ export class ItemParseError extends Error {
 }
 
 /**
- * Parses an `<item/>` from the server. Incoming groups are normalized the same way as outgoing
- * ones, so comparisons are exact.
- */
-/**
  * A frozen item. Every item is built here, by one literal per field combination, so all items of a
  * roster share V8's few hidden classes (copies made field by field from parsed JSON each got their
  * own, 200 bytes apiece). `groups` is a shared list (sharedGroups), so equal lists are one array.
@@ -93,6 +89,10 @@ export function makeItem(jid: string, name: string | undefined, groups: readonly
   return Object.freeze(item);
 }
 
+/**
+ * Parses an `<item/>` from the server. Incoming groups are normalized the same way as outgoing
+ * ones, so comparisons are exact.
+ */
 export function parseItem(el: XmlElement, limits: ItemLimits = DEFAULT_LIMITS): { remove: true; jid: string } | { remove: false; item: RosterItem } {
   const rawJid = el.attrs.jid;
   if (!rawJid) throw new ItemParseError("roster item without jid");
