@@ -32,6 +32,7 @@ import type { MatchSpec, SubscriptionRule } from "../plugins/roster/policy/match
 import { ProsodyServer } from "../scripts/prosody.ts";
 import { cpuMsOf, memoryOf } from "../scripts/proc-stats.ts";
 import { TestClient, xml } from "../scripts/xmpp-client.ts";
+import { median } from "./stats.ts";
 
 const CROWD = Math.max(10, Number(process.env.CROWD ?? 1_000));
 const ROUNDS = Math.max(1, Number(process.env.ROUNDS ?? 3));
@@ -270,11 +271,6 @@ async function resetRoster(janitor: TestClient, crowd: Crowd): Promise<void> {
   await settle(crowd);
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const f0 = (n: number) => n.toFixed(0);
 
 export async function run(): Promise<void> {

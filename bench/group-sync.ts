@@ -30,6 +30,7 @@ import roster from "../plugins/roster/index.ts";
 import { ProsodyServer, sqlUnavailable, type ProsodyOptions, type RosterSeedItem } from "../scripts/prosody.ts";
 import { cpuMsOf } from "../scripts/proc-stats.ts";
 import { TestClient } from "../scripts/xmpp-client.ts";
+import { median } from "./stats.ts";
 
 type Storage = NonNullable<ProsodyOptions["rosterStorage"]>;
 
@@ -89,11 +90,6 @@ function contactItems(): { desired: RosterSeedItem[]; drifted: RosterSeedItem[] 
     }
   }
   return { desired, drifted };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 const setIq = (item: { jid: string; name?: string; groups?: readonly string[] }) =>

@@ -32,7 +32,7 @@ import { prepareConfig } from "../bots/prepare.ts";
 import { xmppPatches } from "../bots/xmpp-client.ts";
 import { ProsodyServer, type RosterSeedItem } from "../scripts/prosody.ts";
 import { cpuMsOf, memoryOf } from "../scripts/proc-stats.ts";
-import { table } from "./startup.ts";
+import { median, table } from "./stats.ts";
 
 const HERE = fileURLToPath(import.meta.url);
 const ROOT = path.resolve(path.dirname(HERE), "..");
@@ -235,12 +235,6 @@ async function serverQuiet(pid: number | undefined): Promise<void> {
     if (!(cpuMsOf(pid) - before >= 20)) return;
   }
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 function medianResult(runs: ChildResult[]): ChildResult {
   const pick = (f: (r: ChildResult) => number) => median(runs.map(f));

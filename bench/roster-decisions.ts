@@ -41,6 +41,7 @@ import { SUBSCRIPTIONS, theyHaveOurPresence, type Subscription } from "../plugin
 import { fakeShared } from "../test/helpers/fake-shared.ts";
 import { prng } from "../test/helpers/prng.ts";
 import { tempDir } from "../test/helpers/tmp.ts";
+import { median } from "./stats.ts";
 
 const SMALL = 100;
 const BIG = 100_000;
@@ -206,12 +207,6 @@ async function timeDecisions(s: Scenario): Promise<number> {
   const ns = Number(process.hrtime.bigint() - start) / DECISION_BATCH;
   if (decided === 0) throw new Error("no request was decided");
   return ns;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 const num = (n: number) => Math.round(n).toLocaleString("en-US");

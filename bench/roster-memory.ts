@@ -26,6 +26,7 @@ import { fileURLToPath } from "node:url";
 import { ProsodyServer } from "../scripts/prosody.ts";
 import { memoryOf } from "../scripts/proc-stats.ts";
 import { HOST, offlineChanges, PASSWORD, rosterSize, seedRoster } from "./roster-fixture.ts";
+import { median, table } from "./stats.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const SIZE = rosterSize(100_000);
@@ -96,12 +97,6 @@ async function measure(configFile: string, snapshot: string | undefined): Promis
   }
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
 export async function run(): Promise<void> {
   console.log("building dist/ (the CLI runs the compiled build)");
   execFileSync(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "inherit" });
@@ -147,7 +142,7 @@ export async function run(): Promise<void> {
     const basePeak = median(base.map((s) => s.peakMb));
     const perContact = (mb: number, baseMb: number) => ((mb - baseMb) * 1024 * 1024) / SIZE;
     const header = ["start", "loaded s", "steady MB", "peak MB", "steady B/contact", "peak B/contact", "steady/1 KB", "peak/2 KB"];
-    const table = Object.entries(rows).map(([name, s]) => {
+    const cells = Object.entries(rows).map(([name, s]) => {
       const steady = median(s.map((x) => x.steadyMb));
       const peak = median(s.map((x) => x.peakMb));
       const isBase = s === base;
@@ -162,11 +157,7 @@ export async function run(): Promise<void> {
         isBase ? "-" : (perContact(peak, basePeak) / 2048).toFixed(2),
       ];
     });
-    const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
-    const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
-    console.log(line(header));
-    console.log(widths.map((w) => "-".repeat(w)).join("  "));
-    for (const r of table) console.log(line(r));
+    table(header, cells);
     console.log(`\nmedians of ${REPS}; per contact = (MB - the empty-roster bot's MB) / ${SIZE.toLocaleString("en-US")}; the last two columns are the`);
     console.log(`share of the target (<= 1.00 meets it). loaded s = process start to "roster loaded" (node start-up and login included).`);
     console.log(`raw steady MB: ${Object.entries(rows).map(([n, s]) => `${n} [${s.map((x) => x.steadyMb.toFixed(0)).join(", ")}]`).join(", ")}`);

@@ -28,6 +28,7 @@ import { ProsodyServer } from "../scripts/prosody.ts";
 import { TestClient, xml } from "../scripts/xmpp-client.ts";
 import { testBotConfig } from "../test/helpers/bot.ts";
 import { HOST, offlineChanges, PASSWORD, rosterSize, seedRoster } from "./roster-fixture.ts";
+import { median, table } from "./stats.ts";
 
 const CONTACTS = rosterSize(10_000);
 const CHANGES = 50;
@@ -159,12 +160,6 @@ async function settle(monitor: TestClient): Promise<void> {
   await monitor.client.iqCaller.request(xml("iq", { type: "get", to: HOST }, xml("ping", { xmlns: "urn:xmpp:ping" })), 60_000);
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
 const fmtInt = (n: number) => Math.round(n).toLocaleString("en-US");
 
 export async function run(): Promise<void> {
@@ -228,7 +223,7 @@ export async function run(): Promise<void> {
     const rosterMs = (x: Sample) => x.applyMs + x.fetchMs;
     const base = { ms: med(cold, (x) => x.totalMs), rosterMs: med(cold, rosterMs), bytes: med(cold, (x) => x.bytes) };
     const header = ["start", "result", "total ms", "login ms", "apply ms", "fetch ms", "bytes recv", "roster bytes", "total/cold", "apply+fetch/cold", "bytes/cold"];
-    const table = rows.map(({ name, s }) => [
+    const cells = rows.map(({ name, s }) => [
       name,
       s[0]!.kind,
       med(s, (x) => x.totalMs).toFixed(0),
@@ -241,11 +236,7 @@ export async function run(): Promise<void> {
       (med(s, rosterMs) / base.rosterMs).toFixed(3),
       (med(s, (x) => x.bytes) / base.bytes).toFixed(4),
     ]);
-    const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
-    const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
-    console.log(line(header));
-    console.log(widths.map((w) => "-".repeat(w)).join("  "));
-    for (const r of table) console.log(line(r));
+    table(header, cells);
     console.log(`\nmedians of ${REPS}. total = runtime.start() to the roster's loaded hook = apply + login + fetch;`);
     console.log("  apply = plugins applied (reads and validates the roster cache), login = TCP, SASL and bind until the roster get,");
     console.log("  fetch = roster get sent to loaded (server work, transfer, parsing, diff). bytes recv = every socket byte until");
