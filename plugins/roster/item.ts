@@ -44,19 +44,24 @@ function capCodePoints(s: string, max: number): string {
  */
 export function cleanGroups(groups: Iterable<string>, limits: ItemLimits = DEFAULT_LIMITS): string[] {
   if (Array.isArray(groups) && groups.length <= 1) {
-    // Most contacts have one group or none; this skips the Set and the sort.
-    if (groups.length === 0 || limits.maxGroups < 1) return [];
-    const g = capCodePoints(String(groups[0]).normalize("NFC"), limits.maxGroupLength);
-    return g.trim() === "" ? [] : [g];
+    // Most contacts have one group or none: no Set, no sort.
+    const g = groups.length === 0 ? undefined : cleanGroup(groups[0] as string, limits);
+    return g === undefined ? [] : [g];
   }
   const seen = new Set<string>();
   for (const raw of groups) {
-    const g = capCodePoints(String(raw).normalize("NFC"), limits.maxGroupLength);
-    if (g.trim() === "") continue;
+    const g = cleanGroup(raw, limits);
+    if (g === undefined) continue;
     seen.add(g);
     if (seen.size >= limits.maxGroups) break;
   }
   return [...seen].sort();
+}
+
+/** One group name: NFC, capped; undefined when nothing but white space is left. */
+function cleanGroup(raw: string, limits: ItemLimits): string | undefined {
+  const g = capCodePoints(String(raw).normalize("NFC"), limits.maxGroupLength);
+  return g.trim() === "" ? undefined : g;
 }
 
 export function cleanName(name: string | undefined, limits: ItemLimits = DEFAULT_LIMITS): string | undefined {
