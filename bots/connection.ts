@@ -116,13 +116,6 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
     patchClient(this.client, (element, err) =>
       this.logger.warn({ err: err.message, stanza: element.toString().slice(0, 500) }, "malformed stanza dropped"),
     );
-    // xmpp.js drops the parser when the server's </stream> is late (its 2 s close timeout, easily
-    // reached with many bots stopping at once) but reads on until the socket closes: data arriving
-    // then would throw in the socket's data handler and end the process. Nothing is left to parse it.
-    const onData = this.client._onData.bind(this.client);
-    this.client._onData = (data) => {
-      if (this.client.parser) onData(data);
-    };
     this.client.middleware.use((ctx, next) => this.dispatch(ctx.stanza, ctx.element, next));
     // xmpp.js's feature handlers consume the features element, so watch for it before them.
     this.client.on("nonza", (el: XmlElement) => {

@@ -253,6 +253,16 @@ describe("stream management", () => {
     expect(dropped).toEqual(["message: bad from"]);
   });
 
+  it("patchClient() drops socket data that arrives after xmpp.js dropped its parser (unpatched, it throws)", () => {
+    const bare = probeClient(createClient);
+    bare.parser = null;
+    expect(() => bare._onData(Buffer.from("<message/>"))).toThrow(/write/);
+    const client = probeClient(createClient);
+    patchClient(client, () => {});
+    client.parser = null;
+    expect(() => client._onData(Buffer.from("<message/>"))).not.toThrow();
+  });
+
   it("sm-unresumable-queue: a stream with no id to resume has its queue failed and dropped", async () => {
     await xmppPatches();
     const client = probeClient(createClient);

@@ -1,9 +1,10 @@
 /**
  * The sm-inbound-count fix. patchClient() applies it to each client, and also guards every client
- * against stanzas that make a listener throw.
+ * against stanzas that make a listener throw and against data that arrives after its parser is gone.
  */
 import { xml, type XmlElement, type XmppClient } from "../xmpp.ts";
 import { features, nextTurn, PROBE_DOMAIN, PROBE_TIMEOUT, serverSends, withTimeout } from "./probe-client.ts";
+import { dropDataWithoutParser } from "./late-data.ts";
 import { failedOnClient, fixed, present, unknown, type XmppPatch } from "./runner.ts";
 import { NS_SM, smOf, switches, type SmTarget } from "./stream-management.ts";
 
@@ -47,7 +48,8 @@ const countedStreams = new WeakSet<object>();
 /**
  * Installed on every client before it connects. A stanza that makes a synchronous listener throw
  * (e.g. a `from` @xmpp/jid cannot parse) would escape the socket's data handler and crash the
- * process: it goes to `onMalformed` and is dropped. Keeps the inbound count if sm-inbound-count applies.
+ * process: it goes to `onMalformed` and is dropped. Socket data after xmpp.js gave up the stream is
+ * dropped too (late-data.ts). Keeps the inbound count if sm-inbound-count applies.
  */
 export function patchClient(client: XmppClient, onMalformed: (element: XmlElement, err: Error) => void): void {
   const marked = client as XmppClient & { [PATCHED_CLIENT]?: true };
@@ -57,6 +59,7 @@ export function patchClient(client: XmppClient, onMalformed: (element: XmlElemen
   }
   const original = client._onElement.bind(client);
   marked[PATCHED_CLIENT] = true;
+  dropDataWithoutParser(client);
   let inbound: number | undefined; // undefined: xmpp.js counts
   client._onElement = (element: XmlElement) => {
     if (element.is("enabled", NS_SM)) inbound = takeOverInbound(client, () => inbound ?? 0) ? 0 : undefined;
