@@ -39,6 +39,12 @@ export type { Logger } from "./bots/logger.ts";
  */
 export { z } from "zod";
 
+/**
+ * Config units for plugin schemas: a duration ("30s", at most 24d, what a timer honours) and a rate
+ * ("20/min"). A plugin's own timing settings built on these get the host's bounds and messages.
+ */
+export { duration, rate, MAX_DURATION_MS, type Rate } from "./bots/config/units.ts";
+
 // Hook kinds: notify (parallel), decide (series bail), transform (series waterfall).
 export { NotifyHook, DecideHook, TransformHook, TapTimeoutError, TransformAbortedError, type TapOptions, type Answer } from "./bots/hooks.ts";
 

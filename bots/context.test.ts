@@ -268,6 +268,18 @@ describe("PluginContext", () => {
     expect(messages()).toContain("tick failed");
     expect(messages()).toContain("async timeout failed");
   });
+
+  it("refuses a timer delay Node would run after 1 ms instead (beyond about 24.8 days), and registers nothing", () => {
+    const ctx = newCtx("long");
+    const thirtyDays = 30 * 86_400_000;
+    let fired = 0;
+    expect(() => ctx.setInterval(() => fired++, thirtyDays)).toThrow(/plugin "long": setInterval: 2592000000 ms is not a delay from 0 to 2147483647 ms/);
+    expect(() => ctx.setTimeout(() => fired++, thirtyDays)).toThrow(RangeError);
+    expect(() => ctx.setTimeout(() => fired++, Number.NaN)).toThrow(RangeError);
+    expect(fired).toBe(0);
+    // The longest delay a timer honours is accepted.
+    ctx.setTimeout(() => fired++, 2 ** 31 - 1)();
+  });
 });
 
 function countHandlers(router: StanzaRouter, kind: "message" | "presence"): number {

@@ -4,6 +4,7 @@
  */
 import { mkdirSync } from "node:fs";
 import path from "node:path";
+import { checkTimerDelay } from "./config/units.ts";
 import { xml } from "./xmpp.ts";
 import type { XmlElement } from "./xmpp.ts";
 import type { Logger } from "pino";
@@ -158,13 +159,18 @@ export class PluginContext<C = unknown> {
     return this.track(untap);
   }
 
-  /** A callback that throws or rejects is logged; the timer keeps running. */
+  /**
+   * A callback that throws or rejects is logged; the timer keeps running. A delay beyond what a
+   * timer honours (about 24.8 days) throws rather than repeating every millisecond.
+   */
   setInterval(fn: () => unknown, ms: number): () => void {
+    checkTimerDelay(ms, `plugin "${this.name}": setInterval`);
     const timer = setInterval(() => this.guard(fn), ms);
     return this.track(() => clearInterval(timer));
   }
 
   setTimeout(fn: () => unknown, ms: number): () => void {
+    checkTimerDelay(ms, `plugin "${this.name}": setTimeout`);
     const timer = setTimeout(() => this.guard(fn), ms);
     return this.track(() => clearTimeout(timer));
   }

@@ -46,6 +46,14 @@ describe("tap ordering", () => {
   it("has a default timeout", () => {
     expect(DEFAULT_TAP_TIMEOUT_MS).toBe(5_000);
   });
+
+  it("refuses a timeout Node would run after 1 ms instead (beyond about 24.8 days)", () => {
+    const { logger } = memoryLogger();
+    const hook = new DecideHook<number, string>("h", logger);
+    expect(() => hook.tap({ name: "slow", timeoutMs: 2 ** 31 }, () => "x")).toThrow(/hook "h": tap "slow" timeout: 2147483648 ms is not a delay/);
+    expect(hook.tapNames).toEqual([]);
+    expect(() => new NotifyHook<number>("n", logger, 40 * 86_400_000)).toThrow(RangeError);
+  });
 });
 
 describe("NotifyHook", () => {

@@ -3,6 +3,7 @@
  * isolated for a long-running bot: a tap that throws or hangs never takes its caller down.
  */
 import type { Logger } from "pino";
+import { checkTimerDelay } from "./config/units.ts";
 
 export const DEFAULT_TAP_TIMEOUT_MS = 5_000;
 
@@ -61,11 +62,14 @@ abstract class Hook<A, R> {
     protected readonly logger: Logger,
     /** Timeout for taps that do not set their own. */
     private readonly defaultTimeoutMs = DEFAULT_TAP_TIMEOUT_MS,
-  ) {}
+  ) {
+    checkTimerDelay(defaultTimeoutMs, `hook "${name}": default tap timeout`);
+  }
 
   /** Adds a tap; returns a function that removes it. */
   tap(options: TapOptions | string, fn: (arg: A) => R | Promise<R>): () => void {
     const opts = typeof options === "string" ? { name: options } : options;
+    if (opts.timeoutMs !== undefined) checkTimerDelay(opts.timeoutMs, `hook "${this.name}": tap "${opts.name}" timeout`);
     const tap: Tap<(arg: A) => R | Promise<R>> = {
       name: opts.name,
       order: opts.order ?? 0,
