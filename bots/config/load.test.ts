@@ -163,6 +163,18 @@ describe("validateHost: errors with positions", () => {
     },
   );
 
+  it.each([["xmpp://127.0.0.1:abc"], ["xmpp://127.0.0.1:70000"], ["xmpp://127.0.0.1:0"], ["xmpp://127.0.0.1:"]])(
+    "refuses the service URL %j for its port (a PORT variable gone wrong)",
+    (service) => {
+      const { issues } = validate(lines("bots:", "  - id: a", "    jid: a@x.org", `    service: "${service}"`));
+      expect(where(issues)).toEqual(["4:14 the service's port must be a number from 1 to 65535"]);
+    },
+  );
+
+  it.each([["xmpp://127.0.0.1:5222"], ["xmpps://[::1]:5223"], ["xmpp://xmpp.example.org"]])("accepts the service URL %j", (service) => {
+    expect(validate(lines("bots:", "  - id: a", "    jid: a@x.org", `    service: "${service}"`)).issues).toEqual([]);
+  });
+
   it("refuses an unknown TLS policy", () => {
     const { issues } = validate(lines("bots:", "  - id: a", "    jid: a@x.org", "    tls: off"));
     expect(issues).toHaveLength(1);
@@ -308,6 +320,24 @@ describe("passwords and ${VAR} substitution", () => {
     );
     expect(where(issues)).toEqual(["6:14 environment variable API_HOST is not set", "7:16 environment variable API_HOST is not set"]);
     expect(issues[0]!.path).toEqual(["bots", 0, "plugins", "p", "url"]);
+  });
+
+  it("${VAR:-default}: the default when VAR is unset or empty, the variable otherwise", () => {
+    const text = lines("bots:", "  - id: a", "    jid: a@x.org", "    service: xmpp://127.0.0.1:${PORT:-5222}");
+    const service = (env: NodeJS.ProcessEnv) => validate(text, { env }).config!.bots[0]!.service;
+    expect(service({})).toBe("xmpp://127.0.0.1:5222");
+    expect(service({ PORT: "" })).toBe("xmpp://127.0.0.1:5222");
+    expect(service({ PORT: "5333" })).toBe("xmpp://127.0.0.1:5333");
+  });
+
+  it("a default holding another ${...} is an issue at its line", () => {
+    const { issues } = validate(lines("bots:", "  - id: a", "    jid: a@x.org", "    resource: ${R:-${HOST}}"), { env: { HOST: "h" } });
+    expect(where(issues)).toEqual(["4:15 the default of ${R:-...} cannot hold another ${...}"]);
+  });
+
+  it("a password cannot have a default: that would be a password written in the file", () => {
+    const { issues } = validate(lines("bots:", "  - id: a", "    jid: a@x.org", "    password: ${PW:-hunter2}"), { secrets: true, env: {} });
+    expect(where(issues)).toEqual(["4:15 a literal password is refused: write ${ENV_VAR} or use passwordFile"]);
   });
 
   it("validates a value after substitution (a variable holding a bad service URL)", () => {

@@ -1,5 +1,5 @@
 /**
- * Loads bot.config.yaml: YAML syntax, the host schema, ${ENV} substitution and passwords. Every
+ * Loads bot.config.yaml: YAML syntax, the host schema, ${ENV} substitution (env.ts) and passwords. Every
  * problem is reported at once, with file, line and column; plugin sections are validated by each
  * plugin's schema (plugin-loader.ts).
  */
@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { z } from "zod";
 import { bareJid } from "../jid.ts";
+import { substituteEnv, type EnvProblem } from "./env.ts";
 import { Secret } from "./secret.ts";
 import { ConfigError, ConfigSource, type ConfigIssue, type ConfigPath } from "./source.ts";
 import { ENV_REFERENCE, hostSchema, type RawBotConfig } from "./schema.ts";
@@ -53,36 +54,6 @@ export function zodIssues(source: ConfigSource, issues: readonly z.core.$ZodIssu
     }
   }
   return out;
-}
-
-const ENV_ANYWHERE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
-
-/** Replaces ${VAR} in every string, except at the paths in `skip`; records unset variables. */
-function substituteEnv(
-  value: unknown,
-  p: ConfigPath,
-  env: NodeJS.ProcessEnv,
-  skip: (p: ConfigPath) => boolean,
-  missing: { path: ConfigPath; name: string }[],
-): unknown {
-  if (skip(p)) return value;
-  if (typeof value === "string") {
-    return value.replace(ENV_ANYWHERE, (whole, name: string) => {
-      const v = env[name];
-      if (v === undefined) {
-        missing.push({ path: p, name });
-        return whole;
-      }
-      return v;
-    });
-  }
-  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, [...p, i], env, skip, missing));
-  if (value && typeof value === "object") {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = substituteEnv(v, [...p, k], env, skip, missing);
-    return out;
-  }
-  return value;
 }
 
 const isPasswordPath = (p: ConfigPath) => p.length === 3 && p[0] === "bots" && p[2] === "password";
@@ -151,9 +122,9 @@ export function validateHost(
     issues.push({ file: source.file, line: 1, column: 1, path: [], message: `the YAML cannot be read: ${(err as Error).message}` });
     return { issues, pluginSections: [] };
   }
-  const missing: { path: ConfigPath; name: string }[] = [];
-  const substituted = substituteEnv(value, [], env, isPasswordPath, missing);
-  for (const m of missing) issues.push(source.issue(m.path, `environment variable ${m.name} is not set`));
+  const envProblems: EnvProblem[] = [];
+  const substituted = substituteEnv(value, [], env, isPasswordPath, envProblems);
+  for (const problem of envProblems) issues.push(source.issue(problem.path, problem.message));
 
   const parsed = hostSchema.safeParse(substituted);
   if (!parsed.success) {

@@ -4,6 +4,19 @@ import { duration } from "./units.ts";
 
 export const ENV_REFERENCE = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
 
+const SERVICE = /^xmpps?:\/\/[^/\s]+$/;
+
+/** A port from ${PORT} or typed by hand: "xmpp://host:abc" and "xmpp://host:70000" fail here, not at connect. */
+function hasUsablePort(service: string): boolean {
+  if (!SERVICE.test(service)) return true; // reported by the pattern
+  try {
+    const { port } = new URL(service);
+    return port === "" ? !service.endsWith(":") : Number(port) > 0;
+  } catch {
+    return false;
+  }
+}
+
 export const tlsPolicy = z
   .enum(["required", "plaintext-loopback", "plaintext"])
   .default("required")
@@ -38,7 +51,8 @@ export const botSchema = z
     passwordFile: z.string().optional().describe("A file holding the password (e.g. a systemd credential)"),
     service: z
       .string()
-      .regex(/^xmpps?:\/\/[^/\s]+$/, "service must look like xmpp://host:port or xmpps://host:port")
+      .regex(SERVICE, "service must look like xmpp://host:port or xmpps://host:port")
+      .refine(hasUsablePort, "the service's port must be a number from 1 to 65535")
       .optional()
       .describe("Where to connect: xmpp://host:port (STARTTLS) or xmpps://host:port (direct TLS). Default: DNS SRV lookup of the JID's domain"),
     resource: z.string().min(1).default("roster-bot").describe("Resource to bind"),
