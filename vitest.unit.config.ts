@@ -5,7 +5,7 @@ import { configDefaults, defineConfig } from "vitest/config";
 export default defineConfig({
   resolve: { alias: { "roster-bot": new URL("./index.ts", import.meta.url).pathname } },
   test: {
-    include: ["bots/**/*.test.ts", "plugins/**/*.test.ts", "examples/**/*.test.ts", "test/config-files.test.ts"],
+    include: ["bots/**/*.test.ts", "plugins/**/*.test.ts", "examples/**/*.test.ts", "test/config-files.test.ts", "test/config-bounds.test.ts"],
     exclude: [...configDefaults.exclude, "examples/plugin-package/**", "examples/allowlist-plugin/integration.test.ts", "examples/welcome-plugin/index.test.ts"],
     testTimeout: 30_000,
     pool: "forks",

@@ -52,6 +52,14 @@ function sqlString(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
 }
 
+/** The port asked for is taken (a listener answers there): Prosody is not started. */
+export class PortInUseError extends Error {
+  constructor(readonly port: number) {
+    super(`port ${port} is already in use (another XMPP server?)`);
+    this.name = "PortInUseError";
+  }
+}
+
 export interface RosterSeedItem {
   jid: string;
   name?: string;
@@ -112,7 +120,12 @@ export class ProsodyServer {
     ensureProsody();
     const componentPort = options.components?.length ? await freePort() : 0;
     const server = new ProsodyServer(options.port ?? (await freePort()), options.hosts ?? ["a.test", "b.test", "c.test"], options, componentPort);
-    await server.startProcess();
+    try {
+      await server.startProcess();
+    } catch (err) {
+      await server.stop(); // no temporary folder (or half-started process) is left behind
+      throw err;
+    }
     return server;
   }
 
@@ -183,7 +196,7 @@ ${(this.options.components ?? []).map((c) => `Component ${luaString(c.domain)}\n
 
   private async startProcess(): Promise<void> {
     // Another server on the port would answer our readiness probe and hide a failed start.
-    if (await canConnect(this.port)) throw new Error(`port ${this.port} is already in use (another XMPP server?)`);
+    if (await canConnect(this.port)) throw new PortInUseError(this.port);
     const child = spawn("prosody", ["--config", this.configFile, "-F"], { stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
     let output = "";
@@ -286,7 +299,8 @@ ${(this.options.components ?? []).map((c) => `Component ${luaString(c.domain)}\n
   }
 }
 
-function canConnect(port: number): Promise<boolean> {
+/** Whether something accepts connections on the loopback port. */
+export function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, "127.0.0.1");
     s.once("connect", () => {
