@@ -29,7 +29,7 @@ function kindOf(s: JsonSchema): Kind | undefined {
 }
 
 /** Names that say "a length of time": such a setting must be a duration, never a bare number. */
-const TIME_NAME = /(delay|timeout|interval|period|ttl|wait|every|duration|window|ms|seconds)$/i;
+const TIME_NAME = /(?:[dD]elay|[tT]imeout|[iI]nterval|[pP]eriod|[tT]tl|[wW]ait|[eE]very|[dD]uration|[wW]indow|Ms|Seconds)$/;
 
 interface Setting {
   path: ConfigPath;
