@@ -74,6 +74,11 @@ afterEach(() => {
 });
 
 describe("watchFile", () => {
+  it("refuses a debounce a timer would not honour (it would fire after 1 ms)", () => {
+    const file = tmp.write("long.txt", "x");
+    expect(() => watchFile(file, () => {}, { debounceMs: 30 * 86_400_000 })).toThrow(/watchFile: debounceMs: 2592000000 ms is not a delay/);
+  });
+
   it("fires once for an in-place write, also for a burst of writes", async () => {
     const file = tmp.write("config.yaml", "a: 1\n");
     const w = watched(file);

@@ -6,6 +6,7 @@
  */
 import { lstatSync, readlinkSync, statSync, watch, type FSWatcher, type Stats } from "node:fs";
 import path from "node:path";
+import { checkTimerDelay } from "./config/units.ts";
 import type { Logger } from "./logger.ts";
 
 export interface WatchFileOptions {
@@ -110,6 +111,7 @@ function inode(dir: string): number | undefined {
 export function watchFile(file: string, onChange: () => void, options: WatchFileOptions = {}): () => void {
   const target = path.resolve(file);
   const debounceMs = options.debounceMs ?? 200;
+  checkTimerDelay(debounceMs, "watchFile: debounceMs");
   const logger = options.logger;
   const watchers = new Map<string, { watcher: FSWatcher; ino: number | undefined }>();
   /** Per folder, the last failure logged: a failure that repeats is logged once. */
