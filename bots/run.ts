@@ -53,7 +53,10 @@ export async function run(configFile: string, botId: string | undefined, debug: 
     reloading = reloading.then(() => reloadHost(configFile, host, logger).then(() => undefined));
   };
   const unwatch = watchFile(configFile, () => reload("file changed"), { debounceMs: 300, logger });
-  const onHup = () => reload("SIGHUP");
+  const onHup = () => {
+    void host.reopenFiles(); // logrotate's postrotate: logs renamed away are reopened at their path
+    reload("SIGHUP");
+  };
   process.on("SIGHUP", onHup);
   const code = await done;
   unwatch();
