@@ -4,7 +4,7 @@
  * in postrotate, create without one, compress, copytruncate); no decision's line may be lost.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, copyFileSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -42,7 +42,10 @@ beforeAll(async () => {
     ),
   );
   log = path.join(tmp.dir, "data", "audit.log");
+  // Under the usual umask: the modes below are the bot's doing, not the umask's.
+  const umask = process.umask(0o022);
   bot = spawn(process.execPath, [path.join(REPO_ROOT, "bin/roster-bot.js"), "run", "--config", config], { cwd: tmp.dir, stdio: ["ignore", "pipe", "pipe"] });
+  process.umask(umask);
   bot.stdout!.on("data", (d: Buffer) => (output += d.toString()));
   bot.stderr!.on("data", (d: Buffer) => (output += d.toString()));
   await until(() => output.includes('"msg":"session ready"'), 20_000);
@@ -99,6 +102,18 @@ function renameAndCreate(rotated: string): void {
 describe("the audit log under logrotate", () => {
   it("run warns that the password file is readable by group and others", () => {
     expect(output).toMatch(/"level":40[^\n]*"msg":"password file [^"]*password is readable by group and others \(mode 0644\); chmod 600 it"/);
+  });
+
+  it("everything the bot created is owner-only: files 0600, folders 0700 (the umask here is 022)", async () => {
+    await askAndLog(await contacts.connect("modes", 1));
+    const found = readdirSync(path.join(tmp.dir, "data"), { recursive: true, withFileTypes: true }).map((e) => {
+      const full = path.join(e.parentPath, e.name);
+      return `${path.relative(tmp.dir, full)} ${(statSync(full).mode & 0o777).toString(8)}`;
+    });
+    expect(found).toContain("data/audit.log 600");
+    for (const entry of [...found, `data ${(statSync(path.join(tmp.dir, "data")).mode & 0o777).toString(8)}`]) {
+      expect(entry).toMatch(/ (600|700)$/);
+    }
   });
 
   it("create + SIGHUP in postrotate: lines go to the new file at once, none lost", async () => {
