@@ -1,6 +1,6 @@
 /** The atomic writer for state files: replacement, clean-up after failures and after a kill -9. */
 import { spawn } from "node:child_process";
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import ts from "typescript";
@@ -10,6 +10,7 @@ import { memoryLogger } from "../test/helpers/logger.ts";
 import { prng } from "../test/helpers/prng.ts";
 import { REPO_ROOT } from "../test/helpers/tmp.ts";
 import { removeStaleTempFiles, writeFileAtomic, writeFileAtomicSync } from "./atomic-file.ts";
+import { DEFAULT_FILE_MODE, setFileMode } from "./file-mode.ts";
 import { StateFile } from "./state-file.ts";
 
 let dir: string;
@@ -55,6 +56,34 @@ describe.each([
     await expect(write(file, "data")).rejects.toThrow(/EISDIR|ENOTEMPTY|EEXIST|ENOTDIR/);
     expect(siblings()).toEqual(["state.json"]);
     expect(readdirSync(file)).toEqual(["inside"]);
+  });
+
+  it("creates the file 0600 and its folders 0700 under umask 022, or with the configured mode", async () => {
+    const old = process.umask(0o022);
+    try {
+      await write(file, "one");
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
+      setFileMode(0o640);
+      const other = path.join(dir, "shared", "deeper", "other.json");
+      await write(other, "two");
+      expect(statSync(other).mode & 0o777).toBe(0o640);
+      expect(statSync(path.dirname(other)).mode & 0o777).toBe(0o750);
+      expect(statSync(path.join(dir, "shared")).mode & 0o777).toBe(0o750);
+    } finally {
+      setFileMode(DEFAULT_FILE_MODE);
+      process.umask(old);
+    }
+  });
+
+  it("a rewrite keeps the mode an operator gave the file, tighter or looser", async () => {
+    await write(file, "one");
+    for (const mode of [0o400 | 0o200, 0o640, 0o604]) {
+      chmodSync(file, mode);
+      await write(file, `mode ${mode}`);
+      expect(statSync(file).mode & 0o777).toBe(mode);
+    }
+    expect(readFileSync(file, "utf8")).toBe(`mode ${0o604}`);
   });
 
   it("a folder that cannot be created (a file in its place) rethrows and leaves nothing", async () => {
@@ -145,7 +174,7 @@ describe("kill -9 while writing", () => {
   /** The child and the writer as plain JavaScript: without a TypeScript loader a child starts several times faster. */
   function compileChild(out: string): string {
     const compilerOptions = { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, rewriteRelativeImportExtensions: true };
-    for (const rel of ["bots/atomic-file.ts", "test/helpers/atomic-write-child.ts"]) {
+    for (const rel of ["bots/atomic-file.ts", "bots/file-mode.ts", "test/helpers/atomic-write-child.ts"]) {
       const dest = path.join(out, rel.replace(/\.ts$/, ".js"));
       mkdirSync(path.dirname(dest), { recursive: true });
       writeFileSync(dest, ts.transpileModule(readFileSync(path.join(REPO_ROOT, rel), "utf8"), { compilerOptions }).outputText);

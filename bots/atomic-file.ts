@@ -2,10 +2,13 @@
  * Atomic, durable replacement of state files: temp file in the same folder, fsync, rename, fsync the
  * folder, so a reader or a restart after a crash sees the old content or the new, never a mix. Not
  * write-file-atomic: it does not fsync the folder, so a power loss can undo the rename.
+ * The new file keeps the mode of the one it replaces (an operator's chmod survives), and a first
+ * file gets the configured mode (file-mode.ts), exactly, whatever the umask.
  */
 import { randomInt } from "node:crypto";
-import { closeSync, fsyncSync, mkdirSync, openSync, promises as fsp, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, fchmodSync, fsyncSync, openSync, promises as fsp, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { makeFolder, newFileMode } from "./file-mode.ts";
 
 // Random start: another copy of this module in the process (a worker thread, a second import path) does not reuse names.
 let counter = randomInt(2 ** 31);
@@ -14,6 +17,23 @@ const inFlight = new Set<string>();
 
 function tempName(file: string): string {
   return `${file}.${process.pid}.${++counter}.tmp`;
+}
+
+function modeOf(stat: { mode: number }): number {
+  return stat.mode & 0o7777;
+}
+
+/** The mode the replacement gets: the current file's, or the configured one for a new file. */
+function replacementModeSync(file: string): number {
+  try {
+    return modeOf(statSync(file));
+  } catch {
+    return newFileMode();
+  }
+}
+
+async function replacementMode(file: string): Promise<number> {
+  return fsp.stat(file).then(modeOf, () => newFileMode());
 }
 
 /** Some platforms cannot open or fsync a folder; the rename is then as durable as they allow. */
@@ -52,10 +72,12 @@ export function writeFileAtomicSync(file: string, data: string | Uint8Array): vo
   const tmp = tempName(file);
   inFlight.add(tmp);
   try {
-    mkdirSync(dir, { recursive: true });
+    makeFolder(dir);
+    const mode = replacementModeSync(file);
     // "w" truncates: a dead process with a reused pid may have left this very name.
-    const fd = openSync(tmp, "w");
+    const fd = openSync(tmp, "w", mode);
     try {
+      fchmodSync(fd, mode); // the open's mode went through the umask
       writeFileSync(fd, data);
       fsyncSync(fd);
     } finally {
@@ -77,9 +99,11 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
   const tmp = tempName(file);
   inFlight.add(tmp);
   try {
-    await fsp.mkdir(dir, { recursive: true });
-    const handle = await fsp.open(tmp, "w");
+    makeFolder(dir);
+    const mode = await replacementMode(file);
+    const handle = await fsp.open(tmp, "w", mode);
     try {
+      await handle.chmod(mode);
       await handle.writeFile(data);
       await handle.sync();
     } finally {

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { chmodSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { lines, REPO_ROOT, tempDir, type TempDir } from "../test/helpers/tmp.ts";
@@ -71,6 +71,23 @@ describe("roster-bot CLI", () => {
       `bot main (bot@example.org): plugins greeter\nbot second (other@example.org): plugins (none)\n${good}: ok\n`,
     );
     expect(r.out).not.toContain("secret-value");
+  });
+
+  it("check: warns, naming the file and its mode, when the password file is readable by group or others", async () => {
+    const pw = tmp.write("loose-password", "pw\n");
+    const file = tmp.write("loose.yaml", lines("bots:", "  - id: loose", "    jid: loose@example.org", `    passwordFile: ${pw}`));
+    for (const [mode, says] of [
+      [0o644, "group and others (mode 0644)"],
+      [0o604, "others (mode 0604)"],
+      [0o640, "group (mode 0640)"],
+    ] as const) {
+      chmodSync(pw, mode);
+      const r = await cli("check", "--config", file);
+      expect(r.code).toBe(EXIT_OK);
+      expect(r.err).toBe(`warning: ${file}:4:19: bots[0].passwordFile: password file ${pw} is readable by ${says}; chmod 600 it\n`);
+    }
+    chmodSync(pw, 0o600);
+    expect((await cli("check", "--config", file)).err).toBe("");
   });
 
   it("check: a missing password variable makes a good file fail", async () => {

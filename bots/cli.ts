@@ -211,6 +211,8 @@ async function pluginCommands(configFile: string) {
 async function check(configFile: string, io: Io): Promise<number> {
   const { prepareConfig } = await import("./prepare.ts");
   const prepared = await prepareConfig(configFile, { secrets: true });
+  const { formatIssues } = await import("./config/source.ts");
+  for (const warning of prepared.host.warnings) io.err(`warning: ${formatIssues([warning])}\n`);
   for (const { bot, plugins } of prepared.bots) {
     io.out(`bot ${bot.id} (${bot.jid}): plugins ${plugins.map((p) => p.definition.name).join(", ") || "(none)"}\n`);
   }

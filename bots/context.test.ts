@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { xml } from "./xmpp.ts";
 import type { XmlElement } from "./xmpp.ts";
@@ -58,6 +58,8 @@ describe("PluginContext", () => {
     const dir = ctx.dataDir;
     expect(dir).toBe(path.join(tmp.dir, "plugins", "my_plugin"));
     expect(existsSync(dir)).toBe(true);
+    expect(statSync(dir).mode & 0o777).toBe(0o700); // owner-only, like everything the bot writes
+    expect(statSync(path.dirname(dir)).mode & 0o777).toBe(0o700);
   });
 
   it("sends stanzas and iq requests through the connection", async () => {
@@ -245,7 +247,10 @@ describe("PluginContext", () => {
     a.onSession(() => {});
     b.onSession(() => {});
     a.onOffline(() => {});
-    expect(env.shared.lifecycle.map((e) => `${e.kind}:${e.owner}`)).toEqual(["session:a", "session:b", "offline:a"]);
+    const unReopen = b.onReopenFiles(() => {});
+    expect(env.shared.lifecycle.map((e) => `${e.kind}:${e.owner}`)).toEqual(["session:a", "session:b", "offline:a", "reopen-files:b"]);
+    unReopen();
+    expect(env.shared.lifecycle.map((e) => e.kind)).not.toContain("reopen-files");
   });
 
   it("logs a timer callback that throws or rejects, and keeps the interval going", async () => {

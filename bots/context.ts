@@ -2,9 +2,9 @@
  * What a plugin gets: its bot's connection, a named logger, a data directory, services from other
  * plugins, and automatic disposal. Everything registered here is undone when the plugin stops.
  */
-import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { checkTimerDelay } from "./config/units.ts";
+import { makeFolder } from "./file-mode.ts";
 import { xml } from "./xmpp.ts";
 import type { XmlElement } from "./xmpp.ts";
 import type { Logger } from "pino";
@@ -17,6 +17,8 @@ type Disposer = () => void | Promise<void>;
 type AnyHook = NotifyHook<any> | DecideHook<any, any> | TransformHook<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 type TapFn<H> = H extends { tap(o: TapOptions, fn: infer F): () => void } ? F : never;
 
+export type LifecycleKind = "session" | "resumed" | "offline" | "reopen-files";
+
 export interface RuntimeShared {
   readonly botId: string;
   readonly botJid: string;
@@ -24,7 +26,7 @@ export interface RuntimeShared {
   readonly configDir: string;
   readonly connection: BotConnection;
   readonly services: Map<string, { owner: string; value: unknown }>;
-  readonly lifecycle: { kind: "session" | "resumed" | "offline"; owner: string; fn: () => unknown }[];
+  readonly lifecycle: { kind: LifecycleKind; owner: string; fn: () => unknown }[];
   readonly reloaders: { owner: string; fn: (config: unknown) => unknown }[];
 }
 
@@ -48,10 +50,10 @@ export class PluginContext<C = unknown> {
     return { id: botId, jid: botJid, dataDir: botDataDir, configDir };
   }
 
-  /** This plugin's own directory (created on first use). */
+  /** This plugin's own directory (created on first use, owner-only unless the config's `files.mode` says otherwise). */
   get dataDir(): string {
     const dir = pluginDataDir(this.shared.botDataDir, this.name);
-    mkdirSync(dir, { recursive: true });
+    makeFolder(dir);
     return dir;
   }
 
@@ -116,6 +118,14 @@ export class PluginContext<C = unknown> {
   /** The connection dropped (a reconnect follows). */
   onOffline(fn: () => unknown): () => void {
     return this.lifecycle("offline", fn);
+  }
+
+  /**
+   * Reopen the files this plugin keeps open (SIGHUP, e.g. from logrotate's postrotate): a log
+   * renamed away must be closed and the path opened again, or lines go on into the renamed file.
+   */
+  onReopenFiles(fn: () => unknown): () => void {
+    return this.lifecycle("reopen-files", fn);
   }
 
   /**
@@ -193,7 +203,7 @@ export class PluginContext<C = unknown> {
     }
   }
 
-  private lifecycle(kind: "session" | "resumed" | "offline", fn: () => unknown): () => void {
+  private lifecycle(kind: LifecycleKind, fn: () => unknown): () => void {
     const entry = { kind, owner: this.name, fn };
     this.shared.lifecycle.push(entry);
     return this.track(() => {

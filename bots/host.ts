@@ -36,6 +36,11 @@ export class Host {
     return { started, failed };
   }
 
+  /** SIGHUP: every bot's plugins reopen the files they keep open (logs rotated away). */
+  async reopenFiles(): Promise<void> {
+    await Promise.all(this.runtimes.map((r) => r.reopenFiles()));
+  }
+
   async stop(): Promise<void> {
     await Promise.all(this.runtimes.map((r) => r.stop().catch((err) => this.logger.error({ err }, "stop failed"))));
   }

@@ -4,6 +4,7 @@
  */
 import { validateHost, type BotConfig, type HostConfig, type LoadOptions } from "./config/load.ts";
 import { ConfigError, ConfigSource, type ConfigIssue } from "./config/source.ts";
+import { setFileMode } from "./file-mode.ts";
 import { loadBotPlugins, type LoadedPlugin } from "./plugin-loader.ts";
 
 export interface PreparedBot {
@@ -30,6 +31,7 @@ export async function prepareConfig(file: string, options: LoadOptions = {}): Pr
     plugins.push(loaded.plugins);
   }
   if (!config || all.length) throw new ConfigError(all.sort((a, b) => a.line - b.line || a.column - b.column));
+  setFileMode(config.fileMode); // one setting for the process: every bot's files are created with it
   return { host: config, bots: config.bots.map((bot, i) => ({ bot, plugins: plugins[i]! })) };
 }
 

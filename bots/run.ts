@@ -12,6 +12,7 @@ import { reloadHost } from "./reload.ts";
 export async function run(configFile: string, botId: string | undefined, debug: boolean, io: { err: (s: string) => void }): Promise<number> {
   const prepared = await prepareConfig(configFile, { secrets: true });
   const logger = createLogger(prepared.host.logLevel);
+  for (const w of prepared.host.warnings) logger.warn({ file: w.file, line: w.line, column: w.column }, w.message);
   const host = new Host(selectBots(prepared, botId), logger, { configDir: prepared.host.source.dir, debug, retryInitial: true });
 
   let stopping: Promise<void> | undefined;
@@ -53,7 +54,10 @@ export async function run(configFile: string, botId: string | undefined, debug: 
     reloading = reloading.then(() => reloadHost(configFile, host, logger).then(() => undefined));
   };
   const unwatch = watchFile(configFile, () => reload("file changed"), { debounceMs: 300, logger });
-  const onHup = () => reload("SIGHUP");
+  const onHup = () => {
+    void host.reopenFiles(); // logrotate's postrotate: logs renamed away are reopened at their path
+    reload("SIGHUP");
+  };
   process.on("SIGHUP", onHup);
   const code = await done;
   unwatch();

@@ -4,12 +4,12 @@
  * disabled (with the plugins that depend on it); the bot keeps running with the rest.
  */
 import { EventEmitter } from "node:events";
-import { mkdirSync } from "node:fs";
 import { xml } from "./xmpp.ts";
 import type { Logger } from "pino";
 import type { BotConfig } from "./config/load.ts";
 import { BotConnection } from "./connection.ts";
-import { PluginContext, type RuntimeShared } from "./context.ts";
+import { PluginContext, type LifecycleKind, type RuntimeShared } from "./context.ts";
+import { makeFolder } from "./file-mode.ts";
 import type { LoadedPlugin } from "./plugin-loader.ts";
 import type { Services } from "./plugin.ts";
 
@@ -73,7 +73,7 @@ export class BotRuntime extends EventEmitter<BotRuntimeEvents> {
 
   /** Applies the plugins, then connects; resolves when the first session is ready. */
   async start(): Promise<void> {
-    mkdirSync(this.bot.dataDir, { recursive: true });
+    makeFolder(this.bot.dataDir);
     await this.applyPlugins();
     const ready = new Promise<void>((resolve) => this.once("ready", resolve));
     await this.connection.start();
@@ -111,6 +111,11 @@ export class BotRuntime extends EventEmitter<BotRuntimeEvents> {
     }
   }
 
+  /** Each plugin's reopen-files handlers (SIGHUP); resolves when they ran. */
+  reopenFiles(): Promise<void> {
+    return this.runLifecycle("reopen-files");
+  }
+
   private async applyPlugins(): Promise<void> {
     const failed = new Set<string>();
     for (const { definition, config } of this.plugins) {
@@ -141,7 +146,7 @@ export class BotRuntime extends EventEmitter<BotRuntimeEvents> {
     this.emit("ready");
   }
 
-  private async runLifecycle(kind: "session" | "resumed" | "offline"): Promise<void> {
+  private async runLifecycle(kind: LifecycleKind): Promise<void> {
     for (const entry of this.shared.lifecycle.filter((e) => e.kind === kind)) {
       try {
         await entry.fn();

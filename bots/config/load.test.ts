@@ -1,3 +1,4 @@
+import { chmodSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { lines, tempDir, type TempDir } from "../../test/helpers/tmp.ts";
@@ -345,6 +346,16 @@ describe("passwords and ${VAR} substitution", () => {
     expect(where(issues)).toEqual(["4:14 service must look like xmpp://host:port or xmpps://host:port"]);
   });
 
+  it("files.mode: 0600 by default, a quoted octal string otherwise; a bare number is refused at its position", () => {
+    expect(validate(GOOD, { env: {} }).config!.fileMode).toBe(0o600);
+    expect(validate(lines('files: { mode: "0640" }', GOOD), { env: {} }).config!.fileMode).toBe(0o640);
+    const bad = (mode: string) => where(validate(lines("files:", `  mode: ${mode}`, GOOD), { env: {} }).issues);
+    expect(bad("0640")).toEqual(['2:9 write the mode as a quoted octal string, e.g. "0640"']);
+    expect(bad('"0440"')).toEqual(["2:9 the owner (the bot) must be able to read and write its files: the mode needs 06xx"]);
+    expect(bad('"0700"')).toEqual(["2:9 the bot's files need no execute bit"]);
+    expect(bad('"rw-r-----"')).toEqual(['2:9 write the mode as an octal string, e.g. "0640"']);
+  });
+
   it("refuses both password and passwordFile", () => {
     const { issues } = validate(
       lines("bots:", "  - id: a", "    jid: a@x.org", "    password: ${PW}", "    passwordFile: pw.txt"),
@@ -366,6 +377,18 @@ describe("loadHostConfig (files)", () => {
     expect(config.bots[0]!.password!.reveal()).toBe("from-file");
     expect(config.bots[0]!.dataDir).toBe(path.join(tmp.dir, "data", "a"));
     expect(config.source.file).toBe(file);
+  });
+
+  it("warns, at its position, when the password file is readable by others; not when only the owner can read it", () => {
+    tmp = tempDir("config-");
+    const pw = tmp.write("pw", "secret\n");
+    const file = tmp.write("bot.config.yaml", lines("bots:", "  - id: a", "    jid: a@x.org", "    passwordFile: pw"));
+    chmodSync(pw, 0o644);
+    expect(where(loadHostConfig(file, { secrets: true, env: {} }).warnings)).toEqual([
+      `4:19 password file ${pw} is readable by group and others (mode 0644); chmod 600 it`,
+    ]);
+    chmodSync(pw, 0o400);
+    expect(loadHostConfig(file, { secrets: true, env: {} }).warnings).toEqual([]);
   });
 
   it("reports a missing or empty passwordFile at its line", () => {

@@ -3,9 +3,10 @@
  * problem is reported at once, with file, line and column; plugin sections are validated by each
  * plugin's schema (plugin-loader.ts).
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import type { z } from "zod";
+import { formatMode } from "../file-mode.ts";
 import { bareJid } from "../jid.ts";
 import { substituteEnv, type EnvProblem } from "./env.ts";
 import { Secret } from "./secret.ts";
@@ -33,6 +34,10 @@ export interface BotConfig {
 export interface HostConfig {
   source: ConfigSource;
   logLevel: string;
+  /** Mode of the files the bots create (`files.mode`). */
+  fileMode: number;
+  /** Not errors, but worth saying at `check` and `run` (a password file others can read). */
+  warnings: ConfigIssue[];
   bots: BotConfig[];
 }
 
@@ -58,7 +63,20 @@ export function zodIssues(source: ConfigSource, issues: readonly z.core.$ZodIssu
 
 const isPasswordPath = (p: ConfigPath) => p.length === 3 && p[0] === "bots" && p[2] === "password";
 
-function resolvePassword(raw: RawBotConfig, index: number, source: ConfigSource, env: NodeJS.ProcessEnv, issues: ConfigIssue[]): Secret | undefined {
+/** "group and others" for a mode that lets both read, undefined when only the owner can. */
+function otherReaders(mode: number): string | undefined {
+  const who = [mode & 0o040 ? "group" : "", mode & 0o004 ? "others" : ""].filter(Boolean);
+  return who.length ? who.join(" and ") : undefined;
+}
+
+function resolvePassword(
+  raw: RawBotConfig,
+  index: number,
+  source: ConfigSource,
+  env: NodeJS.ProcessEnv,
+  issues: ConfigIssue[],
+  warnings: ConfigIssue[],
+): Secret | undefined {
   const at = ["bots", index];
   if (raw.password && raw.passwordFile) {
     issues.push(source.issue([...at, "passwordFile"], "give either password or passwordFile, not both"));
@@ -78,6 +96,11 @@ function resolvePassword(raw: RawBotConfig, index: number, source: ConfigSource,
     try {
       const value = readFileSync(file, "utf8").replace(/\r?\n$/, "");
       if (!value) throw new Error("file is empty");
+      const mode = statSync(file).mode;
+      const readers = otherReaders(mode);
+      if (readers) {
+        warnings.push(source.issue([...at, "passwordFile"], `password file ${file} is readable by ${readers} (mode ${formatMode(mode)}); chmod 600 it`));
+      }
       return new Secret(value);
     } catch (err) {
       issues.push(source.issue([...at, "passwordFile"], `cannot read password file ${file}: ${(err as Error).message}`));
@@ -133,6 +156,7 @@ export function validateHost(
   }
 
   const seen = new Set<string>();
+  const warnings: ConfigIssue[] = [];
   const bots: BotConfig[] = parsed.data.bots.map((raw, index) => {
     if (seen.has(raw.id)) issues.push(source.issue(["bots", index, "id"], `duplicate bot id "${raw.id}"`));
     seen.add(raw.id);
@@ -140,7 +164,7 @@ export function validateHost(
     if (!jid || !jid.includes("@") || raw.jid.includes("/")) {
       issues.push(source.issue(["bots", index, "jid"], `"${raw.jid}" is not a valid bare JID (user@domain)`));
     }
-    const password = options.secrets ? resolvePassword(raw, index, source, env, issues) : undefined;
+    const password = options.secrets ? resolvePassword(raw, index, source, env, issues, warnings) : undefined;
     return {
       id: raw.id,
       jid: jid ?? raw.jid,
@@ -155,7 +179,7 @@ export function validateHost(
     };
   });
   if (issues.length) return { issues, pluginSections: bots };
-  return { config: { source, logLevel: parsed.data.log.level, bots }, issues, pluginSections: bots };
+  return { config: { source, logLevel: parsed.data.log.level, fileMode: parsed.data.files.mode, warnings, bots }, issues, pluginSections: bots };
 }
 
 /** Reads and validates the host config; throws ConfigError listing every issue. */

@@ -66,6 +66,14 @@ export const botSchema = z
   })
   .strict();
 
+/** A file mode as an octal string: YAML reads an unquoted 0640 as the decimal number 640. */
+const fileModeSchema = z
+  .string({ error: 'write the mode as a quoted octal string, e.g. "0640"' })
+  .regex(/^0?[0-7]{3}$/, 'write the mode as an octal string, e.g. "0640"')
+  .transform((s) => parseInt(s, 8))
+  .refine((m) => (m & 0o600) === 0o600, "the owner (the bot) must be able to read and write its files: the mode needs 06xx")
+  .refine((m) => (m & 0o111) === 0, "the bot's files need no execute bit");
+
 export const hostSchema = z
   .object({
     log: z
@@ -74,6 +82,14 @@ export const hostSchema = z
       })
       .strict()
       .default({ level: "info" }),
+    files: z
+      .object({
+        mode: fileModeSchema
+          .prefault("0600")
+          .describe('Mode of the files the bots create (roster cache, state, audit log), e.g. "0640"; their folders get x where r is set. Default "0600"'),
+      })
+      .strict()
+      .prefault({}),
     bots: z.array(botSchema).min(1, "at least one bot is needed"),
   })
   .strict();

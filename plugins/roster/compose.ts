@@ -21,9 +21,8 @@ import { SubscriptionHandler } from "./subscription-handler.ts";
 const PUSH_WAIT_MS = 5_000;
 
 export function composeRoster(ctx: PluginContext<RosterConfig>, config: RosterConfig): void {
-  const audit = new AuditLog(path.join(ctx.bot.dataDir, "audit.log"), ctx.bot.id, (err) =>
-    ctx.logger.error({ err: err.message }, "audit line not written"),
-  );
+  const audit = new AuditLog(path.join(ctx.bot.dataDir, "audit.log"), ctx.bot.id, ctx.logger);
+  ctx.onReopenFiles(() => audit.reopen());
   ctx.onDispose(() => audit.close());
   const cache = config.cache ? new RosterCache(path.join(ctx.dataDir, "roster.json"), ctx.bot.jid, ctx.logger) : undefined;
   const client = new RosterClient(ctx, { limits: config.limits, cache, pushWaitMs: PUSH_WAIT_MS, audit, heap: heapCompactor });
