@@ -76,6 +76,15 @@ function storedRosterItem(jid: string): string | undefined {
   return start === -1 ? undefined : text.slice(start, text.indexOf("\n\t};", start) + 4);
 }
 
+/** A contact whose request the rules hold (c.test: ask), once the admin has been told of it. */
+async function heldContact(jid: string): Promise<TestClient> {
+  const c = await contact(jid);
+  const note = chatFromBot(boss);
+  await c.presence(BOT, "subscribe");
+  await note;
+  return c;
+}
+
 const silenceFromBot = (c: TestClient, ms = 700) => c.waitFor((s) => fromBot(s), ms).then(
   (s) => `unexpected ${s.toString()}`,
   () => "silent",
@@ -130,21 +139,15 @@ describe("admin plugin", () => {
   });
 
   it("an admin denies a held request", async () => {
-    const held = await contact("held2@c.test");
-    const note = chatFromBot(boss);
-    await held.presence(BOT, "subscribe");
-    await note;
+    const held = await heldContact("held2@c.test");
     const answer = subscriptionAnswer(held);
     expect(await command(boss, "deny held2@c.test")).toBe("Denied held2@c.test: sent unsubscribed.");
     expect((await answer).attrs.type).toBe("unsubscribed");
   });
 
   it("a mistyped approve is refused: it names the held request, sends nothing to the typed JID, leaves the roster be", async () => {
-    const held = await contact("held4@c.test");
+    const held = await heldContact("held4@c.test");
     const typo = await contact("held5@c.test"); // a real account: it would see anything sent to it
-    const note = chatFromBot(boss);
-    await held.presence(BOT, "subscribe");
-    await note;
     const rosterBefore = runtime.service("roster").list().length;
 
     const reply = (await command(boss, "approve held5@c.test")).split("\n");
@@ -213,10 +216,7 @@ describe("admin plugin", () => {
   });
 
   it("grant of a held request approves it and says so; grant of a contact who has our presence sends nothing", async () => {
-    const held = await contact("held6@c.test");
-    const note = chatFromBot(boss);
-    await held.presence(BOT, "subscribe");
-    await note;
+    const held = await heldContact("held6@c.test");
     const answer = subscriptionAnswer(held);
     expect(await command(boss, "grant held6@c.test")).toBe("held6@c.test had a held request, so it was approved: sent subscribed.");
     expect((await answer).attrs.type).toBe("subscribed");
@@ -230,10 +230,7 @@ describe("admin plugin", () => {
   });
 
   it("refuses a non-admin politely: nothing approved, an audit line and a security log line", async () => {
-    const held = await contact("held3@c.test");
-    const note = chatFromBot(boss);
-    await held.presence(BOT, "subscribe");
-    await note;
+    const held = await heldContact("held3@c.test");
     const eve = await contact("eve@a.test");
     expect(await command(eve, "approve held3@c.test")).toBe(REFUSED);
     await expect(subscriptionAnswer(held, 700)).rejects.toThrow(/no matching stanza/);
