@@ -11,6 +11,7 @@ export type Command =
   | { name: "help" }
   | { name: "pending" }
   | { name: "approve"; jid: string; mutual: boolean }
+  | { name: "grant"; jid: string }
   | { name: "deny"; jid: string }
   | { name: "explain"; jid: string }
   | { name: "plan" }
@@ -32,6 +33,7 @@ export const USAGE: Record<CommandName, string> = {
   help: "help",
   pending: "pending",
   approve: "approve JID [mutual]",
+  grant: "grant JID",
   deny: "deny JID",
   explain: "explain JID",
   plan: "plan",
@@ -43,7 +45,8 @@ export const USAGE: Record<CommandName, string> = {
 const DESCRIPTIONS: Record<CommandName, string> = {
   help: "this list",
   pending: "requests waiting for an answer",
-  approve: "accept (mutual: subscribe back)",
+  approve: "accept a held request (mutual: both)",
+  grant: "give JID the bot's presence without a request",
   deny: "reject a request",
   explain: "what the rules answer for JID",
   plan: "what group sync would change",
@@ -97,6 +100,7 @@ export function parseCommand(body: string): ParseResult {
       return { ok: true, command: { name: "roster", group: group === "" ? undefined : group } };
     }
     case "approve":
+    case "grant":
     case "deny":
     case "explain": {
       const [arg, ...rest] = args;
@@ -120,6 +124,7 @@ export function formatCommand(c: Command): string {
   switch (c.name) {
     case "approve":
       return `approve ${c.jid}${c.mutual ? " mutual" : ""}`;
+    case "grant":
     case "deny":
     case "explain":
       return `${c.name} ${c.jid}`;

@@ -22,6 +22,6 @@ export const adminConfigSchema = z
       .describe("Send every admin a chat message when a subscription request is held by the `ask` action"),
   })
   .strict()
-  .describe("Chat commands for admins: pending requests, approve/deny, explain, roster, group sync, stats");
+  .describe("Chat commands for admins: pending requests, approve/deny, grant, explain, roster, group sync, stats");
 
 export type AdminConfig = z.output<typeof adminConfigSchema>;

@@ -122,6 +122,17 @@ describe("admin plugin wiring", () => {
     expect((await auditLines(1)).at(-1)).toMatchObject({ from: "ops@y.org", command: "approve held@held.test", allowed: true, result: "ok" });
   });
 
+  it("refuses an approve of a JID with no held request: names the held one, sends no presence, audits 'not pending'", async () => {
+    await env.router.routeStanza(xml("presence", { from: "held@held.test/x", type: "subscribe" }));
+    await settle();
+    env.sent.length = 0;
+    await message("boss@x.org/phone", "approve helt@held.test");
+    expect(env.sent.filter((s) => s.name === "presence")).toEqual([]);
+    expect(chats()[0]!.body.split("\n").slice(0, 2)).toEqual(["No request from helt@held.test is held; nothing sent.", "Did you mean held@held.test?"]);
+    expect(service.subscriptions.pending().map((p) => p.jid)).toEqual(["held@held.test"]);
+    expect((await auditLines(1)).at(-1)).toMatchObject({ from: "boss@x.org", command: "approve helt@held.test", allowed: true, result: "not pending" });
+  });
+
   it("does not notify when notifyOnAsk is off, and picks up new admins on reload", async () => {
     const reload = env.shared.reloaders.find((r) => r.owner === "admin")!;
     await reload.fn({ admins: ["new@x.org"], notifyOnAsk: false });

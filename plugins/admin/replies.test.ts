@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { RosterItem, SubscriptionAction } from "../roster/api.ts";
-import { age, capped, explainReply, MAX_LIST_LINES, notifyAsk, pendingReply, planReply, rosterReply, statsReply, syncReply } from "./replies.ts";
+import type { GrantResult, RosterItem, SubscriptionAction } from "../roster/api.ts";
+import { age, capped, explainReply, grantReply, MAX_LIST_LINES, notifyAsk, pendingReply, planReply, rosterReply, statsReply, syncReply } from "./replies.ts";
 
 const NOW = Date.parse("2025-01-01T12:00:00Z");
 const item = (jid: string, over: Partial<RosterItem> = {}): RosterItem => ({ jid, groups: [], subscription: "none", approved: false, ...over });
@@ -26,6 +26,27 @@ describe("reply texts", () => {
     expect(text).toContain("x@y.test asks");
     expect(text).toContain('"approve x@y.test"');
     expect(text).toContain('"deny x@y.test"');
+  });
+
+  it("grant says what was sent and what the server's roster showed", () => {
+    const g = (over: Partial<GrantResult>): GrantResult => ({ jid: "x@y.test", outcome: "sent", sent: ["subscribed"], before: undefined, after: undefined, pushed: false, preApproval: true, ...over });
+    const none = { subscription: "none" as const, approved: false };
+    expect(grantReply(g({ outcome: "already", sent: [], before: { subscription: "both", approved: false } }))).toBe("x@y.test already receives the bot's presence (subscription both); nothing sent.");
+    expect(grantReply(g({ outcome: "approved" }))).toBe("x@y.test had a held request, so it was approved: sent subscribed.");
+    expect(grantReply(g({ sent: [] }))).toMatch(/^Granted nothing: .*could not be sent/);
+    expect(grantReply(g({ after: none, pushed: true })).split("\n")).toEqual([
+      "Granted x@y.test without a request: sent subscribed.",
+      "The server keeps them pre-approved (RFC 6121 §3.4): when they ask, it accepts without asking the bot.",
+      "It added them to the roster (subscription none).",
+    ]);
+    expect(grantReply(g({ before: none, after: { subscription: "from", approved: false }, pushed: true })).split("\n")[1]).toBe(
+      "The server held a request from them: they now receive the bot's presence (subscription from).",
+    );
+    expect(grantReply(g({ before: { subscription: "to", approved: false }, after: { subscription: "to", approved: false }, pushed: true })).split("\n")).toHaveLength(2);
+    expect(grantReply(g({ preApproval: false })).split("\n").slice(1)).toEqual([
+      "The server does not advertise pre-approval, so it keeps nothing: they must ask first, then be approved.",
+      "The server sent no roster change.",
+    ]);
   });
 
   it("pending", () => {

@@ -3,12 +3,14 @@
  * long lists are cut at MAX_LIST_LINES with "… and N more".
  */
 import type {
+  GrantResult,
   GroupChange,
   PendingRequest,
   RosterItem,
   SubscriptionAction,
   SubscriptionDecision,
   SubscriptionExplanation,
+  SubscriptionState,
   SyncPlan,
   SyncResult,
 } from "../../index.ts";
@@ -45,6 +47,38 @@ export function decisionReply(d: SubscriptionDecision, wasPending: boolean): str
   const note = wasPending ? "" : " (it was not pending)";
   if (d.sent.length === 0) return `${verb} ${d.jid}${note}, but the answer could not be sent; try again when the bot is online.`;
   return `${verb} ${d.jid}${note}: sent ${d.sent.join(" + ")}.`;
+}
+
+/** An `approve` of a JID with no held request: nothing was sent; the closest held ones, if any. */
+export function notPendingReply(jid: string, closest: readonly string[], pendingCount: number): string {
+  const lines = [`No request from ${jid} is held; nothing sent.`];
+  if (closest.length) lines.push(`Did you mean ${closest.join(" or ")}?`);
+  else lines.push(pendingCount ? `${pendingCount} pending; send "pending" for the list.` : "Nothing is pending.");
+  lines.push(`To give ${jid} the bot's presence without a request, send "grant ${jid}".`);
+  return lines.join("\n");
+}
+
+function seesOurPresence(state: SubscriptionState | undefined): boolean {
+  return state?.subscription === "from" || state?.subscription === "both";
+}
+
+/** Says what `grant` sent and what the server's roster showed afterwards. */
+export function grantReply(g: GrantResult): string {
+  const sent = g.sent.join(" + ");
+  if (g.outcome === "already") return `${g.jid} already receives the bot's presence (subscription ${g.before?.subscription}); nothing sent.`;
+  if (g.sent.length === 0) return `Granted nothing: the answer to ${g.jid} could not be sent; try again when the bot is online.`;
+  if (g.outcome === "approved") return `${g.jid} had a held request, so it was approved: sent ${sent}.`;
+  const lines = [`Granted ${g.jid} without a request: sent ${sent}.`];
+  if (seesOurPresence(g.after)) {
+    lines.push(`The server held a request from them: they now receive the bot's presence (subscription ${g.after!.subscription}).`);
+  } else if (g.preApproval) {
+    lines.push("The server keeps them pre-approved (RFC 6121 §3.4): when they ask, it accepts without asking the bot.");
+  } else {
+    lines.push("The server does not advertise pre-approval, so it keeps nothing: they must ask first, then be approved.");
+  }
+  if (!g.before && g.after) lines.push(`It added them to the roster (subscription ${g.after.subscription}).`);
+  else if (!g.pushed) lines.push("The server sent no roster change.");
+  return lines.join("\n");
 }
 
 export function explainReply(e: SubscriptionExplanation, item: RosterItem | undefined, pending: PendingRequest | undefined, now: number): string {

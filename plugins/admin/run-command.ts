@@ -4,10 +4,13 @@
  * becomes a reply that says so.
  */
 import type { RosterService } from "../../index.ts";
+import { closestJids } from "./closest.ts";
 import { HELP_TEXT, type Command } from "./commands.ts";
 import {
   decisionReply,
   explainReply,
+  grantReply,
+  notPendingReply,
   pendingReply,
   planReply,
   rosterReply,
@@ -26,7 +29,7 @@ export interface CommandEnv {
 
 export interface CommandOutcome {
   reply: string;
-  /** For the audit line: "ok" or "error: ...". */
+  /** For the audit line: "ok", "not pending" (an approve that sent nothing) or "error: ...". */
   result: string;
 }
 
@@ -34,25 +37,33 @@ const NOT_LOADED = "The roster is not loaded yet; try again in a moment.";
 
 export async function runCommand(cmd: Command, env: CommandEnv): Promise<CommandOutcome> {
   try {
-    return { reply: await execute(cmd, env), result: "ok" };
+    const done = await execute(cmd, env);
+    return typeof done === "string" ? { reply: done, result: "ok" } : done;
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     return { reply: `${cmd.name} failed: ${message}`, result: `error: ${message}` };
   }
 }
 
-async function execute(cmd: Command, { roster, counter, admin, now = Date.now }: CommandEnv): Promise<string> {
+async function execute(cmd: Command, { roster, counter, admin, now = Date.now }: CommandEnv): Promise<string | CommandOutcome> {
   const subs = roster.subscriptions;
-  if ((cmd.name === "approve" || cmd.name === "deny") && cmd.jid === roster.account) return "That is the bot's own account.";
+  if ((cmd.name === "approve" || cmd.name === "grant" || cmd.name === "deny") && cmd.jid === roster.account) return "That is the bot's own account.";
   switch (cmd.name) {
     case "help":
       return HELP_TEXT;
     case "pending":
       return pendingReply(subs.pending(), now());
     case "approve": {
-      const wasPending = subs.pending().some((p) => p.jid === cmd.jid);
-      return decisionReply(await subs.approve(cmd.jid, { by: admin, mutual: cmd.mutual }), wasPending);
+      // Only a held request: a typo must never give a stranger the bot's presence (that is `grant`).
+      const pending = subs.pending();
+      if (!pending.some((p) => p.jid === cmd.jid)) {
+        const closest = closestJids(cmd.jid, pending.map((p) => p.jid));
+        return { reply: notPendingReply(cmd.jid, closest, pending.length), result: "not pending" };
+      }
+      return decisionReply(await subs.approve(cmd.jid, { by: admin, mutual: cmd.mutual }), true);
     }
+    case "grant":
+      return grantReply(await subs.grant(cmd.jid, { by: admin }));
     case "deny": {
       const wasPending = subs.pending().some((p) => p.jid === cmd.jid);
       return decisionReply(await subs.deny(cmd.jid, { by: admin }), wasPending);

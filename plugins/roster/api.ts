@@ -100,11 +100,42 @@ export interface SubscriptionExplanation {
   needsRoster: string[];
 }
 
+/** What `subscriptions.grant` did. */
+export interface GrantResult {
+  jid: string;
+  /**
+   * "approved": a request from the contact was held, so it was approved as `approve` does;
+   * "sent": no request was held and `subscribed` was sent unasked;
+   * "already": the contact already receives our presence, so nothing was sent.
+   */
+  outcome: "approved" | "sent" | "already";
+  /** Presence types sent: ["subscribed"], or [] when nothing was sent (or the send failed). */
+  sent: string[];
+  /** The contact's subscription state in the roster before the grant (undefined: not in the roster). */
+  before: SubscriptionState | undefined;
+  /** The same afterwards: after the server's roster push, or as it stood when none came in time. */
+  after: SubscriptionState | undefined;
+  /** The server pushed a roster item for the contact in answer (outcome "sent" only). */
+  pushed: boolean;
+  /** The server advertised subscription pre-approval (RFC 6121 §3.4) for this session. */
+  preApproval: boolean;
+}
+
 export interface SubscriptionsApi {
   /** Requests held by the `ask` action, oldest first. */
   pending(): PendingRequest[];
-  /** Approves a request (held or not): sends `subscribed` (and `subscribe` too with mutual). */
+  /**
+   * Approves a held request: sends `subscribed` (and `subscribe` first with mutual). A JID with no
+   * held request is refused (RosterError "not-pending") and nothing is sent: use `grant`.
+   */
   approve(jid: string, options?: { by?: string; mutual?: boolean }): Promise<SubscriptionDecision>;
+  /**
+   * Gives the contact our presence whether or not they asked: approves a held request, otherwise
+   * sends `subscribed` unasked (the server then keeps a pre-approval, RFC 6121 §3.4, or answers a
+   * request it holds) and waits briefly for the server's roster push. Nothing is sent to a contact
+   * that already has our presence. RosterError "offline" when not connected.
+   */
+  grant(jid: string, options?: { by?: string }): Promise<GrantResult>;
   /** Denies a request (held or not): sends `unsubscribed`. */
   deny(jid: string, options?: { by?: string }): Promise<SubscriptionDecision>;
   /** What the YAML rules and default would answer now (plugin taps are not asked). */

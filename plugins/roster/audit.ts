@@ -16,6 +16,8 @@ export interface DecisionAuditLine {
   rule?: string;
   reason: string;
   sent: string[];
+  /** The API call that answered, when one did (an admin's or a plugin's): approve, deny or grant. */
+  via?: "approve" | "deny" | "grant";
 }
 
 export interface RosterAuditLine {

@@ -1,10 +1,10 @@
 /** Typed roster errors: the server's condition plus the JID and operation it concerns. */
 
-export type RosterOperation = "get" | "set" | "remove" | "subscribe" | "unsubscribe" | "cancelSubscription" | "preApprove";
+export type RosterOperation = "get" | "set" | "remove" | "subscribe" | "unsubscribe" | "cancelSubscription" | "preApprove" | "approve" | "grant";
 
 export class RosterError extends Error {
   constructor(
-    /** The XMPP error condition (item-not-found, not-acceptable, bad-request, not-allowed, forbidden, ...), or "timeout" / "not-supported" / "offline". */
+    /** The XMPP error condition (item-not-found, not-acceptable, bad-request, not-allowed, forbidden, ...), or "timeout" / "not-supported" / "offline" / "not-pending". */
     readonly condition: string,
     readonly jid: string,
     readonly operation: RosterOperation,

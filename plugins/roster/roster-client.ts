@@ -17,7 +17,7 @@ import { cleanGroups, cleanName, itemElement, itemTrimmed, NS_ROSTER, parseItem,
 import { isFromOwnAccount, validatePush, type PushChange } from "./push.ts";
 import { RosterCopy, type RosterChange } from "./copy.ts";
 import type { RosterCache } from "./cache.ts";
-import { sameSubscriptionState, type SubscriptionState } from "./subscription.ts";
+import { sameSubscriptionState, subscriptionState } from "./subscription.ts";
 
 const NS_ROSTERVER = "urn:xmpp:features:rosterver";
 const NS_PREAPPROVAL = "urn:xmpp:features:pre-approval";
@@ -33,15 +33,17 @@ export interface RosterClientOptions {
   heap?: Pick<HeapCompactor, "request">;
 }
 
+/** A watch for the server's next roster push about one contact (RosterClient.watchPush). */
+export interface PushWatch {
+  wait(): Promise<boolean>;
+  stop(): void;
+}
+
 /** From this many items on, a full load leaves enough garbage behind to be worth a compaction. */
 const COMPACT_AFTER_ITEMS = 10_000;
 
 function stanzaError(type: string, condition: string, text?: string): XmlElement {
   return xml("error", { type }, xml(condition, { xmlns: NS_STANZAS }), text ? xml("text", { xmlns: NS_STANZAS }, text) : undefined);
-}
-
-function subscriptionState(item: RosterItem | undefined): SubscriptionState | undefined {
-  return item && { subscription: item.subscription, ask: item.ask, approved: item.approved };
 }
 
 export class RosterClient implements RosterAccess {
@@ -283,26 +285,45 @@ export class RosterClient implements RosterAccess {
     }
   }
 
-  /** Sends a roster set and waits for the result, then (briefly) for the push that updates the copy. */
-  private async rosterSet(item: XmlElement, jid: string, operation: RosterOperation): Promise<void> {
-    if (!this.ctx.isOnline) throw new RosterError("offline", jid, operation, `roster ${operation} ${jid}: not connected`);
-    let pushed!: () => void;
-    const pushSeen = new Promise<void>((resolve) => (pushed = resolve));
+  /**
+   * Watches for the server's roster push about `jid` (even one that changes nothing in the copy).
+   * Start it before sending what causes the push; `wait()` resolves true when it came, false when
+   * none came within the push wait. Always `stop()` it.
+   */
+  watchPush(jid: string): PushWatch {
+    let settle!: (pushed: boolean) => void;
+    const seen = new Promise<boolean>((resolve) => (settle = resolve));
+    const pushed = () => settle(true);
     const waiters = this.pushWaiters.get(jid) ?? [];
     waiters.push(pushed);
     this.pushWaiters.set(jid, waiters);
+    let timer: NodeJS.Timeout | undefined;
+    return {
+      wait: () => {
+        timer ??= setTimeout(() => settle(false), this.options.pushWaitMs);
+        return seen;
+      },
+      stop: () => {
+        clearTimeout(timer);
+        const list = this.pushWaiters.get(jid);
+        const i = list?.indexOf(pushed) ?? -1;
+        if (list && i !== -1) list.splice(i, 1);
+        if (list && list.length === 0) this.pushWaiters.delete(jid);
+      },
+    };
+  }
+
+  /** Sends a roster set and waits for the result, then (briefly) for the push that updates the copy. */
+  private async rosterSet(item: XmlElement, jid: string, operation: RosterOperation): Promise<void> {
+    if (!this.ctx.isOnline) throw new RosterError("offline", jid, operation, `roster ${operation} ${jid}: not connected`);
+    const push = this.watchPush(jid);
     try {
       await this.ctx.request(xml("iq", { type: "set" }, xml("query", { xmlns: NS_ROSTER }, item)));
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([pushSeen, new Promise<void>((r) => (timer = setTimeout(r, this.options.pushWaitMs)))]);
-      clearTimeout(timer);
+      await push.wait();
     } catch (err) {
       throw RosterError.from(err, jid, operation);
     } finally {
-      const list = this.pushWaiters.get(jid);
-      const i = list?.indexOf(pushed) ?? -1;
-      if (list && i !== -1) list.splice(i, 1);
-      if (list && list.length === 0) this.pushWaiters.delete(jid);
+      push.stop();
     }
   }
 

@@ -16,6 +16,7 @@ export function rosterService({ client, subscriptions, groups }: ServiceParts): 
     subscriptions: Object.freeze({
       pending: () => subscriptions.pending(),
       approve: (jid, options) => subscriptions.approve(jid, options),
+      grant: (jid, options) => subscriptions.grant(jid, options),
       deny: (jid, options) => subscriptions.deny(jid, options),
       explain: (jid) => subscriptions.explain(jid),
     } satisfies SubscriptionsApi),

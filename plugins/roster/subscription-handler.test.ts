@@ -1,9 +1,12 @@
 /** The decision chain without a network: plugins before and after the YAML rules, failures, limits. */
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { xml } from "../../bots/xmpp.ts";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { fakeShared } from "../../test/helpers/fake-shared.ts";
 import { tempDir, type TempDir } from "../../test/helpers/tmp.ts";
 import type { SubscriptionDecision } from "./api.ts";
+import { RosterError } from "./errors.ts";
 import { rosterConfigSchema } from "./config.ts";
 import roster from "./index.ts";
 
@@ -127,5 +130,77 @@ describe("subscription decision chain", () => {
     await request("asked@x.net");
     await request("new@x.net");
     expect(answers()).toEqual(["asked@x.net subscribed", "new@x.net subscribe", "new@x.net subscribed"]);
+  });
+
+  const push = (item: Record<string, string>) => {
+    const q = xml("query", { xmlns: NS_ROSTER }, xml("item", item));
+    return env.router.routeIq(xml("iq", { type: "set", id: "p" }, q), q);
+  };
+  const decisionLines = async () => {
+    await new Promise((r) => setImmediate(r));
+    const text = readFileSync(path.join(tmp.dir, "audit.log"), "utf8");
+    return text.split("\n").filter((l) => l.includes('"kind":"decision"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  };
+  const HELD = { default: "reject", rules: [{ name: "held", match: { domain: "held.test" }, action: "ask" }] };
+
+  it("approve answers a held request once, and refuses a JID with no held request, sending nothing", async () => {
+    const service = await setup(HELD);
+    await request("someone@held.test");
+    await expect(service.subscriptions.approve("stranger@x.net", { by: "boss@x.org" })).rejects.toMatchObject({
+      name: "RosterError",
+      condition: "not-pending",
+      operation: "approve",
+    });
+    expect(env.sent).toEqual([]);
+    const [first, second] = await Promise.allSettled([
+      service.subscriptions.approve("someone@held.test", { by: "boss@x.org" }),
+      service.subscriptions.approve("someone@held.test", { by: "ops@x.org" }),
+    ]);
+    expect(first).toMatchObject({ status: "fulfilled", value: { action: "accept", decidedBy: "boss@x.org", sent: ["subscribed"] } });
+    expect(second).toMatchObject({ status: "rejected", reason: expect.any(RosterError) });
+    expect(answers()).toEqual(["someone@held.test subscribed"]);
+    expect((await decisionLines()).at(-1)).toMatchObject({ from: "someone@held.test", action: "accept", decidedBy: "boss@x.org", via: "approve", sent: ["subscribed"] });
+  });
+
+  it("grant approves a held request, sends subscribed unasked otherwise, and nothing to a contact who has our presence", async () => {
+    const service = await setup(HELD);
+    await request("someone@held.test");
+    await push({ jid: "fan@x.net", subscription: "from" });
+    // The server answers an unasked `subscribed` with a roster push (Prosody: a new item, subscription none).
+    const send = env.connection.send;
+    env.connection.send = async (s) => {
+      await send(s);
+      if (s.attrs.to === "new@x.net" && s.attrs.type === "subscribed") setImmediate(() => void push({ jid: "new@x.net", subscription: "none" }));
+    };
+    decisions.length = 0;
+
+    expect(await service.subscriptions.grant("someone@held.test", { by: "boss@x.org" })).toMatchObject({ outcome: "approved", sent: ["subscribed"], pushed: false });
+    expect(service.subscriptions.pending()).toEqual([]);
+    const granted = await service.subscriptions.grant("New@x.net/phone", { by: "boss@x.org" });
+    expect(granted).toEqual({
+      jid: "new@x.net",
+      outcome: "sent",
+      sent: ["subscribed"],
+      before: undefined,
+      after: { subscription: "none", ask: undefined, approved: false },
+      pushed: true,
+      preApproval: false,
+    });
+    expect(await service.subscriptions.grant("fan@x.net", { by: "boss@x.org" })).toMatchObject({ outcome: "already", sent: [] });
+
+    expect(answers()).toEqual(["someone@held.test subscribed", "new@x.net subscribed"]);
+    // Only the held request was a decision for the hook; both grants are in the audit trail.
+    expect(decisions.map((d) => d.jid)).toEqual(["someone@held.test"]);
+    expect((await decisionLines()).slice(-2)).toEqual([
+      expect.objectContaining({ from: "someone@held.test", action: "accept", decidedBy: "boss@x.org", via: "grant", sent: ["subscribed"] }),
+      expect.objectContaining({ from: "new@x.net", action: "accept", decidedBy: "boss@x.org", via: "grant", sent: ["subscribed"], reason: "granted by boss@x.org without a request" }),
+    ]);
+  });
+
+  it("grant refuses when the bot is offline", async () => {
+    const service = await setup(HELD);
+    env.connection.isOnline = false;
+    await expect(service.subscriptions.grant("new@x.net")).rejects.toMatchObject({ condition: "offline", operation: "grant" });
+    expect(env.sent).toEqual([]);
   });
 });

@@ -9,8 +9,9 @@ import type { XmlElement } from "../../bots/xmpp.ts";
 import type { PluginContext } from "../../bots/context.ts";
 import { DecideHook, NotifyHook } from "../../bots/hooks.ts";
 import { parseJid } from "../../bots/jid.ts";
-import type { RosterAccess, SubscriptionDecision, SubscriptionExplanation, SubscriptionHooks, SubscriptionRequest, SubscriptionsApi } from "./api.ts";
+import type { GrantResult, RosterAccess, SubscriptionDecision, SubscriptionExplanation, SubscriptionHooks, SubscriptionRequest, SubscriptionsApi } from "./api.ts";
 import type { AuditLog } from "./audit.ts";
+import { RosterError } from "./errors.ts";
 import { explainDecision } from "./explain.ts";
 import type { PendingRequests, PendingRequest } from "./pending-requests.ts";
 import { factsFor, type ContactFacts } from "./policy/facts.ts";
@@ -19,7 +20,8 @@ import type { SubscriptionAction } from "./policy/match-schema.ts";
 import { SubscriptionRateLimiter } from "./rate-limit.ts";
 import { OverLimitLog } from "./rate-limit-log.ts";
 import type { RosterItem } from "./item.ts";
-import { haveOrAskedTheirPresence, theyHaveOurPresence } from "./subscription.ts";
+import type { PushWatch } from "./roster-client.ts";
+import { haveOrAskedTheirPresence, subscriptionState, theyHaveOurPresence } from "./subscription.ts";
 import type { SubscriptionsConfig } from "./subscription-config.ts";
 
 /** Order of the YAML rules' tap: plugins tap with a lower order to run before them, higher after. */
@@ -36,7 +38,7 @@ interface Active {
 }
 
 export interface SubscriptionHandlerParts {
-  roster: Pick<RosterAccess, "account" | "get" | "remove">;
+  roster: Pick<RosterAccess, "account" | "get" | "remove" | "features"> & { watchPush(jid: string): PushWatch };
   pending: PendingRequests;
   audit: Pick<AuditLog, "write">;
 }
@@ -89,17 +91,52 @@ export class SubscriptionHandler implements SubscriptionsApi {
 
   async approve(jid: string, options: { by?: string; mutual?: boolean } = {}): Promise<SubscriptionDecision> {
     const bare = parseJid(jid).bare;
-    const action: SubscriptionAction = options.mutual ? "mutual" : "accept";
-    const decision = await this.execute(bare, action, options.by ?? "admin", undefined, "approved by " + (options.by ?? "admin"));
-    this.pendingRequests.delete(bare);
-    return decision;
+    const by = options.by ?? "admin";
+    // Taken off the list before anything is sent, so two approvals of one request send it once.
+    if (!this.pendingRequests.delete(bare)) {
+      throw new RosterError("not-pending", bare, "approve", `no request from ${bare} is held; nothing sent`);
+    }
+    return this.execute(bare, options.mutual ? "mutual" : "accept", by, undefined, `approved by ${by}`, undefined, "approve");
   }
 
   async deny(jid: string, options: { by?: string } = {}): Promise<SubscriptionDecision> {
     const bare = parseJid(jid).bare;
-    const decision = await this.execute(bare, "reject", options.by ?? "admin", undefined, "denied by " + (options.by ?? "admin"));
+    const by = options.by ?? "admin";
+    const decision = await this.execute(bare, "reject", by, undefined, `denied by ${by}`, undefined, "deny");
     this.pendingRequests.delete(bare);
     return decision;
+  }
+
+  async grant(jid: string, options: { by?: string } = {}): Promise<GrantResult> {
+    const bare = parseJid(jid).bare;
+    const by = options.by ?? "admin";
+    const preApproval = this.roster.features.preApproval;
+    const before = subscriptionState(this.roster.get(bare));
+    if (this.pendingRequests.delete(bare)) {
+      const decision = await this.execute(bare, "accept", by, undefined, `granted by ${by} (the request was held)`, undefined, "grant");
+      return { jid: bare, outcome: "approved", sent: decision.sent, before, after: subscriptionState(this.roster.get(bare)), pushed: false, preApproval };
+    }
+    if (theyHaveOurPresence(before)) return { jid: bare, outcome: "already", sent: [], before, after: before, pushed: false, preApproval };
+    if (!this.ctx.isOnline) throw new RosterError("offline", bare, "grant", `grant ${bare}: not connected`);
+    // No request to answer: the server keeps a pre-approval (or answers a request it holds that the
+    // bot left unanswered) and pushes the roster item; its push tells what it made of it.
+    const push = this.roster.watchPush(bare);
+    const sent: string[] = [];
+    let pushed = false;
+    try {
+      await this.ctx.send(xml("presence", { to: bare, type: "subscribed" }));
+      sent.push("subscribed");
+      pushed = await push.wait();
+    } catch (err) {
+      this.ctx.logger.error({ jid: bare, err: (err as Error).message }, "grant not sent");
+    } finally {
+      push.stop();
+    }
+    const after = subscriptionState(this.roster.get(bare));
+    // No subscriptionDecided: there was no request. The audit line records the grant.
+    this.audit.write({ kind: "decision", from: bare, action: "accept", decidedBy: by, reason: `granted by ${by} without a request`, sent, via: "grant" });
+    this.ctx.logger.info({ jid: bare, by, sent, pushed, after: after?.subscription }, "presence granted without a request");
+    return { jid: bare, outcome: "sent", sent, before, after, pushed, preApproval };
   }
 
   explain(jid: string): SubscriptionExplanation {
@@ -173,6 +210,7 @@ export class SubscriptionHandler implements SubscriptionsApi {
     rule: string | undefined,
     reason: string,
     item: RosterItem | undefined = this.roster.get(jid),
+    via?: "approve" | "deny" | "grant",
   ): Promise<SubscriptionDecision> {
     const sent: string[] = [];
     const send = async (type: string) => {
@@ -204,7 +242,7 @@ export class SubscriptionHandler implements SubscriptionsApi {
       this.ctx.logger.error({ jid, action, err: (err as Error).message }, "subscription answer not sent (the server will redeliver the request)");
     }
     const decision: SubscriptionDecision = { jid, action, decidedBy, rule, reason, sent };
-    this.audit.write({ kind: "decision", from: jid, action, decidedBy, ...(rule ? { rule } : {}), reason, sent });
+    this.audit.write({ kind: "decision", from: jid, action, decidedBy, ...(rule ? { rule } : {}), reason, sent, ...(via ? { via } : {}) });
     // Requests over a rate limit are summed up by OverLimitLog rather than logged one by one.
     this.ctx.logger[decidedBy === "rate-limit" ? "debug" : "info"]({ jid, action, decidedBy, rule }, "subscription request decided");
     void this.hooks.subscriptionDecided.emit(decision);

@@ -12,6 +12,11 @@ export interface SubscriptionState {
   approved: boolean;
 }
 
+/** The subscription parts of a roster item (undefined: not in the roster). */
+export function subscriptionState(item: SubscriptionState | undefined): SubscriptionState | undefined {
+  return item && { subscription: item.subscription, ask: item.ask, approved: item.approved };
+}
+
 /** We receive the contact's presence, or our request for it is pending: no `subscribe` to send. */
 export function haveOrAskedTheirPresence(state: SubscriptionState | undefined): boolean {
   return !!state && (state.subscription === "to" || state.subscription === "both" || state.ask === "subscribe");

@@ -206,15 +206,17 @@ describe("admin commands", () => {
       fake.client.on("stanza", (s) => {
         if (s.name === "message" && bareOf(s.attrs.from) === bot) replies.push(s.getChildText("body") ?? "");
       });
-      for (const command of ["approve waiting@c.test", "deny waiting@c.test", "sync", "pending", "stats", "roster", "explain waiting@c.test"]) {
+      const commands = ["approve waiting@c.test", "grant waiting@c.test", "grant stranger@c.test", "deny waiting@c.test", "sync", "pending", "stats", "roster", "explain waiting@c.test"];
+      for (const command of commands) {
         await fake.send(xml("message", { to: bot, type: "chat" }, xml("body", {}, command)));
       }
-      await until(() => logs.lines.filter((l) => l.msg === "admin command refused: sender is not an admin").length === 7, 5_000, "seven refusals");
+      await until(() => logs.lines.filter((l) => l.msg === "admin command refused: sender is not an admin").length === commands.length, 5_000, "every command refused");
       await sleep(300);
       // One polite refusal (a minute's worth), no data, nothing changed.
       expect(replies).toEqual([REFUSED]);
       expect(service.subscriptions.pending().map((p) => p.jid)).toEqual(["waiting@c.test"]);
       expect(held.presencesFrom(bot).filter((s) => ["subscribed", "unsubscribed"].includes(s.attrs.type ?? ""))).toEqual([]);
+      expect(service.get("stranger@c.test")).toBeUndefined();
       expect(logs.lines.filter((l) => l.security === true && l.plugin === "admin").every((l) => bareOf(String(l.from)) === lookalike)).toBe(true);
 
       // The real admin is obeyed.

@@ -1,6 +1,7 @@
 /**
  * The admin plugin against a real Prosody: admins hear about held requests and answer them by
- * chat; a non-admin is refused and audited; every read-only command replies.
+ * chat; an approve of a JID with no held request sends nothing; grant sends what it says; a
+ * non-admin is refused and audited; every read-only command replies.
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -24,6 +25,9 @@ let logs: LogCapture;
 let config: BotConfig;
 let boss: TestClient;
 const clients: TestClient[] = [];
+/** Every stanza the bot sent, as it went onto the wire. */
+const sent: XmlElement[] = [];
+const presencesSentTo = (bare: string) => sent.filter((s) => s.name === "presence" && s.attrs.to === bare).map((s) => s.attrs.type ?? "available");
 
 async function contact(jid: string): Promise<TestClient> {
   const [user, host] = jid.split("@") as [string, string];
@@ -48,18 +52,43 @@ async function command(c: TestClient, text: string): Promise<string> {
 const subscriptionAnswer = (c: TestClient, ms = 3_000) =>
   c.waitFor((s) => s.name === "presence" && fromBot(s) && ["subscribed", "unsubscribed"].includes(s.attrs.type ?? ""), ms);
 
-/** The admin lines of the bot's audit log; written through a stream, so wait until one matches. */
-async function auditLine(pred: (l: Record<string, unknown>) => boolean, timeoutMs = 3_000): Promise<Record<string, unknown>> {
+/** An audit line of the given kind; lines are written a moment later, so wait until one matches. */
+async function auditLine(pred: (l: Record<string, unknown>) => boolean, timeoutMs = 3_000, kind = "admin"): Promise<Record<string, unknown>> {
   const file = path.join(config.dataDir, "audit.log");
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const lines = existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((l) => l.endsWith("}")) : [];
-    const found = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.kind === "admin" && pred(l));
+    const found = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.kind === kind && pred(l));
     if (found) return found;
-    if (Date.now() > deadline) throw new Error(`no matching admin audit line; have:\n${lines.join("\n")}`);
+    if (Date.now() > deadline) throw new Error(`no matching ${kind} audit line; have:\n${lines.join("\n")}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/**
+ * The bot's roster item for `jid` as Prosody stored it (internal storage, written at every change;
+ * a roster get never shows `approved`), or undefined when the roster has none.
+ */
+function storedRosterItem(jid: string): string | undefined {
+  const file = path.join(server.dataDir, "a%2etest", "roster", "adminbot.dat");
+  const text = existsSync(file) ? readFileSync(file, "utf8") : "";
+  const start = text.indexOf(`[${JSON.stringify(jid)}] = {`);
+  return start === -1 ? undefined : text.slice(start, text.indexOf("\n\t};", start) + 4);
+}
+
+/** A contact whose request the rules hold (c.test: ask), once the admin has been told of it. */
+async function heldContact(jid: string): Promise<TestClient> {
+  const c = await contact(jid);
+  const note = chatFromBot(boss);
+  await c.presence(BOT, "subscribe");
+  await note;
+  return c;
+}
+
+const silenceFromBot = (c: TestClient, ms = 700) => c.waitFor((s) => fromBot(s), ms).then(
+  (s) => `unexpected ${s.toString()}`,
+  () => "silent",
+);
 
 beforeAll(async () => {
   server = await ProsodyServer.start();
@@ -67,6 +96,7 @@ beforeAll(async () => {
     default: "reject",
     rules: [
       { name: "staff", match: { domain: "b.test" }, action: "mutual" },
+      { name: "quiet", match: { regex: "^quiet" }, action: "ignore" },
       { name: "unknown-partners", match: { domain: "c.test" }, action: "ask", reason: "partner domain, needs an admin" },
     ],
   };
@@ -77,6 +107,7 @@ beforeAll(async () => {
       { definition: roster, config: { subscriptions } },
       { definition: admin, config: { admins: ["Boss@B.test"] } },
     ],
+    beforeStart: (rt) => rt.connection.client.on("send", (el: XmlElement) => sent.push(el)),
   }));
   boss = await contact("boss@b.test");
 });
@@ -103,23 +134,103 @@ describe("admin plugin", () => {
     expect((await answer).attrs.type).toBe("subscribed");
     expect(runtime.service("roster").subscriptions.pending()).toEqual([]);
     expect(await auditLine((l) => l.command === "approve held1@c.test")).toMatchObject({ from: "boss@b.test", allowed: true, result: "ok", bot: "adminbot" });
+    expect(await auditLine((l) => l.from === "held1@c.test" && l.action === "accept", 3_000, "decision")).toMatchObject({ decidedBy: "boss@b.test", via: "approve", sent: ["subscribed"] });
+    expect(presencesSentTo("held1@c.test")).toEqual(["subscribed"]);
   });
 
   it("an admin denies a held request", async () => {
-    const held = await contact("held2@c.test");
-    const note = chatFromBot(boss);
-    await held.presence(BOT, "subscribe");
-    await note;
+    const held = await heldContact("held2@c.test");
     const answer = subscriptionAnswer(held);
     expect(await command(boss, "deny held2@c.test")).toBe("Denied held2@c.test: sent unsubscribed.");
     expect((await answer).attrs.type).toBe("unsubscribed");
   });
 
+  it("a mistyped approve is refused: it names the held request, sends nothing to the typed JID, leaves the roster be", async () => {
+    const held = await heldContact("held4@c.test");
+    const typo = await contact("held5@c.test"); // a real account: it would see anything sent to it
+    const rosterBefore = runtime.service("roster").list().length;
+
+    const reply = (await command(boss, "approve held5@c.test")).split("\n");
+    expect(reply[0]).toBe("No request from held5@c.test is held; nothing sent.");
+    expect(reply[1]).toMatch(/^Did you mean .*held4@c\.test/);
+    expect(reply[2]).toBe('To give held5@c.test the bot\'s presence without a request, send "grant held5@c.test".');
+    expect(await silenceFromBot(typo)).toBe("silent");
+    expect(await silenceFromBot(held)).toBe("silent");
+    expect(presencesSentTo("held5@c.test")).toEqual([]);
+    expect(runtime.service("roster").get("held5@c.test")).toBeUndefined();
+    expect(runtime.service("roster").list()).toHaveLength(rosterBefore);
+    expect(storedRosterItem("held5@c.test")).toBeUndefined();
+    expect(runtime.service("roster").subscriptions.pending().map((p) => p.jid)).toContain("held4@c.test");
+    expect(await auditLine((l) => l.command === "approve held5@c.test")).toMatchObject({ from: "boss@b.test", allowed: true, result: "not pending" });
+
+    // The held request itself is still answered by a correct approve.
+    const answer = subscriptionAnswer(held);
+    expect(await command(boss, "approve held4@c.test")).toBe("Approved held4@c.test: sent subscribed.");
+    expect((await answer).attrs.type).toBe("subscribed");
+  });
+
+  it("grant of someone who never asked sends subscribed; Prosody keeps a pre-approval and accepts their later request itself", async () => {
+    const fresh = await contact("fresh@c.test");
+    const reply = await command(boss, "grant fresh@c.test");
+    expect(reply.split("\n")).toEqual([
+      "Granted fresh@c.test without a request: sent subscribed.",
+      "The server keeps them pre-approved (RFC 6121 §3.4): when they ask, it accepts without asking the bot.",
+      "It added them to the roster (subscription none).",
+    ]);
+    expect(presencesSentTo("fresh@c.test")).toEqual(["subscribed"]);
+    expect(await silenceFromBot(fresh)).toBe("silent"); // nothing to approve yet, so nothing is routed to them
+    expect(storedRosterItem("fresh@c.test")).toMatch(/\["approved"\] = "true"/);
+    expect(storedRosterItem("fresh@c.test")).toMatch(/\["subscription"\] = "none"/);
+    expect(runtime.service("roster").get("fresh@c.test")).toMatchObject({ subscription: "none" });
+    expect(await auditLine((l) => l.command === "grant fresh@c.test")).toMatchObject({ from: "boss@b.test", allowed: true, result: "ok" });
+    expect(await auditLine((l) => l.from === "fresh@c.test", 3_000, "decision")).toMatchObject({
+      action: "accept",
+      decidedBy: "boss@b.test",
+      via: "grant",
+      sent: ["subscribed"],
+      reason: "granted by boss@b.test without a request",
+    });
+
+    // Their request is now accepted by the server at once; it never reaches the bot's rules (c.test: ask).
+    const accepted = subscriptionAnswer(fresh);
+    await fresh.presence(BOT, "subscribe");
+    expect((await accepted).attrs.type).toBe("subscribed");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(runtime.service("roster").subscriptions.pending().map((p) => p.jid)).not.toContain("fresh@c.test");
+    expect(presencesSentTo("fresh@c.test")).toEqual(["subscribed"]);
+  });
+
+  it("grant of a request the rules ignored answers the request the server holds", async () => {
+    const quiet = await contact("quiet@c.test");
+    await quiet.presence(BOT, "subscribe");
+    await expect(subscriptionAnswer(quiet, 700)).rejects.toThrow(/no matching stanza/); // ignored by the rules
+    const answer = subscriptionAnswer(quiet);
+    expect((await command(boss, "grant quiet@c.test")).split("\n")).toEqual([
+      "Granted quiet@c.test without a request: sent subscribed.",
+      "The server held a request from them: they now receive the bot's presence (subscription from).",
+      "It added them to the roster (subscription from).",
+    ]);
+    expect((await answer).attrs.type).toBe("subscribed");
+    expect(presencesSentTo("quiet@c.test")).toEqual(["subscribed"]);
+    expect(storedRosterItem("quiet@c.test")).toMatch(/\["subscription"\] = "from"/);
+  });
+
+  it("grant of a held request approves it and says so; grant of a contact who has our presence sends nothing", async () => {
+    const held = await heldContact("held6@c.test");
+    const answer = subscriptionAnswer(held);
+    expect(await command(boss, "grant held6@c.test")).toBe("held6@c.test had a held request, so it was approved: sent subscribed.");
+    expect((await answer).attrs.type).toBe("subscribed");
+    expect(runtime.service("roster").subscriptions.pending().map((p) => p.jid)).not.toContain("held6@c.test");
+    expect(await auditLine((l) => l.from === "held6@c.test" && l.action === "accept", 3_000, "decision")).toMatchObject({ decidedBy: "boss@b.test", via: "grant" });
+
+    await runtime.service("roster").whenLoaded();
+    for (let i = 0; i < 50 && runtime.service("roster").get("held6@c.test")?.subscription !== "from"; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await command(boss, "grant held6@c.test")).toBe("held6@c.test already receives the bot's presence (subscription from); nothing sent.");
+    expect(presencesSentTo("held6@c.test")).toEqual(["subscribed"]);
+  });
+
   it("refuses a non-admin politely: nothing approved, an audit line and a security log line", async () => {
-    const held = await contact("held3@c.test");
-    const note = chatFromBot(boss);
-    await held.presence(BOT, "subscribe");
-    await note;
+    const held = await heldContact("held3@c.test");
     const eve = await contact("eve@a.test");
     expect(await command(eve, "approve held3@c.test")).toBe(REFUSED);
     await expect(subscriptionAnswer(held, 700)).rejects.toThrow(/no matching stanza/);
@@ -146,9 +257,8 @@ describe("admin plugin", () => {
 
     const stats = await command(boss, "stats");
     expect(stats).toMatch(/^Contacts: \d+ \(both \d+, from \d+, to \d+, none \d+\)\nPending: 1\nDecisions since start \(\d+[smh] ago\): \d+ \(/);
-    expect(stats).toMatch(/accept 1/);
-    expect(stats).toMatch(/reject 1/);
-    expect(stats).toMatch(/ask 3/);
+    // approve held1, approve held4, grant held6 (held); deny held2; the rules ignored quiet; five held.
+    expect(stats).toMatch(/: 10 \(accept 3, reject 1, ignore 1, ask 5\)$/);
 
     expect(await command(boss, "help")).toMatch(/^Commands:\nhelp - /);
     expect(await command(boss, "what")).toBe('Unknown command. Send "help" for the list.');
