@@ -4,7 +4,7 @@
  */
 import type { Logger } from "pino";
 import type { PreparedBot } from "./prepare.ts";
-import { BotRuntime, type RuntimeOptions } from "./runtime.ts";
+import { BotRuntime, type BotReadiness, type RuntimeOptions } from "./runtime.ts";
 
 export class Host {
   readonly runtimes: BotRuntime[];
@@ -34,6 +34,11 @@ export class Host {
       }
     }
     return { started, failed };
+  }
+
+  /** Each bot's readiness, by id (for /readyz). */
+  readiness(): Record<string, BotReadiness> {
+    return Object.fromEntries(this.runtimes.map((r) => [r.bot.id, r.readiness()]));
   }
 
   async stop(): Promise<void> {
