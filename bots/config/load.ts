@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { z } from "zod";
 import { bareJid } from "../jid.ts";
+import type { ListenAddress } from "./listen.ts";
 import { Secret } from "./secret.ts";
 import { ConfigError, ConfigSource, type ConfigIssue, type ConfigPath } from "./source.ts";
 import { ENV_REFERENCE, hostSchema, type RawBotConfig } from "./schema.ts";
@@ -32,6 +33,8 @@ export interface BotConfig {
 export interface HostConfig {
   source: ConfigSource;
   logLevel: string;
+  /** Where to serve /metrics, /healthz and /readyz; undefined: no HTTP server. */
+  http: { listen: ListenAddress } | undefined;
   bots: BotConfig[];
 }
 
@@ -184,7 +187,7 @@ export function validateHost(
     };
   });
   if (issues.length) return { issues, pluginSections: bots };
-  return { config: { source, logLevel: parsed.data.log.level, bots }, issues, pluginSections: bots };
+  return { config: { source, logLevel: parsed.data.log.level, http: parsed.data.http, bots }, issues, pluginSections: bots };
 }
 
 /** Reads and validates the host config; throws ConfigError listing every issue. */
