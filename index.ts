@@ -30,6 +30,8 @@ export {
 } from "./bots/plugin.ts";
 export { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE } from "./bots/exit-codes.ts";
 export type { PluginContext } from "./bots/context.ts";
+// What `ctx.metrics` registers: Prometheus metrics with the bot's label bound, served on /metrics.
+export type { PluginMetrics, MetricOptions, GaugeOptions, HistogramOptions, BotCounter, BotGauge, BotHistogram, Labels } from "./bots/metrics.ts";
 export type { StanzaHandler, IqHandler } from "./bots/router.ts";
 export type { Logger } from "./bots/logger.ts";
 

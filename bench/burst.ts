@@ -18,6 +18,8 @@
  *   CROWD=n, ROUNDS=n, BATCH=n   clients, timed rounds per side, parallel logins (1000, 3, 50)
  *   BURST_PROFILE=dir            V8 CPU profiles of both bot processes (written when they exit)
  *   BURST_DEBUG=1                stanza trace into roster-bot's log; BURST_KEEP=1 keeps the temp folder
+ *   BURST_HTTP=1                 roster-bot serves /metrics (http.listen) and is scraped every 100 ms
+ *                                during its bursts: metrics must not slow decisions (same 1.10x target)
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -29,7 +31,7 @@ import type { XmlElement } from "../bots/xmpp.ts";
 import { compilePolicy } from "../plugins/roster/policy/compile.ts";
 import { factsFor } from "../plugins/roster/policy/facts.ts";
 import type { MatchSpec, SubscriptionRule } from "../plugins/roster/policy/match-schema.ts";
-import { ProsodyServer } from "../scripts/prosody.ts";
+import { freePort, ProsodyServer } from "../scripts/prosody.ts";
 import { cpuMsOf, memoryOf } from "../scripts/proc-stats.ts";
 import { TestClient, xml } from "../scripts/xmpp-client.ts";
 import { median } from "./stats.ts";
@@ -39,6 +41,8 @@ const ROUNDS = Math.max(1, Number(process.env.ROUNDS ?? 3));
 const BATCH = Math.max(1, Number(process.env.BATCH ?? 50));
 const ANSWER_TIMEOUT_MS = 300_000;
 const TARGET_RATIO = 1.1;
+const HTTP = process.env.BURST_HTTP === "1";
+const SCRAPE_EVERY_MS = 100;
 
 const HERE = fileURLToPath(import.meta.url);
 const ROOT = path.resolve(path.dirname(HERE), "..");
@@ -120,13 +124,15 @@ function profileArgs(name: string): string[] {
   return dir ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(dir)}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
 }
 
-async function startRosterBot(server: ProsodyServer, dir: string, rules: SubscriptionRule[]): Promise<{ child: ChildProcess; dataDir: string; logFile: string }> {
+async function startRosterBot(server: ProsodyServer, dir: string, rules: SubscriptionRule[]): Promise<{ child: ChildProcess; dataDir: string; logFile: string; metricsUrl?: string }> {
   const configFile = path.join(dir, "bot.config.yaml");
   const dataDir = path.join(dir, "data");
   const logFile = path.join(dir, "roster-bot.log");
   server.createAccount(ROSTER_BOT.user, BOT_HOST, ROSTER_BOT.password);
+  const httpPort = HTTP ? await freePort() : undefined;
   const config = {
     log: { level: "info" },
+    ...(httpPort ? { http: { listen: httpPort } } : {}),
     bots: [
       {
         id: "burst",
@@ -158,7 +164,35 @@ async function startRosterBot(server: ProsodyServer, dir: string, rules: Subscri
   await waitUntil("roster-bot ready", () => log().includes('"msg":"session ready"'), child).catch((err) => {
     throw new Error(`${(err as Error).message}\n${log().slice(-2000)}`);
   });
-  return { child, dataDir, logFile };
+  return { child, dataDir, logFile, metricsUrl: httpPort ? `http://127.0.0.1:${httpPort}/metrics` : undefined };
+}
+
+interface Scrapes {
+  ms: number[];
+  bytes: number[];
+  failed: number;
+}
+
+/** Scrapes `url` every SCRAPE_EVERY_MS (one at a time) until the returned stop is awaited. */
+function scrapeEvery(url: string, into: Scrapes): () => Promise<void> {
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const t0 = performance.now();
+      try {
+        const body = await (await fetch(url)).text();
+        into.ms.push(performance.now() - t0);
+        into.bytes.push(Buffer.byteLength(body));
+      } catch {
+        into.failed++;
+      }
+      await new Promise((r) => setTimeout(r, Math.max(0, SCRAPE_EVERY_MS - (performance.now() - t0))));
+    }
+  })();
+  return async () => {
+    stopped = true;
+    await loop;
+  };
 }
 
 async function startBaseline(server: ProsodyServer): Promise<ChildProcess> {
@@ -317,9 +351,12 @@ export async function run(): Promise<void> {
       baseline: { jid: baseJid, expected: expectedBase, pid: basePid, janitor: baseJanitor, runs: [] as BurstResult[] },
     };
     type Side = keyof typeof sides;
+    const scrapes: Scrapes = { ms: [], bytes: [], failed: 0 };
     const once = async (name: Side, record: boolean) => {
       const side = sides[name];
+      const stopScraping = name === "roster-bot" && bot!.metricsUrl ? scrapeEvery(bot!.metricsUrl, scrapes) : undefined;
       const r = await burst(crowd!, side.jid, side.expected, side.pid, serverPid);
+      await stopScraping?.();
       const resetStart = performance.now();
       await resetRoster(side.janitor, crowd!);
       if (record) side.runs.push(r);
@@ -371,7 +408,13 @@ export async function run(): Promise<void> {
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
     const line = (row: string[]) => `| ${row.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
     console.log(`\n${line(rows[0]!)}\n|${widths.map((w) => "-".repeat(w + 2)).join("|")}|\n${rows.slice(1).map(line).join("\n")}`);
-    console.log(`ratio:     ${ratio.toFixed(3)}x (target ≤ ${TARGET_RATIO.toFixed(2)}x)`);
+    console.log(`ratio:     ${ratio.toFixed(3)}x (target ≤ ${TARGET_RATIO.toFixed(2)}x)${HTTP ? ", roster-bot with http and scrapes" : ""}`);
+    if (HTTP) {
+      console.log(
+        `scrapes:   ${scrapes.ms.length} during roster-bot's bursts (every ${SCRAPE_EVERY_MS} ms), ${scrapes.failed} failed;` +
+          ` median ${median(scrapes.ms).toFixed(1)} ms, max ${Math.max(...scrapes.ms).toFixed(1)} ms; ${f0(median(scrapes.bytes))} bytes`,
+      );
+    }
     console.log(`audit:     ${decisions} decision lines for ${(ROUNDS + 1) * CROWD} requests; bot log ${logLines} lines`);
     const ok = wrong === 0 && decisions === (ROUNDS + 1) * CROWD;
     console.log(`check:     ${wrong === 0 ? "every answer as the rules say" : `${wrong} WRONG ANSWERS`}${decisions === (ROUNDS + 1) * CROWD ? "" : "; AUDIT LINES MISSING"}`);

@@ -10,6 +10,7 @@ import type { XmlElement } from "./xmpp.ts";
 import type { Logger } from "pino";
 import type { BotConnection } from "./connection.ts";
 import type { DecideHook, NotifyHook, TapOptions, TransformHook } from "./hooks.ts";
+import type { MetricsRegistry, PluginMetrics } from "./metrics.ts";
 import type { Services } from "./plugin.ts";
 import type { IqHandler, StanzaHandler } from "./router.ts";
 
@@ -28,6 +29,17 @@ export interface RuntimeShared {
   readonly services: Map<string, { owner: string; value: unknown }>;
   readonly lifecycle: { kind: LifecycleKind; owner: string; fn: () => unknown }[];
   readonly reloaders: { owner: string; fn: (config: unknown) => unknown }[];
+  /** The process's metrics (or a private registry for one-shot commands). */
+  readonly metrics: MetricsRegistry;
+  /** What plugins say must hold before the bot is ready (/readyz), besides having a session. */
+  readonly readiness: ReadinessCheck[];
+}
+
+export interface ReadinessCheck {
+  owner: string;
+  /** Shown in /readyz, e.g. "roster loaded". */
+  name: string;
+  isReady: () => boolean;
 }
 
 export function pluginDataDir(botDataDir: string, plugin: string): string {
@@ -38,6 +50,7 @@ export function pluginDataDir(botDataDir: string, plugin: string): string {
 export class PluginContext<C = unknown> {
   private readonly disposers: Disposer[] = [];
   private disposed = false;
+  private pluginMetrics: PluginMetrics | undefined;
 
   constructor(
     readonly name: string,
@@ -138,6 +151,33 @@ export class PluginContext<C = unknown> {
     return this.track(() => {
       const i = this.shared.reloaders.indexOf(entry);
       if (i !== -1) this.shared.reloaders.splice(i, 1);
+    });
+  }
+
+  /**
+   * Prometheus metrics with this bot's `bot` label bound, served on /metrics when `http` is
+   * configured. A second bot with the same plugin shares each metric; this bot's series are removed
+   * when the plugin stops.
+   */
+  get metrics(): PluginMetrics {
+    if (!this.pluginMetrics) {
+      const metrics = this.shared.metrics.forBot(this.shared.botId);
+      this.track(() => metrics.dispose());
+      this.pluginMetrics = metrics;
+    }
+    return this.pluginMetrics;
+  }
+
+  /**
+   * A condition the bot needs before it is ready (shown on /readyz by `name`), checked at each
+   * request on top of the host's own (a session is up). The roster plugin says "roster loaded".
+   */
+  readyWhen(name: string, isReady: () => boolean): () => void {
+    const entry: ReadinessCheck = { owner: this.name, name, isReady };
+    this.shared.readiness.push(entry);
+    return this.track(() => {
+      const i = this.shared.readiness.indexOf(entry);
+      if (i !== -1) this.shared.readiness.splice(i, 1);
     });
   }
 

@@ -38,6 +38,23 @@ export class TransformAbortedError extends Error {
   }
 }
 
+/** A tap that threw or timed out, as the host's metrics count it. */
+export interface TapFailure {
+  hook: string;
+  tap: string;
+  reason: "timeout" | "error";
+  /** The bot whose plugin made the hook (from its logger's `bot` binding). */
+  bot: string | undefined;
+}
+
+const tapFailureListeners = new Set<(failure: TapFailure) => void>();
+
+/** Calls `listener` for every tap failure in this process; returns a function that stops it. */
+export function onTapFailure(listener: (failure: TapFailure) => void): () => void {
+  tapFailureListeners.add(listener);
+  return () => tapFailureListeners.delete(listener);
+}
+
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -95,6 +112,10 @@ abstract class Hook<A, R> {
 
   protected logTapFailure(tap: string, err: unknown, outcome: string): void {
     this.logger.error({ hook: this.name, tap, err }, `hook "${this.name}": tap "${tap}" failed (${outcome})`);
+    if (tapFailureListeners.size === 0) return;
+    const bot = (this.logger.bindings?.() as { bot?: string } | undefined)?.bot;
+    const failure: TapFailure = { hook: this.name, tap, reason: err instanceof TapTimeoutError ? "timeout" : "error", bot };
+    for (const listener of tapFailureListeners) listener(failure);
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import type { Logger } from "pino";
 import type { PreparedBot } from "./prepare.ts";
-import { BotRuntime, type RuntimeOptions } from "./runtime.ts";
+import { BotRuntime, type BotReadiness, type RuntimeOptions } from "./runtime.ts";
 
 export class Host {
   readonly runtimes: BotRuntime[];
@@ -39,6 +39,11 @@ export class Host {
   /** SIGHUP: every bot's plugins reopen the files they keep open (logs rotated away). */
   async reopenFiles(): Promise<void> {
     await Promise.all(this.runtimes.map((r) => r.reopenFiles()));
+  }
+
+  /** Each bot's readiness, by id (for /readyz). */
+  readiness(): Record<string, BotReadiness> {
+    return Object.fromEntries(this.runtimes.map((r) => [r.bot.id, r.readiness()]));
   }
 
   async stop(): Promise<void> {

@@ -4,11 +4,13 @@
  * file:line:column and the running config stays as it is.
  */
 import type { Logger } from "pino";
+import type { HostConfig } from "./config/load.ts";
 import { ConfigError, formatIssues } from "./config/source.ts";
 import type { Host } from "./host.ts";
 import { prepareConfig } from "./prepare.ts";
 
-export async function reloadHost(file: string, host: Host, logger: Logger): Promise<boolean> {
+/** `running`: the host settings in effect, to say which changes a reload cannot apply. */
+export async function reloadHost(file: string, host: Host, logger: Logger, running?: Pick<HostConfig, "http">): Promise<boolean> {
   let prepared;
   try {
     prepared = await prepareConfig(file, { secrets: true });
@@ -19,6 +21,9 @@ export async function reloadHost(file: string, host: Host, logger: Logger): Prom
       logger.error({ file, err }, "config not reloaded");
     }
     return false;
+  }
+  if (running && JSON.stringify(running.http) !== JSON.stringify(prepared.host.http)) {
+    logger.warn({ before: running.http?.listen, after: prepared.host.http?.listen }, "the http section changed; restart to apply it (the endpoints keep serving as before)");
   }
   for (const runtime of host.runtimes) {
     const next = prepared.bots.find((b) => b.bot.id === runtime.bot.id);

@@ -5,6 +5,8 @@
 import { EXIT_OK, EXIT_RUNTIME } from "./exit-codes.ts";
 import { watchFile } from "./file-watch.ts";
 import { Host } from "./host.ts";
+import { HttpListenError, startHttpServer, type RunningHttpServer } from "./http-server.ts";
+import { MetricsRegistry } from "./metrics.ts";
 import { createLogger } from "./logger.ts";
 import { prepareConfig, selectBots } from "./prepare.ts";
 import { reloadHost } from "./reload.ts";
@@ -13,13 +15,28 @@ export async function run(configFile: string, botId: string | undefined, debug: 
   const prepared = await prepareConfig(configFile, { secrets: true });
   const logger = createLogger(prepared.host.logLevel);
   for (const w of prepared.host.warnings) logger.warn({ file: w.file, line: w.line, column: w.column }, w.message);
-  const host = new Host(selectBots(prepared, botId), logger, { configDir: prepared.host.source.dir, debug, retryInitial: true });
+  const { http: httpConfig } = prepared.host;
+  const metrics = httpConfig ? new MetricsRegistry() : undefined;
+  const host = new Host(selectBots(prepared, botId), logger, { configDir: prepared.host.source.dir, debug, retryInitial: true, metrics });
+  let httpServer: RunningHttpServer | undefined;
+  if (httpConfig && metrics) {
+    try {
+      // Before the bots connect: /healthz answers and /readyz says 503 while they do.
+      httpServer = await startHttpServer(httpConfig.listen, { metrics, readiness: () => host.readiness() });
+    } catch (err) {
+      if (!(err instanceof HttpListenError)) throw err;
+      io.err(`roster-bot: ${err.message}\n`);
+      return EXIT_RUNTIME;
+    }
+    logger.info({ listen: httpConfig.listen }, "serving /metrics, /healthz and /readyz");
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = (signal: string) => {
     stopping ??= (async () => {
       logger.info({ signal }, "shutting down");
       await host.stop();
+      await httpServer?.close();
     })();
     return stopping;
   };
@@ -51,7 +68,7 @@ export async function run(configFile: string, botId: string | undefined, debug: 
   let reloading = Promise.resolve();
   const reload = (why: string) => {
     logger.info({ why }, "reloading config");
-    reloading = reloading.then(() => reloadHost(configFile, host, logger).then(() => undefined));
+    reloading = reloading.then(() => reloadHost(configFile, host, logger, prepared.host).then(() => undefined));
   };
   const unwatch = watchFile(configFile, () => reload("file changed"), { debounceMs: 300, logger });
   const onHup = () => {

@@ -7,9 +7,11 @@ import { EventEmitter } from "node:events";
 import { xml } from "./xmpp.ts";
 import type { Logger } from "pino";
 import type { BotConfig } from "./config/load.ts";
+import { watchBotMetrics } from "./bot-metrics.ts";
 import { BotConnection } from "./connection.ts";
 import { PluginContext, type LifecycleKind, type RuntimeShared } from "./context.ts";
 import { makeFolder } from "./file-mode.ts";
+import { MetricsRegistry } from "./metrics.ts";
 import type { LoadedPlugin } from "./plugin-loader.ts";
 import type { Services } from "./plugin.ts";
 
@@ -21,6 +23,16 @@ export interface RuntimeOptions {
   retryInitial?: boolean;
   /** Send initial presence after the session handlers (default true; `plan` stays invisible). */
   initialPresence?: boolean;
+  /** The process's metrics; without it (one-shot commands) the bot's metrics go nowhere. */
+  metrics?: MetricsRegistry;
+}
+
+/** One bot as /readyz shows it. */
+export interface BotReadiness {
+  ready: boolean;
+  state: "online" | "offline" | "stopped";
+  /** Each plugin's condition (e.g. "roster loaded") and whether it holds. */
+  checks: Record<string, boolean>;
 }
 
 export interface BotRuntimeEvents {
@@ -35,6 +47,7 @@ export class BotRuntime extends EventEmitter<BotRuntimeEvents> {
   private readonly shared: RuntimeShared;
   private readonly contexts: PluginContext[] = [];
   private stopped = false;
+  private readonly stopMetrics: () => void;
 
   constructor(
     readonly bot: BotConfig,
@@ -53,7 +66,10 @@ export class BotRuntime extends EventEmitter<BotRuntimeEvents> {
       services: new Map(),
       lifecycle: [],
       reloaders: [],
+      metrics: options.metrics ?? new MetricsRegistry({ defaultMetrics: false }),
+      readiness: [],
     };
+    this.stopMetrics = watchBotMetrics(this.shared.metrics, bot.id, this.connection);
     this.connection.on("session", () => void this.onSession());
     this.connection.on("resumed", () => void this.runLifecycle("resumed"));
     this.connection.on("offline", () => void this.runLifecycle("offline"));
@@ -89,6 +105,15 @@ export class BotRuntime extends EventEmitter<BotRuntimeEvents> {
     }
     for (const ctx of this.contexts.splice(0).reverse()) await ctx.dispose();
     await this.connection.stop();
+    this.stopMetrics();
+  }
+
+  /** Ready: a session is up and every plugin's readiness condition holds. */
+  readiness(): BotReadiness {
+    const checks: Record<string, boolean> = {};
+    for (const c of this.shared.readiness) checks[c.name] = c.isReady();
+    const state = this.stopped ? "stopped" : this.connection.isOnline ? "online" : "offline";
+    return { ready: state === "online" && Object.values(checks).every(Boolean), state, checks };
   }
 
   /**

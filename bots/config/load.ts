@@ -9,6 +9,7 @@ import type { z } from "zod";
 import { formatMode } from "../file-mode.ts";
 import { bareJid } from "../jid.ts";
 import { substituteEnv, type EnvProblem } from "./env.ts";
+import type { ListenAddress } from "./listen.ts";
 import { Secret } from "./secret.ts";
 import { ConfigError, ConfigSource, type ConfigIssue, type ConfigPath } from "./source.ts";
 import { ENV_REFERENCE, hostSchema, type RawBotConfig } from "./schema.ts";
@@ -38,6 +39,8 @@ export interface HostConfig {
   fileMode: number;
   /** Not errors, but worth saying at `check` and `run` (a password file others can read). */
   warnings: ConfigIssue[];
+  /** Where to serve /metrics, /healthz and /readyz; undefined: no HTTP server. */
+  http: { listen: ListenAddress } | undefined;
   bots: BotConfig[];
 }
 
@@ -179,7 +182,7 @@ export function validateHost(
     };
   });
   if (issues.length) return { issues, pluginSections: bots };
-  return { config: { source, logLevel: parsed.data.log.level, fileMode: parsed.data.files.mode, warnings, bots }, issues, pluginSections: bots };
+  return { config: { source, logLevel: parsed.data.log.level, fileMode: parsed.data.files.mode, warnings, http: parsed.data.http, bots }, issues, pluginSections: bots };
 }
 
 /** Reads and validates the host config; throws ConfigError listing every issue. */

@@ -1,5 +1,6 @@
 /** The host's part of bot.config.yaml. Each plugin validates its own section with its own schema. */
 import { z } from "zod";
+import { listenAddress } from "./listen.ts";
 import { duration } from "./units.ts";
 
 export const ENV_REFERENCE = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
@@ -90,6 +91,11 @@ export const hostSchema = z
       })
       .strict()
       .prefault({}),
+    http: z
+      .object({ listen: listenAddress() })
+      .strict()
+      .optional()
+      .describe("Opt-in HTTP endpoints: /metrics (Prometheus), /healthz and /readyz"),
     bots: z.array(botSchema).min(1, "at least one bot is needed"),
   })
   .strict();

@@ -36,7 +36,9 @@ describe("welcome plugin without a network", () => {
     await new Promise((r) => setTimeout(r, 20));
     const messages = env.sent.filter((s) => s.name === "message").map((s) => `${s.attrs.to} ${s.attrs.type} ${s.getChildText("body")}`);
     expect(messages).toEqual(["ann@b.test chat Hi ann@b.test!", "carl@c.test chat Hi carl@c.test!", "held@a.test chat Hi held@a.test!"]);
+    expect(await env.shared.metrics.scrape()).toContain('roster_bot_welcome_messages_total{bot="b"} 3');
     await ctx.dispose();
+    expect(await env.shared.metrics.scrape()).not.toContain("roster_bot_welcome_messages_total");
     await rosterCtx.dispose();
     tmp.remove();
   });

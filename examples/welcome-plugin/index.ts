@@ -1,6 +1,7 @@
 /**
  * Example plugin: a welcome chat message to every contact let in, i.e. every decision that sent
- * `subscribed` (accept and mutual), whether by the rules, another plugin or an admin.
+ * `subscribed` (accept and mutual), whether by the rules, another plugin or an admin. Counts them
+ * in a metric of its own (served on /metrics when the config has an `http` section).
  *
  *   plugins:
  *     roster: { ... }
@@ -38,12 +39,15 @@ export default definePlugin({
   apply(ctx, config) {
     const roster: RosterService = ctx.use("roster");
     let current = config;
+    // Registered through the context: labelled with this bot, removed when the plugin stops.
+    const welcomes = ctx.metrics.counter({ name: "roster_bot_welcome_messages_total", help: "Welcome messages sent to contacts let in" });
     ctx.onReload((next) => {
       current = next;
     });
     ctx.tap(roster.hooks.subscriptionDecided, async (d) => {
       if (!isWelcome(d)) return;
       await ctx.send(xml("message", { to: d.jid, type: "chat" }, xml("body", {}, welcomeText(current, d.jid))));
+      welcomes.inc();
       ctx.logger.info({ jid: d.jid }, "welcome sent");
     });
   },

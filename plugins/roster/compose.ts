@@ -13,6 +13,7 @@ import type { RosterConfig } from "./config.ts";
 import { GroupSync } from "./group-sync/group-sync.ts";
 import { PendingRequests } from "./pending-requests.ts";
 import { heapCompactor } from "../../bots/heap.ts";
+import { rosterMetrics } from "./metrics.ts";
 import { RosterClient } from "./roster-client.ts";
 import { rosterService } from "./service.ts";
 import { RosterCache } from "./cache.ts";
@@ -21,14 +22,18 @@ import { SubscriptionHandler } from "./subscription-handler.ts";
 const PUSH_WAIT_MS = 5_000;
 
 export function composeRoster(ctx: PluginContext<RosterConfig>, config: RosterConfig): void {
-  const audit = new AuditLog(path.join(ctx.bot.dataDir, "audit.log"), ctx.bot.id, ctx.logger);
+  // Read at scrape time only; `client` and `pending` are built below.
+  const metrics = rosterMetrics(ctx.metrics, { rosterItems: () => client.size, pendingRequests: () => pending.list().length });
+  const audit = new AuditLog(path.join(ctx.bot.dataDir, "audit.log"), ctx.bot.id, ctx.logger, { onWriteFailure: () => metrics.auditWriteFailed() });
   ctx.onReopenFiles(() => audit.reopen());
   ctx.onDispose(() => audit.close());
   const cache = config.cache ? new RosterCache(path.join(ctx.dataDir, "roster.json"), ctx.bot.jid, ctx.logger) : undefined;
   const client = new RosterClient(ctx, { limits: config.limits, cache, pushWaitMs: PUSH_WAIT_MS, audit, heap: heapCompactor });
   const pending = new PendingRequests(path.join(ctx.dataDir, "pending.json"), ctx.logger);
-  const subscriptions = new SubscriptionHandler(ctx, { roster: client, pending, audit }, config.subscriptions);
+  const subscriptions = new SubscriptionHandler(ctx, { roster: client, pending, audit, metrics }, config.subscriptions);
   const groups = new GroupSync(ctx, { roster: client, pending }, config.groups, { limits: config.limits });
+  ctx.tap(groups.hooks.afterGroupSync, (result) => metrics.groupSyncDone(result), { name: "roster.metrics" });
+  ctx.readyWhen("roster loaded", () => client.loaded);
   ctx.onReload((next) => {
     // Everything is compiled before anything is swapped: a bad section keeps the old config whole.
     const preparedGroups = groups.prepare(next.groups);

@@ -108,6 +108,11 @@ export class RosterClient implements RosterAccess {
     return this.loadedFlag;
   }
 
+  /** Contacts in the copy. */
+  get size(): number {
+    return this.copy.size;
+  }
+
   get version(): string | undefined {
     return this.copy.ver;
   }

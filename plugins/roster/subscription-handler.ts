@@ -13,6 +13,7 @@ import type { GrantResult, RosterAccess, SubscriptionDecision, SubscriptionExpla
 import type { AuditLog } from "./audit.ts";
 import { RosterError } from "./errors.ts";
 import { explainDecision } from "./explain.ts";
+import type { DecisionMetrics } from "./metrics.ts";
 import type { PendingRequests, PendingRequest } from "./pending-requests.ts";
 import { factsFor, type ContactFacts } from "./policy/facts.ts";
 import { compilePolicy, type CompiledPolicy } from "./policy/compile.ts";
@@ -41,6 +42,7 @@ export interface SubscriptionHandlerParts {
   roster: Pick<RosterAccess, "account" | "get" | "remove" | "features"> & { watchPush(jid: string): PushWatch };
   pending: PendingRequests;
   audit: Pick<AuditLog, "write">;
+  metrics?: DecisionMetrics;
 }
 
 export class SubscriptionHandler implements SubscriptionsApi {
@@ -49,6 +51,7 @@ export class SubscriptionHandler implements SubscriptionsApi {
   private readonly pendingRequests: PendingRequests;
   private readonly audit: SubscriptionHandlerParts["audit"];
   private readonly overLimitLog: OverLimitLog;
+  private readonly metrics: DecisionMetrics | undefined;
   private active: Active;
 
   constructor(
@@ -56,7 +59,7 @@ export class SubscriptionHandler implements SubscriptionsApi {
     parts: SubscriptionHandlerParts,
     config: SubscriptionsConfig,
   ) {
-    ({ roster: this.roster, pending: this.pendingRequests, audit: this.audit } = parts);
+    ({ roster: this.roster, pending: this.pendingRequests, audit: this.audit, metrics: this.metrics } = parts);
     this.active = this.compile(config);
     this.hooks = {
       subscriptionRequest: new DecideHook("roster.subscriptionRequest", ctx.logger, config.hookTimeout),
@@ -163,24 +166,32 @@ export class SubscriptionHandler implements SubscriptionsApi {
   }
 
   private async onRequest(jid: string, stanza: XmlElement): Promise<void> {
+    const received = performance.now();
+    if (await this.decideRequest(jid, stanza)) this.metrics?.answered((performance.now() - received) / 1000);
+  }
+
+  /** Decides and answers a request; false when it was not decided again (nothing answered). */
+  private async decideRequest(jid: string, stanza: XmlElement): Promise<boolean> {
     const item = this.roster.get(jid);
     if (theyHaveOurPresence(item)) {
       this.ctx.logger.debug({ jid }, "subscription request from a contact already subscribed; not re-decided");
-      return;
+      return false;
     }
     const held = this.pendingRequests.get(jid);
     if (held) {
       this.audit.write({ kind: "decision", from: jid, action: "ask", decidedBy: "pending", rule: held.rule, reason: "still waiting for an answer", sent: [] });
-      return;
+      this.metrics?.decided({ action: "ask", decidedBy: "pending", rule: held.rule });
+      return false;
     }
     const { config, limiter } = this.active;
     const domain = parseJid(jid).domain;
     const limit = limiter?.check(domain);
     if (limit && !limit.allowed) {
       this.overLimitLog.record(domain, limit.limit!);
+      this.metrics?.rateLimited();
       const reason = `over the ${limit.limit === "perDomain" ? "per-domain" : "total"} rate limit`;
       await this.execute(jid, config.rateLimit!.over, "rate-limit", undefined, reason, item);
-      return;
+      return true;
     }
     const request: SubscriptionRequest = { jid, facts: rosterFacts(jid, item), item, stanza };
     const answer = await this.hooks.subscriptionRequest.decide(request);
@@ -190,6 +201,7 @@ export class SubscriptionHandler implements SubscriptionsApi {
     } else {
       await this.execute(jid, config.default, "default", undefined, "no rule or plugin decided", item);
     }
+    return true;
   }
 
   private async onUnsubscribe(jid: string): Promise<void> {
@@ -243,6 +255,7 @@ export class SubscriptionHandler implements SubscriptionsApi {
     }
     const decision: SubscriptionDecision = { jid, action, decidedBy, rule, reason, sent };
     this.audit.write({ kind: "decision", from: jid, action, decidedBy, ...(rule ? { rule } : {}), reason, sent, ...(via ? { via } : {}) });
+    this.metrics?.decided(decision);
     // Requests over a rate limit are summed up by OverLimitLog rather than logged one by one.
     this.ctx.logger[decidedBy === "rate-limit" ? "debug" : "info"]({ jid, action, decidedBy, rule }, "subscription request decided");
     void this.hooks.subscriptionDecided.emit(decision);

@@ -6,6 +6,7 @@ import { xml } from "../../bots/xmpp.ts";
 import type { XmlElement } from "../../bots/xmpp.ts";
 import type { BotConnection } from "../../bots/connection.ts";
 import { PluginContext, type RuntimeShared } from "../../bots/context.ts";
+import { MetricsRegistry } from "../../bots/metrics.ts";
 import { StanzaRouter } from "../../bots/router.ts";
 import { memoryLogger } from "./logger.ts";
 
@@ -37,6 +38,8 @@ export function fakeShared(dataDir: string, botJid = "bot@x.org") {
     services: new Map(),
     lifecycle: [],
     reloaders: [],
+    metrics: new MetricsRegistry({ defaultMetrics: false }),
+    readiness: [],
   };
   // `never`: a context for any plugin's typed apply (the config type only types onReload).
   const context = (name: string) => new PluginContext<never>(name, logger.child({ plugin: name }), shared);
