@@ -52,11 +52,14 @@ export const botSchema = z
   })
   .strict();
 
+/** pino's levels; LOG_LEVEL and `run --log-level` take the same. */
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+
 export const hostSchema = z
   .object({
     log: z
       .object({
-        level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+        level: z.enum(LOG_LEVELS).default("info"),
       })
       .strict()
       .default({ level: "info" }),
