@@ -117,6 +117,9 @@ describe("reconnect", () => {
       const delays = down.map((l) => l.delayMs);
       expect(down[0]!.msg).toBe("disconnected; reconnecting");
       expect(down.slice(1, 5).map((l) => [l.msg, l.attempt])).toEqual([1, 2, 3, 4].map((n) => ["reconnect failed; retrying", n]));
+      // One line per attempt: nothing else at warn or above while the attempts fail.
+      const during = logs.lines.slice(logs.lines.indexOf(down[0]!), logs.lines.indexOf(down[4]!) + 1);
+      expect(during.filter((l) => (l.level as number) >= 40)).toEqual(down.slice(0, 5));
       expect(delays[0]).toBeGreaterThanOrEqual(50);
       expect(delays[0]).toBeLessThanOrEqual(100);
       expect(delays[1]).toBeGreaterThanOrEqual(100);
