@@ -44,7 +44,15 @@ const BUILTINS: Builtin[] = [
   {
     name: "run",
     summary: "connect the bots and serve until SIGINT/SIGTERM",
-    run: async (inv) => (await import("./run.ts")).run(inv.configFile, botOption(inv), debugOption(inv), inv.io),
+    options: {
+      "log-format": { type: "string", value: "pretty|json", description: "log lines (default: pretty when stdout is a terminal, else json)" },
+      "log-level": { type: "string", value: "LEVEL", description: "trace, debug, info, warn, error, fatal or silent (default: $LOG_LEVEL, else the config's log.level)" },
+    },
+    run: async (inv) =>
+      (await import("./run.ts")).run(inv.configFile, botOption(inv), debugOption(inv), inv.io, {
+        format: stringOption(inv, "log-format"),
+        level: stringOption(inv, "log-level"),
+      }),
   },
   {
     name: "check",
@@ -167,7 +175,12 @@ async function failure(err: unknown, configFile: string, io: Io): Promise<number
 }
 
 function botOption(inv: { options: Record<string, string | boolean | undefined> }): string | undefined {
-  return typeof inv.options.bot === "string" ? inv.options.bot : undefined;
+  return stringOption(inv, "bot");
+}
+
+function stringOption(inv: { options: Record<string, string | boolean | undefined> }, name: string): string | undefined {
+  const value = inv.options[name];
+  return typeof value === "string" ? value : undefined;
 }
 
 function debugOption(inv: { options: Record<string, string | boolean | undefined> }): boolean {

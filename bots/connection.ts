@@ -82,6 +82,8 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
   private sessionUp = false;
   /** The last broadcast presence of this session was unavailable (stop() does not repeat it). */
   private unavailableSent = false;
+  /** A login attempt is running: its failure is logged once, by whoever retries it. */
+  private loggingIn = false;
   /** Ends start()'s wait between attempts early when stop() is called. */
   private wakeRetry: (() => void) | undefined;
   private readonly iqTimeout: number;
@@ -160,7 +162,7 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
           throw err;
         }
         const delay = backoffDelay(this.attempt++, this.bot.reconnect);
-        this.logger.warn({ err: (err as Error).message, delayMs: delay }, "connection failed; retrying");
+        this.logger.warn({ err: (err as Error).message, attempt: this.attempt, delayMs: delay }, "connection failed; retrying");
         await this.safeStop();
         await new Promise<void>((resolve) => {
           this.reconnectTimer = setTimeout(resolve, delay);
@@ -217,7 +219,8 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
   }
 
   private onClientError(err: Error): void {
-    if (isPermanentFailure(err)) return; // reported by start() or by the reconnect attempt
+    // Reported by start() or by the reconnect attempt (one line per attempt).
+    if (isPermanentFailure(err) || this.loggingIn) return;
     this.logger.warn({ err: err.message }, "connection error");
   }
 
@@ -237,11 +240,13 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
     dropUnresumableQueue(this.client);
   }
 
-  private scheduleReconnect(): void {
+  /** `failure`: why the last attempt failed (logged here, so that each attempt gets one line). */
+  private scheduleReconnect(failure?: Error): void {
     if (this.stopping || this.reconnectScheduled) return;
     this.reconnectScheduled = true;
     const delay = backoffDelay(this.attempt, this.bot.reconnect);
-    this.logger.warn({ delayMs: delay, attempt: this.attempt + 1 }, "disconnected; reconnecting");
+    if (failure) this.logger.warn({ err: failure.message, attempt: this.attempt, delayMs: delay }, "reconnect failed; retrying");
+    else this.logger.warn({ delayMs: delay }, "disconnected; reconnecting");
     this.reconnectTimer = setTimeout(() => {
       this.reconnectScheduled = false;
       void this.reconnect();
@@ -272,10 +277,9 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
         this.emit("fatal", err as Error);
         return;
       }
-      this.logger.warn({ err: (err as Error).message }, "reconnect failed");
       await this.resetForRetry();
       this.reconnecting = false;
-      this.scheduleReconnect();
+      this.scheduleReconnect(err as Error);
     }
   }
 
@@ -287,12 +291,17 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
   private login(): Promise<void> {
     return logins.run(async () => {
       if (this.stopping) throw new Error("stopped before connecting");
-      const session = this.nextSession(this.iqTimeout);
-      session.catch(() => {}); // awaited below; connect() may fail first
-      const { service, domain, lang } = this.client.options;
-      await this.client.connect(service);
-      await this.client.open({ domain, lang });
-      await session;
+      this.loggingIn = true;
+      try {
+        const session = this.nextSession(this.iqTimeout);
+        session.catch(() => {}); // awaited below; connect() may fail first
+        const { service, domain, lang } = this.client.options;
+        await this.client.connect(service);
+        await this.client.open({ domain, lang });
+        await session;
+      } finally {
+        this.loggingIn = false;
+      }
     });
   }
 

@@ -8,6 +8,8 @@ import { BotRuntime, type BotReadiness, type RuntimeOptions } from "./runtime.ts
 
 export class Host {
   readonly runtimes: BotRuntime[];
+  /** stop() was called: a start it cut short is not a failure to report. */
+  private stopping = false;
 
   constructor(
     bots: PreparedBot[],
@@ -29,7 +31,8 @@ export class Host {
       } else {
         const error = result.reason as Error;
         failed.push({ runtime, error });
-        this.logger.error({ bot: runtime.bot.id, err: error.message }, `bot "${runtime.bot.id}" could not start: ${error.message}`);
+        if (this.stopping) this.logger.info({ bot: runtime.bot.id }, `bot "${runtime.bot.id}" stopped before it connected`);
+        else this.logger.error({ bot: runtime.bot.id, err: error.message }, `bot "${runtime.bot.id}" could not start: ${error.message}`);
         await runtime.stop().catch(() => {});
       }
     }
@@ -47,6 +50,7 @@ export class Host {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     await Promise.all(this.runtimes.map((r) => r.stop().catch((err) => this.logger.error({ err }, "stop failed"))));
   }
 }

@@ -6,14 +6,30 @@ import { EXIT_OK, EXIT_RUNTIME } from "./exit-codes.ts";
 import { watchFile } from "./file-watch.ts";
 import { Host } from "./host.ts";
 import { HttpListenError, startHttpServer, type RunningHttpServer } from "./http-server.ts";
+import { chooseLogOptions } from "./log-options.ts";
+import { createOutputLogger, type Logger } from "./logger.ts";
 import { MetricsRegistry } from "./metrics.ts";
-import { createLogger } from "./logger.ts";
-import { prepareConfig, selectBots } from "./prepare.ts";
+import { prepareConfig, selectBots, type PreparedConfig } from "./prepare.ts";
 import { reloadHost } from "./reload.ts";
 
-export async function run(configFile: string, botId: string | undefined, debug: boolean, io: { err: (s: string) => void }): Promise<number> {
+export async function run(
+  configFile: string,
+  botId: string | undefined,
+  debug: boolean,
+  io: { err: (s: string) => void },
+  log: { format?: string; level?: string } = {},
+): Promise<number> {
   const prepared = await prepareConfig(configFile, { secrets: true });
-  const logger = createLogger(prepared.host.logLevel);
+  const { format, level } = chooseLogOptions({ ...log, envLevel: process.env.LOG_LEVEL, configLevel: prepared.host.logLevel, isTTY: Boolean(process.stdout.isTTY) });
+  const output = await createOutputLogger(level, format);
+  try {
+    return await serve(configFile, prepared, botId, debug, io, output.logger);
+  } finally {
+    await output.drain();
+  }
+}
+
+async function serve(configFile: string, prepared: PreparedConfig, botId: string | undefined, debug: boolean, io: { err: (s: string) => void }, logger: Logger): Promise<number> {
   for (const w of prepared.host.warnings) logger.warn({ file: w.file, line: w.line, column: w.column }, w.message);
   const { http: httpConfig } = prepared.host;
   const metrics = httpConfig ? new MetricsRegistry() : undefined;
@@ -43,8 +59,10 @@ export async function run(configFile: string, botId: string | undefined, debug: 
   let finish!: (code: number) => void;
   const done = new Promise<number>((resolve) => {
     finish = resolve;
+    // `on`, not `once`: a second signal (Ctrl-C reaches both npm and the bot, and npm forwards its
+    // own) must not meet the default handler, which would end the process with 128 + signal.
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
-      process.once(signal, () => void stop(signal).then(() => resolve(EXIT_OK)));
+      process.on(signal, () => void stop(signal).then(() => resolve(EXIT_OK)));
     }
   });
 

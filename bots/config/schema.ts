@@ -75,11 +75,14 @@ const fileModeSchema = z
   .refine((m) => (m & 0o600) === 0o600, "the owner (the bot) must be able to read and write its files: the mode needs 06xx")
   .refine((m) => (m & 0o111) === 0, "the bot's files need no execute bit");
 
+/** pino's levels; LOG_LEVEL and `run --log-level` take the same. */
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+
 export const hostSchema = z
   .object({
     log: z
       .object({
-        level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+        level: z.enum(LOG_LEVELS).default("info"),
       })
       .strict()
       .default({ level: "info" }),

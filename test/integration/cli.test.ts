@@ -2,15 +2,14 @@
  * The CLI end to end: `node bin/roster-bot.js` as a separate process against the test Prosody,
  * with the password in an environment variable.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProsodyServer } from "../../scripts/prosody.ts";
 import { TestClient, xml } from "../../scripts/xmpp-client.ts";
-import { lines, REPO_ROOT, tempDir, type TempDir } from "../helpers/tmp.ts";
+import { kill, spawnCli, type Run } from "../helpers/cli.ts";
+import { lines, tempDir, type TempDir } from "../helpers/tmp.ts";
 
-const BIN = path.join(REPO_ROOT, "bin/roster-bot.js");
 const PASSWORD = "cli-e2e-password-6";
 
 let server: ProsodyServer;
@@ -61,66 +60,8 @@ function config(name: string, tls: string, level = "debug"): string {
   );
 }
 
-interface Run {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  waitForOutput: (re: RegExp, timeoutMs?: number) => Promise<void>;
-}
-
 function roster(args: string[], env: Record<string, string> = {}): Run {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: tmp.dir,
-    env: { ...process.env, XMPP_DEBUG: "", ROSTER_BOT_CONFIG: "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  const listeners = new Set<() => void>();
-  const onData = (d: Buffer) => {
-    out += d.toString();
-    for (const l of listeners) l();
-  };
-  child.stdout.on("data", onData);
-  child.stderr.on("data", onData);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once("exit", (code, signal) => resolve({ code, signal })),
-  );
-  const waitForOutput = (re: RegExp, timeoutMs = 20_000) =>
-    new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (!re.test(out)) return;
-        cleanup();
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`no output matching ${re} within ${timeoutMs} ms; output:\n${out}`));
-      }, timeoutMs);
-      const onExit = () => {
-        // Let the last chunks arrive before giving up.
-        setTimeout(() => {
-          if (re.test(out)) return check();
-          cleanup();
-          reject(new Error(`process exited before printing ${re}; output:\n${out}`));
-        }, 100);
-      };
-      const cleanup = () => {
-        clearTimeout(timer);
-        listeners.delete(check);
-        child.off("exit", onExit);
-      };
-      listeners.add(check);
-      child.once("exit", onExit);
-      check();
-    });
-  return { child, output: () => out, exited, waitForOutput };
-}
-
-async function kill(run: Run): Promise<void> {
-  if (run.child.exitCode === null && run.child.signalCode === null) {
-    run.child.kill("SIGKILL");
-    await run.exited;
-  }
+  return spawnCli(args, { cwd: tmp.dir, env });
 }
 
 describe("roster-bot CLI (separate process)", () => {

@@ -75,8 +75,13 @@ async function assertEchoes(runtime: BotRuntime, body: string): Promise<void> {
   }
 }
 
+/** One line when the session drops, then one per failed attempt, each with the delay to the next. */
 function reconnectLines(logs: LogCapture, from = 0) {
-  return logs.lines.slice(from).filter((l) => l.msg === "disconnected; reconnecting") as { delayMs: number; attempt: number }[];
+  return logs.lines.slice(from).filter((l) => l.msg === "disconnected; reconnecting" || l.msg === "reconnect failed; retrying") as {
+    msg: string;
+    delayMs: number;
+    attempt?: number;
+  }[];
 }
 
 describe("reconnect", () => {
@@ -110,8 +115,11 @@ describe("reconnect", () => {
       await until(() => reconnectLines(logs, from).length >= 5, 15_000, "five reconnect attempts");
       const down = reconnectLines(logs, from);
       const delays = down.map((l) => l.delayMs);
-      const attempts = down.map((l) => l.attempt);
-      expect(attempts.slice(0, 5)).toEqual([1, 2, 3, 4, 5]);
+      expect(down[0]!.msg).toBe("disconnected; reconnecting");
+      expect(down.slice(1, 5).map((l) => [l.msg, l.attempt])).toEqual([1, 2, 3, 4].map((n) => ["reconnect failed; retrying", n]));
+      // One line per attempt: nothing else at warn or above while the attempts fail.
+      const during = logs.lines.slice(logs.lines.indexOf(down[0]!), logs.lines.indexOf(down[4]!) + 1);
+      expect(during.filter((l) => (l.level as number) >= 40)).toEqual(down.slice(0, 5));
       expect(delays[0]).toBeGreaterThanOrEqual(50);
       expect(delays[0]).toBeLessThanOrEqual(100);
       expect(delays[1]).toBeGreaterThanOrEqual(100);
@@ -134,7 +142,7 @@ describe("reconnect", () => {
       await server.restart();
       await ready2;
       const again = reconnectLines(logs, from2);
-      expect(again[0]).toMatchObject({ attempt: 1 });
+      expect(again[0]).toMatchObject({ msg: "disconnected; reconnecting" });
       expect(again[0]!.delayMs).toBeLessThanOrEqual(100);
     } finally {
       await runtime.stop();
