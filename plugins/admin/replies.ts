@@ -2,17 +2,17 @@
  * The text of every admin reply (pure: data in, plain text out). Short lines for a phone screen;
  * long lists are cut at MAX_LIST_LINES with "… and N more".
  */
-import type {
-  GrantResult,
-  GroupChange,
-  PendingRequest,
-  RosterItem,
-  SubscriptionAction,
-  SubscriptionDecision,
-  SubscriptionExplanation,
-  SubscriptionState,
-  SyncPlan,
-  SyncResult,
+import {
+  theyHaveOurPresence,
+  type GrantResult,
+  type GroupChange,
+  type PendingRequest,
+  type RosterItem,
+  type SubscriptionAction,
+  type SubscriptionDecision,
+  type SubscriptionExplanation,
+  type SyncPlan,
+  type SyncResult,
 } from "../../index.ts";
 
 export const MAX_LIST_LINES = 30;
@@ -58,10 +58,6 @@ export function notPendingReply(jid: string, closest: readonly string[], pending
   return lines.join("\n");
 }
 
-function seesOurPresence(state: SubscriptionState | undefined): boolean {
-  return state?.subscription === "from" || state?.subscription === "both";
-}
-
 /** Says what `grant` sent and what the server's roster showed afterwards. */
 export function grantReply(g: GrantResult): string {
   const sent = g.sent.join(" + ");
@@ -69,7 +65,7 @@ export function grantReply(g: GrantResult): string {
   if (g.sent.length === 0) return `Granted nothing: the answer to ${g.jid} could not be sent; try again when the bot is online.`;
   if (g.outcome === "approved") return `${g.jid} had a held request, so it was approved: sent ${sent}.`;
   const lines = [`Granted ${g.jid} without a request: sent ${sent}.`];
-  if (seesOurPresence(g.after)) {
+  if (theyHaveOurPresence(g.after)) {
     lines.push(`The server held a request from them: they now receive the bot's presence (subscription ${g.after!.subscription}).`);
   } else if (g.preApproval) {
     lines.push("The server keeps them pre-approved (RFC 6121 §3.4): when they ask, it accepts without asking the bot.");

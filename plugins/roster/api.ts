@@ -15,6 +15,8 @@ import type { RosterChange } from "./copy.ts";
 
 export type { RosterItem } from "./item.ts";
 export type { Subscription, SubscriptionState } from "./subscription.ts";
+/** The two questions asked of a contact's subscription state: does it receive ours, do we have (or ask for) theirs. */
+export { haveOrAskedTheirPresence, theyHaveOurPresence } from "./subscription.ts";
 export type { RosterChange } from "./copy.ts";
 export type { PendingRequest } from "./pending-requests.ts";
 export type { ContactFacts } from "./policy/facts.ts";
