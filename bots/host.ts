@@ -3,6 +3,7 @@
  * password, server down) is reported and does not stop the others.
  */
 import type { Logger } from "pino";
+import { MetricsRegistry } from "./metrics.ts";
 import type { PreparedBot } from "./prepare.ts";
 import { BotRuntime, type BotReadiness, type RuntimeOptions } from "./runtime.ts";
 
@@ -16,7 +17,9 @@ export class Host {
     private readonly logger: Logger,
     options: Omit<RuntimeOptions, "logger">,
   ) {
-    this.runtimes = bots.map((b) => new BotRuntime(b.bot, b.plugins, { ...options, logger }));
+    // One registry for all bots even when nothing serves it: a private one per bot would cost each of many bots its own.
+    const metrics = options.metrics ?? new MetricsRegistry({ defaultMetrics: false });
+    this.runtimes = bots.map((b) => new BotRuntime(b.bot, b.plugins, { ...options, metrics, logger }));
   }
 
   /** Starts every bot; resolves with those that came up. A bot that fails is logged and stopped. */
