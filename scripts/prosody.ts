@@ -97,6 +97,7 @@ export interface ProsodyOptions {
 }
 
 export class ProsodyServer {
+  readonly kind = "prosody" as const;
   readonly dir: string;
   readonly dataDir: string;
   readonly configFile: string;
