@@ -109,17 +109,6 @@ describe("subscription decision chain", () => {
     expect(env.logs.messages().filter((m) => m.includes("malformed subscribe ignored"))).toHaveLength(2);
   });
 
-  it("a contact already subscribed to us is not re-decided", async () => {
-    await setup(RULES);
-    await env.router.routeIq(
-      xml("iq", { type: "set", id: "p1" }, xml("query", { xmlns: NS_ROSTER }, xml("item", { jid: "old@elsewhere.net", subscription: "from" }))),
-      xml("query", { xmlns: NS_ROSTER }, xml("item", { jid: "old@elsewhere.net", subscription: "from" })),
-    );
-    await request("old@elsewhere.net");
-    expect(decisions).toEqual([]);
-    expect(env.sent).toEqual([]);
-  });
-
   it("mutual subscribes back only when we have not already asked", async () => {
     await setup({ default: "mutual", rules: [] });
     const push = (item: Record<string, string>) => {
@@ -141,6 +130,40 @@ describe("subscription decision chain", () => {
     const text = readFileSync(path.join(tmp.dir, "audit.log"), "utf8");
     return text.split("\n").filter((l) => l.includes('"kind":"decision"')).map((l) => JSON.parse(l) as Record<string, unknown>);
   };
+  it("a request from a contact already subscribed (from/both) is answered subscribed again, audited, not re-decided", async () => {
+    // The server answers such a request itself; one that arrives means its state and ours disagree.
+    await setup({ default: "reject", rules: [] });
+    await push({ jid: "old@elsewhere.net", subscription: "from" });
+    await push({ jid: "both@elsewhere.net", subscription: "both" });
+    await request("old@elsewhere.net/phone", "req-old");
+    await request("both@elsewhere.net", "req-both");
+    await request("old@elsewhere.net", "req-again"); // redelivered: the same answer again
+    const presences = env.sent.filter((s) => s.name === "presence");
+    // To the bare JID, with no id: the default (reject) is not applied to an existing subscription.
+    expect(presences.map((s) => s.attrs)).toEqual([
+      { to: "old@elsewhere.net", type: "subscribed" },
+      { to: "both@elsewhere.net", type: "subscribed" },
+      { to: "old@elsewhere.net", type: "subscribed" },
+    ]);
+    expect(decisions).toEqual([]); // not a decision: the subscription exists already
+    const lines = await decisionLines();
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatchObject({ from: "old@elsewhere.net", action: "accept", decidedBy: "already-subscribed", sent: ["subscribed"] });
+    expect(lines[0]!.reason).toContain("subscription from");
+    expect(lines[1]).toMatchObject({ from: "both@elsewhere.net", decidedBy: "already-subscribed" });
+    expect(lines[1]!.reason).toContain("subscription both");
+  });
+
+  it("a request from a contact whose copy shows to/none (or only our ask) is decided by the rules", async () => {
+    await setup({ default: "reject", rules: [] });
+    await push({ jid: "to@elsewhere.net", subscription: "to" });
+    await push({ jid: "asked@elsewhere.net", subscription: "none", ask: "subscribe" });
+    await request("to@elsewhere.net");
+    await request("asked@elsewhere.net");
+    expect(answers()).toEqual(["to@elsewhere.net unsubscribed", "asked@elsewhere.net unsubscribed"]);
+    expect(decisions.map((d) => d.decidedBy)).toEqual(["default", "default"]);
+  });
+
   const HELD = { default: "reject", rules: [{ name: "held", match: { domain: "held.test" }, action: "ask" }] };
 
   it("approve answers a held request once, and refuses a JID with no held request, sending nothing", async () => {

@@ -2,7 +2,9 @@
  * Answers inbound subscription requests (RFC 6121 §3.1): rate limit -> decision hook -> action ->
  * audit line -> `subscriptionDecided`; with no answer, the default (fail closed). Answers go to the
  * bare JID and never copy the request's id (§3.1.4). A held (`ask`) request seen again at the next
- * login stays held; any other is decided again, so a changed rule takes effect.
+ * login stays held; any other is decided again, so a changed rule takes effect. A request from a
+ * contact who already has a subscription is answered `subscribed` again (audited as
+ * "already-subscribed"), not decided.
  */
 import { xml } from "../../bots/xmpp.ts";
 import type { XmlElement } from "../../bots/xmpp.ts";
@@ -24,6 +26,9 @@ import type { RosterItem } from "./item.ts";
 import type { PushWatch } from "./roster-client.ts";
 import { haveOrAskedTheirPresence, subscriptionState, theyHaveOurPresence } from "./subscription.ts";
 import type { SubscriptionsConfig } from "./subscription-config.ts";
+
+/** `decidedBy` of the audit line for a request from a contact who already has a subscription. */
+export const ALREADY_SUBSCRIBED = "already-subscribed";
 
 /** Order of the YAML rules' tap: plugins tap with a lower order to run before them, higher after. */
 export const RULES_TAP_ORDER = 0;
@@ -174,7 +179,7 @@ export class SubscriptionHandler implements SubscriptionsApi {
   private async decideRequest(jid: string, stanza: XmlElement): Promise<boolean> {
     const item = this.roster.get(jid);
     if (theyHaveOurPresence(item)) {
-      this.ctx.logger.debug({ jid }, "subscription request from a contact already subscribed; not re-decided");
+      await this.confirmSubscribed(jid, item!);
       return false;
     }
     const held = this.pendingRequests.get(jid);
@@ -202,6 +207,26 @@ export class SubscriptionHandler implements SubscriptionsApi {
       await this.execute(jid, config.default, "default", undefined, "no rule or plugin decided", item);
     }
     return true;
+  }
+
+  /**
+   * A request from a contact our copy shows as subscribed (`from`/`both`): the server answers such a
+   * request itself (RFC 6121 §3.1.3), so one that reaches us means its state and ours disagree. Left
+   * unanswered, the contact waits forever and the server redelivers it at every login; `subscribed`
+   * again is harmless (idempotent) and settles it. Not re-decided by the rules: the subscription
+   * exists already.
+   */
+  private async confirmSubscribed(jid: string, item: RosterItem): Promise<void> {
+    const sent: string[] = [];
+    try {
+      await this.ctx.send(xml("presence", { to: jid, type: "subscribed" }));
+      sent.push("subscribed");
+    } catch (err) {
+      this.ctx.logger.error({ jid, err: (err as Error).message }, "subscribed not sent to an already subscribed contact (the server will redeliver the request)");
+    }
+    const reason = `already subscribed (our copy shows subscription ${item.subscription}); subscribed sent again`;
+    this.audit.write({ kind: "decision", from: jid, action: "accept", decidedBy: ALREADY_SUBSCRIBED, reason, sent });
+    this.ctx.logger.info({ jid, subscription: item.subscription, sent }, "subscription request from a contact already subscribed; subscribed sent again");
   }
 
   private async onUnsubscribe(jid: string): Promise<void> {

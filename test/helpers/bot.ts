@@ -1,4 +1,4 @@
-/** Runs a bot in-process against a test Prosody, with its log lines captured for assertions. */
+/** Runs a bot in-process against a test server (Prosody or ejabberd), with its log lines captured for assertions. */
 import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -9,7 +9,7 @@ import { createLogger } from "../../bots/logger.ts";
 import { orderPlugins, type LoadedPlugin } from "../../bots/plugin-loader.ts";
 import type { PluginDefinition } from "../../bots/plugin.ts";
 import { BotRuntime } from "../../bots/runtime.ts";
-import type { ProsodyServer } from "../../scripts/prosody.ts";
+import type { XmppTestServer } from "../../scripts/xmpp-server.ts";
 
 export class LogCapture extends Writable {
   readonly lines: Record<string, unknown>[] = [];
@@ -35,7 +35,7 @@ export class LogCapture extends Writable {
 }
 
 export interface TestBotOptions {
-  server: ProsodyServer;
+  server: XmppTestServer;
   user?: string;
   host?: string;
   password?: string;
