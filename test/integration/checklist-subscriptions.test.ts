@@ -2,32 +2,17 @@
  * RFC 6121 §3 on the wire (checklist 18, 20 and the already-subscribed request): what the bot
  * sends, recorded from its own connection, and what the contact receives through the server.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { XmlElement } from "../../bots/xmpp.ts";
 import { RosterCache } from "../../plugins/roster/cache.ts";
-import { startServer, type XmppTestServer } from "../../scripts/xmpp-server.ts";
-import { TestClient, xml } from "../../scripts/xmpp-client.ts";
-import { connectContact } from "../helpers/contact.ts";
+import { xml, type TestClient } from "../../scripts/xmpp-client.ts";
 import { memoryLogger } from "../helpers/logger.ts";
 import { NS_ROSTER, sentPresences, startRosterBot } from "../helpers/roster-bot.ts";
+import { useTestServer } from "../helpers/server-fixture.ts";
 import { until } from "../helpers/wait.ts";
 
-let server: XmppTestServer;
-const clients: TestClient[] = [];
-
-beforeAll(async () => {
-  server = await startServer();
-});
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.stop()));
-  await server?.stop();
-});
-
-async function contact(jid: string): Promise<TestClient> {
-  const c = await connectContact(server, jid);
-  clients.push(c);
-  return c;
-}
+const fixture = useTestServer();
+const contact = (jid: string): Promise<TestClient> => fixture.contact(jid);
 
 const isAnswerFrom = (from: string) => (s: XmlElement) =>
   s.name === "presence" && (s.attrs.from ?? "").split("/")[0] === from && ["subscribe", "subscribed", "unsubscribed"].includes(s.attrs.type ?? "");
@@ -42,7 +27,7 @@ const subscribeWithId = (c: TestClient, to: string, id: string) => c.send(xml("p
 
 describe("answers go to the bare JID without the request's id (checklist 18)", () => {
   it("accept, mutual and reject of requests that carry an id", async () => {
-    const bot = await startRosterBot(server, {
+    const bot = await startRosterBot(fixture.server, {
       user: "idbot",
       config: {
         subscriptions: {
@@ -87,8 +72,8 @@ describe("a request from a contact who already has a subscription", () => {
     // itself, RFC 6121 §3.1.3); one arrives when its state and the bot's copy disagree. Made here
     // with a copy that is stale but current by version: the bot's cache says `from`, the server's
     // roster (same version) says `none`, so the server answers the versioned get with "no change".
-    server.createAccount("stale", "b.test", "pw");
-    const first = await startRosterBot(server, { user: "subbot" });
+    fixture.server.createAccount("stale", "b.test", "pw");
+    const first = await startRosterBot(fixture.server, { user: "subbot" });
     await first.service.set({ jid: "stale@b.test", name: "Stale" });
     const ver = first.service.version;
     await first.runtime.stop();
@@ -99,9 +84,9 @@ describe("a request from a contact who already has a subscription", () => {
     cache.scheduleSave(() => ({ ver, items }));
     await cache.flush();
 
-    const bot = await startRosterBot(server, { user: "subbot", dataDir: first.dataDir });
+    const bot = await startRosterBot(fixture.server, { user: "subbot", dataDir: first.dataDir });
     try {
-      if (!bot.service.features.versioning) t.skip(`${server.kind} here does not advertise roster versioning: the full roster corrects the copy`);
+      if (!bot.service.features.versioning) t.skip(`${fixture.server.kind} here does not advertise roster versioning: the full roster corrects the copy`);
       expect(bot.service.get("stale@b.test")?.subscription).toBe("from"); // the server's roster says none
       const stale = await contact("stale@b.test");
       const answered = answerFrom(stale, bot.jid);
@@ -125,7 +110,7 @@ describe("inbound unsubscribe (checklist 20)", () => {
   for (const onUnsubscribe of ["keep", "remove"] as const) {
     it(`onUnsubscribe: ${onUnsubscribe}`, async () => {
       const user = `unsub${onUnsubscribe}`;
-      const bot = await startRosterBot(server, { user, config: { subscriptions: { default: "accept", onUnsubscribe } } });
+      const bot = await startRosterBot(fixture.server, { user, config: { subscriptions: { default: "accept", onUnsubscribe } } });
       try {
         const leaver = await contact(`leaver-${onUnsubscribe}@b.test`);
         const approved = answerFrom(leaver, bot.jid);
@@ -153,7 +138,7 @@ describe("inbound unsubscribe (checklist 20)", () => {
 
   it("an unsubscribe clears a held request, which is not redelivered at the next login", async () => {
     const config = { subscriptions: { default: "reject", rules: [{ name: "held", match: { jid: "waiter@c.test" }, action: "ask" }] } };
-    const bot = await startRosterBot(server, { user: "heldbot", config });
+    const bot = await startRosterBot(fixture.server, { user: "heldbot", config });
     try {
       const waiter = await contact("waiter@c.test");
       await waiter.presence(bot.jid, "subscribe");
@@ -167,7 +152,7 @@ describe("inbound unsubscribe (checklist 20)", () => {
       await bot.runtime.stop();
     }
     // The server dropped its pending request too: nothing is redelivered, nothing held again.
-    const again = await startRosterBot(server, { user: "heldbot", dataDir: bot.dataDir, config });
+    const again = await startRosterBot(fixture.server, { user: "heldbot", dataDir: bot.dataDir, config });
     try {
       await new Promise((r) => setTimeout(r, 500));
       expect(again.received.filter((s) => s.name === "presence" && s.attrs.type === "subscribe")).toEqual([]);
