@@ -34,8 +34,11 @@ export class LogCapture extends Writable {
   }
 }
 
+/** What a test bot needs of its server: a real one, or a scripted one (test/helpers/scripted-server.ts). */
+export type BotServer = Pick<XmppTestServer, "service" | "hosts" | "createAccount">;
+
 export interface TestBotOptions {
-  server: XmppTestServer;
+  server: BotServer;
   user?: string;
   host?: string;
   password?: string;

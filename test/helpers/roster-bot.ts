@@ -7,8 +7,7 @@ import path from "node:path";
 import type { XmlElement } from "../../bots/xmpp.ts";
 import { definePlugin } from "../../bots/plugin.ts";
 import roster from "../../plugins/roster/index.ts";
-import type { XmppTestServer } from "../../scripts/xmpp-server.ts";
-import { startTestBot } from "./bot.ts";
+import { startTestBot, type BotServer } from "./bot.ts";
 
 export const NS_ROSTER = "jabber:iq:roster";
 
@@ -17,10 +16,12 @@ export interface RosterBotOptions {
   dataDir?: string;
   /** The roster plugin's config (default: its defaults). */
   config?: unknown;
+  /** Wait for the roster copy before returning (default true). */
+  waitLoaded?: boolean;
 }
 
 /** Starts the bot and waits for its roster copy. `sent`/`received`: every stanza, in order. */
-export async function startRosterBot(server: XmppTestServer, o: RosterBotOptions) {
+export async function startRosterBot(server: BotServer, o: RosterBotOptions) {
   const sent: XmlElement[] = [];
   const received: XmlElement[] = [];
   const events: string[] = [];
@@ -45,7 +46,7 @@ export async function startRosterBot(server: XmppTestServer, o: RosterBotOptions
     },
   });
   const service = runtime.service("roster");
-  await service.whenLoaded();
+  if (o.waitLoaded !== false) await service.whenLoaded();
   const dataDir = config.dataDir;
   return {
     runtime,
