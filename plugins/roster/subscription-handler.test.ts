@@ -49,6 +49,13 @@ describe("subscription decision chain", () => {
     expect(decisions[0]).toMatchObject({ jid: "alice@example.org", action: "accept", decidedBy: "rules", rule: "staff" });
   });
 
+  it("without a subscriptions section a stranger is rejected: accepting takes a rule (checklist 23)", async () => {
+    await setup(undefined);
+    await request("stranger@example.org");
+    expect(answers()).toEqual(["stranger@example.org unsubscribed"]);
+    expect(decisions[0]).toMatchObject({ action: "reject", decidedBy: "default" });
+  });
+
   it("a plugin tapping before the rules answers first", async () => {
     const service = await setup(RULES);
     service.hooks.subscriptionRequest.tap({ name: "blocklist", order: -10 }, (r) => (r.jid === "mallory@example.org" ? { action: "reject", reason: "blocked" } : undefined));

@@ -106,6 +106,30 @@ describe("a request from a contact who already has a subscription", () => {
   });
 });
 
+describe("a contact the server records as subscribed (checklist 17)", () => {
+  it("asks again: the server answers for the bot, which sees no request and decides nothing", async () => {
+    const bot = await startRosterBot(fixture.server, { user: "knownbot", config: { subscriptions: { default: "accept" } } });
+    try {
+      const known = await contact("known@b.test");
+      await known.presence(bot.jid, "subscribe");
+      await until(() => bot.service.get(known.bare)?.subscription === "from");
+      const requestsBefore = bot.received.filter((s) => s.name === "presence" && s.attrs.type === "subscribe").length;
+      const auditBefore = (await bot.audit()).length;
+
+      // Prosody answers for the bot and then drops its own `subscribed` at the contact's side (it
+      // changes nothing there), so the contact sees nothing either; the request itself is the check.
+      await known.presence(bot.jid, "subscribe");
+      await known.client.iqCaller.request(xml("iq", { type: "get", to: "b.test" }, xml("ping", { xmlns: "urn:xmpp:ping" })));
+      await new Promise((r) => setTimeout(r, 500));
+      expect(bot.received.filter((s) => s.name === "presence" && s.attrs.type === "subscribe")).toHaveLength(requestsBefore);
+      expect(sentPresences(bot, "subscribed")).toHaveLength(1); // the first answer only
+      expect(await bot.audit()).toHaveLength(auditBefore);
+    } finally {
+      await bot.runtime.stop();
+    }
+  });
+});
+
 describe("inbound unsubscribe (checklist 20)", () => {
   for (const onUnsubscribe of ["keep", "remove"] as const) {
     it(`onUnsubscribe: ${onUnsubscribe}`, async () => {
