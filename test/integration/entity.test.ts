@@ -33,7 +33,7 @@ let alice: TestClient;
 let botFull: string;
 let botBare: string;
 let firstPresence: XmlElement;
-/** Every iq that reached the bot's session. */
+/** Every iq from alice that reached the bot's session. */
 const botReceivedIqs: XmlElement[] = [];
 
 /** A plugin that says what it answers, the way any plugin author would. */
@@ -56,12 +56,13 @@ beforeAll(async () => {
     plugins: [{ definition: roster, config: { subscriptions: { default: "accept" } } }, { definition: advertiser }],
   }));
   botFull = runtime.connection.fullJid!;
-  runtime.connection.client.on("stanza", (s: XmlElement) => {
-    if (s.name === "iq") botReceivedIqs.push(s);
-  });
   botBare = botFull.split("/")[0]!;
   server.createAccount("alice", server.hosts[0]!, "pw");
   alice = await TestClient.connect({ service: server.service, jid: `alice@${server.hosts[0]}`, password: "pw", roster: true, presence: true });
+  runtime.connection.client.on("stanza", (s: XmlElement) => {
+    // Only alice's: the server itself asks the bot's caps node (PEP, mod_caps) whenever it likes.
+    if (s.name === "iq" && s.attrs.from === alice.fullJid) botReceivedIqs.push(s);
+  });
   // Once the bot accepts alice's request, the server sends her the bot's current presence.
   const seen = alice.waitFor(isBotPresence, 10_000);
   await alice.presence(botBare, "subscribe");
