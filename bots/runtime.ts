@@ -73,7 +73,7 @@ export class BotRuntime extends EventEmitter<BotRuntimeEvents> {
       reloaders: [],
       metrics: options.metrics ?? new MetricsRegistry({ defaultMetrics: false }),
       readiness: [],
-      entity: new EntityInfo({ category: "client", type: "bot", name: bot.id }),
+      entity: new EntityInfo({ category: "client", type: "bot", name: bot.name ?? bot.id }),
     };
     answerEntityQueries(this.connection.router, this.shared.entity, packageVersion());
     this.connection.decorateAvailablePresence = (presence) => this.shared.entity.withCaps(presence);

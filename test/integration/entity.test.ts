@@ -23,6 +23,7 @@ const NS_DISCO_ITEMS = "http://jabber.org/protocol/disco#items";
 const NS_PING = "urn:xmpp:ping";
 const NS_VERSION = "jabber:iq:version";
 const PLUGIN_FEATURE = "urn:example:entity-test";
+const BOT_NAME = "Entity bot (roster)";
 // A name XML must escape: the ver is computed from the characters, so this proves both ends agree.
 const PLUGIN_IDENTITY = { category: "automation", type: "command-list", name: "Tom & <Jerry>" };
 
@@ -53,6 +54,7 @@ beforeAll(async () => {
   ({ runtime } = await startTestBot({
     server,
     user: "entitybot",
+    name: BOT_NAME,
     plugins: [{ definition: roster, config: { subscriptions: { default: "accept" } } }, { definition: advertiser }],
   }));
   botFull = runtime.connection.fullJid!;
@@ -97,13 +99,13 @@ function capsOf(presence: XmlElement): Record<string, string | undefined> {
 }
 
 describe("what a contact's client asks the bot", () => {
-  it("disco#info on the full JID: client/bot named after the bot, the host's features and the plugin's", async () => {
+  it("disco#info on the full JID: client/bot with the configured name, the host's features and the plugin's", async () => {
     const reply = await ask(botFull, xml("query", { xmlns: NS_DISCO_INFO }));
     expect(reply.attrs.type).toBe("result");
     const query = reply.getChild("query", NS_DISCO_INFO)!;
     expect(identitiesOf(query)).toEqual(
       expect.arrayContaining([
-        { category: "client", type: "bot", name: "entitybot", lang: undefined },
+        { category: "client", type: "bot", name: BOT_NAME, lang: undefined },
         { ...PLUGIN_IDENTITY, lang: undefined },
       ]),
     );
