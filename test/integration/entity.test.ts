@@ -15,6 +15,7 @@ import { startServer, type XmppTestServer } from "../../scripts/xmpp-server.ts";
 import { TestClient, xml } from "../../scripts/xmpp-client.ts";
 import type { XmlElement } from "../../bots/xmpp.ts";
 import { startTestBot } from "../helpers/bot.ts";
+import { until } from "../helpers/wait.ts";
 
 // Spelled out here rather than imported, so that a wrong namespace in the code fails the test.
 const NS_CAPS = "http://jabber.org/protocol/caps";
@@ -159,6 +160,30 @@ describe("what a contact's client asks the bot", () => {
     undoA();
     undoB();
     await back;
+  });
+
+  it("a feature added while the stream is down goes out once the stream is resumed", async () => {
+    const sm = runtime.connection.client.streamManagement;
+    await until(() => sm.enabled && sm.id !== "", 5_000, "stream management enabled");
+    const verBefore = runtime.connection.broadcastPresence!.getChild("c", NS_CAPS)!.attrs.ver;
+    let undo: (() => void) | undefined;
+    // Added in the offline handler: the change cannot go out then, so it must go out at the resume.
+    const offline = new Promise<void>((resolve) =>
+      runtime.connection.once("offline", () => {
+        undo = pluginCtx.disco.addFeature("urn:example:while-offline");
+        resolve();
+      }),
+    );
+    const resumed = new Promise<void>((resolve) => runtime.connection.once("resumed", resolve));
+    const next = alice.waitFor((s) => isBotPresence(s) && capsOf(s).ver !== verBefore, 10_000);
+    runtime.connection.client.socket!.destroy();
+    await offline;
+    await resumed;
+    const presence = await next;
+    const query = (await ask(botFull, xml("query", { xmlns: NS_DISCO_INFO }))).getChild("query", NS_DISCO_INFO)!;
+    expect(featuresOf(query)).toContain("urn:example:while-offline");
+    expect(capsVer(identitiesOf(query), featuresOf(query))).toBe(capsOf(presence).ver);
+    undo!();
   });
 
   it("the bare JID is answered by the server for the account; such an iq never reaches the bot", async () => {
