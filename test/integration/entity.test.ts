@@ -162,6 +162,14 @@ describe("what a contact's client asks the bot", () => {
     await back;
   });
 
+  it("a presence a plugin broadcasts carries the caps too", async () => {
+    const next = alice.waitFor((s) => isBotPresence(s) && s.getChildText("status") === "busy");
+    await pluginCtx.send(xml("presence", {}, xml("show", {}, "dnd"), xml("status", {}, "busy")));
+    const presence = await next;
+    expect(presence.getChildren("c", NS_CAPS)).toHaveLength(1);
+    expect(capsOf(presence).ver).toBe(capsOf(firstPresence).ver);
+  });
+
   it("a feature added while the stream is down goes out once the stream is resumed", async () => {
     const sm = runtime.connection.client.streamManagement;
     await until(() => sm.enabled && sm.id !== "", 5_000, "stream management enabled");
@@ -183,6 +191,8 @@ describe("what a contact's client asks the bot", () => {
     const query = (await ask(botFull, xml("query", { xmlns: NS_DISCO_INFO }))).getChild("query", NS_DISCO_INFO)!;
     expect(featuresOf(query)).toContain("urn:example:while-offline");
     expect(capsVer(identitiesOf(query), featuresOf(query))).toBe(capsOf(presence).ver);
+    // What goes out again is the presence last broadcast (the plugin's), with the new caps.
+    expect(presence.getChildText("status")).toBe("busy");
     undo!();
   });
 
