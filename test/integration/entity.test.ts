@@ -199,9 +199,9 @@ describe("what a contact's client asks the bot", () => {
   it("the bare JID is answered by the server for the account; such an iq never reaches the bot", async () => {
     // A server answers an iq addressed to a client account's bare JID itself (RFC 6121 §8.5.1):
     // disco#info there describes the account (account/registered), not the bot; what the bot says
-    // is on its full JID, which is where caps send a client. Prosody: seen here. ejabberd: its
-    // mod_disco answers account/registered to a subscribed contact (alice is) and
-    // subscription-required to others.
+    // is on its full JID, which is where caps send a client. Prosody: seen here. ejabberd 23.01
+    // (read from its mod_disco): account/registered to a contact the account has a subscription
+    // from (alice, once the bot accepted her), subscription-required to anyone else.
     const iqsBefore = botReceivedIqs.length;
     const disco = await askError(botBare, xml("query", { xmlns: NS_DISCO_INFO }));
     const query = disco.reply?.getChild("query", NS_DISCO_INFO);
@@ -215,8 +215,8 @@ describe("what a contact's client asks the bot", () => {
     expect((await askError(botBare, xml("query", { xmlns: NS_VERSION }))).condition).toBe("service-unavailable");
 
     // Prosody's mod_ping answers a ping to an account's bare JID itself; ejabberd's mod_ping does
-    // too when loaded (it registers for the session manager), and otherwise says
-    // service-unavailable. Either way the answer is the server's.
+    // too when the config loads it (it registers with the session manager), and without it the
+    // session manager says service-unavailable. Either way the answer is the server's.
     const ping = await askError(botBare, xml("ping", { xmlns: NS_PING }));
     if (server.kind === "prosody") expect(ping.reply?.attrs).toMatchObject({ type: "result", from: botBare });
     else expect([undefined, "service-unavailable"]).toContain(ping.condition);
