@@ -33,6 +33,9 @@ export type { PluginContext } from "./bots/context.ts";
 // What `ctx.metrics` registers: Prometheus metrics with the bot's label bound, served on /metrics.
 export type { PluginMetrics, MetricOptions, GaugeOptions, HistogramOptions, BotCounter, BotGauge, BotHistogram, Labels } from "./bots/metrics.ts";
 export type { StanzaHandler, IqHandler } from "./bots/router.ts";
+// What `ctx.disco` adds to the bot's disco#info answer and caps.
+export type { PluginDisco } from "./bots/entity/entity-info.ts";
+export type { DiscoIdentity } from "./bots/entity/caps.ts";
 export type { Logger } from "./bots/logger.ts";
 
 /**

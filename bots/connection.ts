@@ -82,6 +82,13 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
   private sessionUp = false;
   /** The last broadcast presence of this session was unavailable (stop() does not repeat it). */
   private unavailableSent = false;
+  /** The last available presence broadcast in this session, as sent (undefined after unavailable). */
+  private lastAvailable: XmlElement | undefined;
+  /**
+   * Rewrites each available presence before it is sent (the runtime adds XEP-0115 caps), so that
+   * whatever sends presence, the host or a plugin, advertises what the bot supports.
+   */
+  decorateAvailablePresence: ((presence: XmlElement) => XmlElement) | undefined;
   /** A login attempt is running: its failure is logged once, by whoever retries it. */
   private loggingIn = false;
   /** Ends start()'s wait between attempts early when stop() is called. */
@@ -129,6 +136,7 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
       this.established = true;
       this.sessionUp = true;
       this.unavailableSent = false;
+      this.lastAvailable = undefined;
       this.emit("session");
     });
     this.client.streamManagement.on("resumed", () => {
@@ -186,10 +194,17 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
   }
 
   send(stanza: XmlElement): Promise<void> {
+    if (stanza.name === "presence" && !stanza.attrs.type && this.decorateAvailablePresence) stanza = this.decorateAvailablePresence(stanza);
     if (stanza.name === "presence" && !stanza.attrs.to && (!stanza.attrs.type || stanza.attrs.type === "unavailable")) {
       this.unavailableSent = stanza.attrs.type === "unavailable";
+      this.lastAvailable = this.unavailableSent ? undefined : stanza;
     }
     return this.client.send(stanza);
+  }
+
+  /** The available presence last broadcast in this session, as sent; undefined if none or unavailable since. */
+  get broadcastPresence(): XmlElement | undefined {
+    return this.lastAvailable;
   }
 
   /** Sends an iq and returns the whole reply stanza (so callers can check its `from`). */

@@ -274,6 +274,21 @@ describe("PluginContext", () => {
     expect(messages()).toContain("async timeout failed");
   });
 
+  it("ctx.disco: what a plugin adds is in disco#info and the caps ver until the plugin stops", async () => {
+    const entity = env.shared.entity;
+    const hostVer = entity.ver;
+    const ctx = newCtx("discoverer");
+    ctx.disco.addFeature("urn:example:plugin");
+    ctx.disco.addIdentity({ category: "automation", type: "command-list", name: "commands" });
+    expect(entity.featureList()).toContain("urn:example:plugin");
+    expect(entity.identityList()).toContainEqual(expect.objectContaining({ category: "automation", type: "command-list" }));
+    expect(entity.ver).not.toBe(hostVer);
+    await ctx.dispose();
+    expect(entity.featureList()).not.toContain("urn:example:plugin");
+    expect(entity.identityList()).toHaveLength(1);
+    expect(entity.ver).toBe(hostVer);
+  });
+
   it("refuses a timer delay Node would run after 1 ms instead (beyond about 24.8 days), and registers nothing", () => {
     const ctx = newCtx("long");
     const thirtyDays = 30 * 86_400_000;

@@ -9,6 +9,7 @@ import { xml } from "./xmpp.ts";
 import type { XmlElement } from "./xmpp.ts";
 import type { Logger } from "pino";
 import type { BotConnection } from "./connection.ts";
+import type { EntityInfo, PluginDisco } from "./entity/entity-info.ts";
 import type { DecideHook, NotifyHook, TapOptions, TransformHook } from "./hooks.ts";
 import type { MetricsRegistry, PluginMetrics } from "./metrics.ts";
 import type { Services } from "./plugin.ts";
@@ -33,6 +34,8 @@ export interface RuntimeShared {
   readonly metrics: MetricsRegistry;
   /** What plugins say must hold before the bot is ready (/readyz), besides having a session. */
   readonly readiness: ReadinessCheck[];
+  /** The bot's disco#info identities and features (and so its caps). */
+  readonly entity: EntityInfo;
 }
 
 export interface ReadinessCheck {
@@ -103,6 +106,14 @@ export class PluginContext<C = unknown> {
   async iqSet(payload: XmlElement, to?: string, timeoutMs?: number): Promise<XmlElement | undefined> {
     const reply = await this.request(xml("iq", { type: "set", to }, payload), timeoutMs);
     return reply.getChild(payload.name, payload.attrs.xmlns);
+  }
+
+  /**
+   * What the bot advertises to contacts' clients (XEP-0030 disco#info and XEP-0115 caps): a plugin
+   * that answers a namespace says so with `ctx.disco.addFeature(ns)`; removed when the plugin stops.
+   */
+  get disco(): PluginDisco {
+    return this.shared.entity.forPlugin((undo) => this.track(undo));
   }
 
   /** Every handler gets each incoming stanza of `kind`; one that throws is logged. */

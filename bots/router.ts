@@ -11,6 +11,9 @@ export type StanzaHandler = (stanza: XmlElement) => void | Promise<void>;
 export type IqReply = XmlElement | true | undefined;
 export type IqHandler = (stanza: XmlElement, payload: XmlElement) => IqReply | Promise<IqReply>;
 
+/** The owner name of what the host itself answers (disco, ping, version). */
+export const HOST_OWNER = "(host)";
+
 interface Registered<H> {
   owner: string;
   handler: H;
@@ -36,7 +39,10 @@ export class StanzaRouter {
   onIq(type: "get" | "set", ns: string, name: string, owner: string, handler: IqHandler): () => void {
     const key = `${type} ${ns} ${name}`;
     const existing = this.iq.get(key);
-    if (existing) throw new Error(`iq ${type} <${name} xmlns="${ns}"/> is already handled by plugin "${existing.owner}"`);
+    if (existing) {
+      const by = existing.owner === HOST_OWNER ? "roster-bot itself (a plugin adds disco features with ctx.disco)" : `plugin "${existing.owner}"`;
+      throw new Error(`iq ${type} <${name} xmlns="${ns}"/> is already handled by ${by}`);
+    }
     const entry = { owner, handler };
     this.iq.set(key, entry);
     return () => {

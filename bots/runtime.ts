@@ -10,10 +10,14 @@ import type { BotConfig } from "./config/load.ts";
 import { watchBotMetrics } from "./bot-metrics.ts";
 import { BotConnection } from "./connection.ts";
 import { PluginContext, type LifecycleKind, type RuntimeShared } from "./context.ts";
+import { NS_CAPS } from "./entity/caps.ts";
+import { EntityInfo } from "./entity/entity-info.ts";
+import { answerEntityQueries } from "./entity/responder.ts";
 import { makeFolder } from "./file-mode.ts";
 import { MetricsRegistry } from "./metrics.ts";
 import type { LoadedPlugin } from "./plugin-loader.ts";
 import type { Services } from "./plugin.ts";
+import { packageVersion } from "./version.ts";
 
 export interface RuntimeOptions {
   logger: Logger;
@@ -48,6 +52,7 @@ export class BotRuntime extends EventEmitter<BotRuntimeEvents> {
   private readonly contexts: PluginContext[] = [];
   private stopped = false;
   private readonly stopMetrics: () => void;
+  private rebroadcastScheduled = false;
 
   constructor(
     readonly bot: BotConfig,
@@ -68,10 +73,17 @@ export class BotRuntime extends EventEmitter<BotRuntimeEvents> {
       reloaders: [],
       metrics: options.metrics ?? new MetricsRegistry({ defaultMetrics: false }),
       readiness: [],
+      entity: new EntityInfo({ category: "client", type: "bot", name: bot.name ?? bot.id }),
     };
+    answerEntityQueries(this.connection.router, this.shared.entity, packageVersion());
+    this.connection.decorateAvailablePresence = (presence) => this.shared.entity.withCaps(presence);
+    this.shared.entity.onChange(() => this.scheduleRebroadcast());
     this.stopMetrics = watchBotMetrics(this.shared.metrics, bot.id, this.connection);
     this.connection.on("session", () => void this.onSession());
-    this.connection.on("resumed", () => void this.runLifecycle("resumed"));
+    this.connection.on("resumed", () => {
+      this.scheduleRebroadcast();
+      void this.runLifecycle("resumed");
+    });
     this.connection.on("offline", () => void this.runLifecycle("offline"));
     this.connection.on("fatal", (err) => this.emit("fatal", err));
   }
@@ -169,6 +181,23 @@ export class BotRuntime extends EventEmitter<BotRuntimeEvents> {
     }
     this.logger.info({ jid: this.connection.fullJid }, "session ready");
     this.emit("ready");
+  }
+
+  /**
+   * Features changed: once the changes of this turn are made, the presence last broadcast goes out
+   * again with the new caps `ver` (once, however many changed), so contacts' clients see them. Not
+   * before initial presence, nor after unavailable: `plan` and other one-shot commands stay invisible.
+   */
+  private scheduleRebroadcast(): void {
+    if (this.rebroadcastScheduled) return;
+    this.rebroadcastScheduled = true;
+    setImmediate(() => {
+      this.rebroadcastScheduled = false;
+      const last = this.connection.broadcastPresence;
+      if (this.stopped || !last || !this.connection.isOnline) return;
+      if (last.getChild("c", NS_CAPS)?.attrs.ver === this.shared.entity.ver) return;
+      this.connection.send(last).catch((err: Error) => this.logger.warn({ err: err.message }, "presence with new capabilities not sent"));
+    });
   }
 
   private async runLifecycle(kind: LifecycleKind): Promise<void> {

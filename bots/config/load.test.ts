@@ -105,6 +105,31 @@ describe("validateHost: errors with positions", () => {
     expect(where(issues)).toEqual(["4:15 Invalid input: expected string, received number"]);
   });
 
+  it("reports a bot name contacts' clients could not be sent (empty, a control character, too long) at its value", () => {
+    const { issues } = validate(
+      lines(
+        "bots:",
+        "  - id: a",
+        "    jid: a@x.org",
+        '    name: "  "',
+        "  - id: b",
+        "    jid: b@x.org",
+        '    name: "Help\\u0007desk"',
+        "  - id: c",
+        "    jid: c@x.org",
+        `    name: ${"x".repeat(101)}`,
+      ),
+    );
+    expect(where(issues)).toEqual([
+      "4:11 name must not be empty",
+      "7:11 name must not contain control characters",
+      "10:11 name may be at most 100 characters",
+    ]);
+    const ok = validate(lines("bots:", "  - id: a", "    jid: a@x.org", '    name: " Help desk & co "'));
+    expect(ok.issues).toEqual([]);
+    expect(ok.config!.bots[0]!.name).toBe("Help desk & co");
+  });
+
   it("reports a missing required field at the object that lacks it", () => {
     const { issues } = validate(lines("bots:", "  - id: a", "    resource: r"));
     expect(issues).toHaveLength(1);

@@ -18,6 +18,8 @@ export interface BotConfig {
   id: string;
   /** Normalized bare JID of the bot's account. */
   jid: string;
+  /** What contacts' clients show as the bot's name (disco#info); undefined: the id. */
+  name?: string;
   resource: string;
   service: string | undefined;
   tls: RawBotConfig["tls"];
@@ -171,6 +173,7 @@ export function validateHost(
     return {
       id: raw.id,
       jid: jid ?? raw.jid,
+      name: raw.name,
       resource: raw.resource,
       service: raw.service,
       tls: raw.tls,

@@ -44,6 +44,16 @@ export const botSchema = z
       .max(64, "id may be at most 64 characters")
       .describe("Short name of this bot, used in logs, audit lines and --bot"),
     jid: z.string().min(3).describe("The bot account's bare JID, e.g. bot@example.org"),
+    name: z
+      .string()
+      .trim()
+      .min(1, "name must not be empty")
+      .max(100, "name may be at most 100 characters")
+      // Control characters cannot be sent in XML: the server would end the bot's stream.
+      // eslint-disable-next-line no-control-regex -- finding control characters is the point
+      .regex(/^[^\u0000-\u001f\u007f]*$/, "name must not contain control characters")
+      .optional()
+      .describe("What contacts' clients show as the bot's name (its disco#info identity); default: the id"),
     password: z
       .string()
       .regex(ENV_REFERENCE, "a literal password is refused: write ${ENV_VAR} or use passwordFile")

@@ -45,6 +45,8 @@ export interface TestBotOptions {
   plugins?: { definition: PluginDefinition; config?: unknown }[];
   dataDir?: string;
   id?: string;
+  /** The bot's `name` (what contacts' clients show); default none, so the id. */
+  name?: string;
   resource?: string;
   /** Called before the runtime starts, e.g. to watch outgoing stanzas. */
   beforeStart?: (runtime: BotRuntime) => void;
@@ -57,6 +59,7 @@ export function testBotConfig(o: TestBotOptions): BotConfig {
   return {
     id: o.id ?? user,
     jid: `${user}@${host}`,
+    name: o.name,
     resource: o.resource ?? "roster-bot",
     service: o.server.service,
     tls: "plaintext-loopback",

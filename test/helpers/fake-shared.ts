@@ -6,6 +6,7 @@ import { xml } from "../../bots/xmpp.ts";
 import type { XmlElement } from "../../bots/xmpp.ts";
 import type { BotConnection } from "../../bots/connection.ts";
 import { PluginContext, type RuntimeShared } from "../../bots/context.ts";
+import { EntityInfo } from "../../bots/entity/entity-info.ts";
 import { MetricsRegistry } from "../../bots/metrics.ts";
 import { StanzaRouter } from "../../bots/router.ts";
 import { memoryLogger } from "./logger.ts";
@@ -40,6 +41,7 @@ export function fakeShared(dataDir: string, botJid = "bot@x.org") {
     reloaders: [],
     metrics: new MetricsRegistry({ defaultMetrics: false }),
     readiness: [],
+    entity: new EntityInfo({ category: "client", type: "bot", name: "b" }),
   };
   // `never`: a context for any plugin's typed apply (the config type only types onReload).
   const context = (name: string) => new PluginContext<never>(name, logger.child({ plugin: name }), shared);
