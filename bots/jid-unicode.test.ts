@@ -59,3 +59,31 @@ describe("fullwidth and halfwidth forms are the standard characters", () => {
     expect(parseJid(`${fullwidth("a").repeat(1023)}@x.org`).local).toBe("a".repeat(1023));
   });
 });
+
+describe("internationalized domains: A-label and U-label are one JID (RFC 7622 §3.2.1)", () => {
+  it("converts A-labels to U-labels, in any case", () => {
+    expect(parseJid("a@xn--bcher-kva.example").bare).toBe("a@bücher.example");
+    expect(parseJid("A@XN--BCHER-KVA.Example/Res").full).toBe("a@bücher.example/Res");
+    expect(parseJid("xn--bcher-kva.example").bare).toBe("bücher.example");
+    expect(bareJid("a@sub.xn--bcher-kva.example")).toBe(bareJid("a@SUB.BÜCHER.example"));
+  });
+
+  it("keeps U-labels (after UTS #46 mapping) and leaves ASCII domains as they are", () => {
+    expect(parseJid("a@BÜCHER.example").domain).toBe("bücher.example");
+    expect(parseJid("a@xn--55qx5d.cn").domain).toBe("公司.cn");
+    expect(parseJid("a@axn--b.example").domain).toBe("axn--b.example"); // "xn--" not at a label's start
+    expect(parseJid("a@a_b.example").domain).toBe("a_b.example");
+  });
+
+  it("refuses an A-label that is not valid Punycode, naming the reason", () => {
+    for (const bad of ["a@xn--zzzz.example", "a@xn--a.example", "a@xn--.example", "a@XN--A-ECP.example"]) {
+      expect(() => parseJid(bad)).toThrow(JidError);
+      expect(() => parseJid(bad)).toThrow(/not a valid internationalized domain name \(IDNA\)/);
+    }
+    expect(bareJid("a@xn--zzzz.example")).toBeUndefined();
+  });
+
+  it("refuses a non-ASCII domain that IDNA rejects", () => {
+    expect(() => parseJid("a@bü%cher.example")).toThrow(/not a valid internationalized domain name/);
+  });
+});

@@ -2,7 +2,9 @@
  * JID parsing and normalization (RFC 7622, simplified PRECIS); @xmpp/jid only lower-cases. Width forms
  * are mapped (RFC 7622 §3.3.2) because the server maps them: a rule for alice@example.org holds for
  * "ａｌｉｃｅ@ｅｘａｍｐｌｅ.org". Look-alikes from other scripts (Cyrillic "а") stay other JIDs.
+ * Internationalized domains are kept in U-labels: "xn--bcher-kva.example" is "bücher.example".
  */
+import { domainToASCII, domainToUnicode } from "node:url";
 
 export const MAX_PART_OCTETS = 1023;
 
@@ -44,6 +46,27 @@ function octets(s: string): number {
   return Buffer.byteLength(s, "utf8");
 }
 
+// Only a domain with a non-ASCII character or an A-label prefix needs IDNA work; the rest (nearly
+// every JID) costs this one test.
+const NEEDS_IDNA = /[^\0-\x7f]|xn--/;
+
+/**
+ * The U-label form of a lower-cased domain. RFC 7622 §3.2.1 prepares a domainpart from U-labels:
+ * an A-label is converted to its U-label first, so both spellings are one JID. Throws JidError
+ * for a domain that is not a valid internationalized domain name (e.g. "xn--" not followed by
+ * valid Punycode).
+ */
+export function canonicalDomain(domain: string, input: string = domain): string {
+  if (!NEEDS_IDNA.test(domain)) return domain;
+  // UTS #46 processing (the WHATWG URL rules): maps, validates and decodes A-labels; "" = invalid.
+  const ascii = domainToASCII(domain);
+  const unicode = ascii === "" ? "" : domainToUnicode(ascii);
+  if (unicode === "") {
+    throw new JidError(`domain of JID "${domain.slice(0, 64)}" is not a valid internationalized domain name (IDNA)`, input);
+  }
+  return unicode;
+}
+
 function checkPart(part: string, what: string, input: string): void {
   if (part.length === 0) throw new JidError(`empty ${what} in JID`, input);
   if (octets(part) > MAX_PART_OCTETS) {
@@ -66,11 +89,13 @@ export function parseJid(input: string): Jid {
   let domainInput = at === -1 ? mapWidth(bareInput) : mapWidth(bareInput.slice(at + 1));
   if (domainInput.endsWith(".")) domainInput = domainInput.slice(0, -1);
 
-  const domain = domainInput.normalize("NFC").toLowerCase();
-  checkPart(domain, "domain", input);
-  if (FORBIDDEN_DOMAIN.test(domain) || domain.startsWith(".") || domain.includes("..")) {
+  const prepared = domainInput.normalize("NFC").toLowerCase();
+  checkPart(prepared, "domain", input);
+  if (FORBIDDEN_DOMAIN.test(prepared) || prepared.startsWith(".") || prepared.includes("..")) {
     throw new JidError("domain of JID holds a forbidden character", input);
   }
+  const domain = canonicalDomain(prepared, input);
+  if (domain !== prepared) checkPart(domain, "domain", input);
 
   let local = "";
   if (at !== -1) {
