@@ -11,7 +11,7 @@ import type { XmlElement } from "./xmpp.ts";
 import type { Logger } from "pino";
 import { backoffDelay } from "./backoff.ts";
 import type { BotConfig } from "./config/load.ts";
-import { parseJid } from "./jid.ts";
+import { asciiDomain, parseJid } from "./jid.ts";
 import { Limiter } from "./limiter.ts";
 import { StanzaRouter } from "./router.ts";
 import { dropUnresumableQueue, patchClient } from "./xmpp-patches/index.ts";
@@ -102,7 +102,7 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
 
     this.client = createClient({
       service: bot.service,
-      domain: jid.domain,
+      domain: loginDomain(jid.domain, bot.jidAsWritten),
       resource: bot.resource,
       credentials: async (authenticate, mechanisms, _fast, entity) => {
         this.assertTransportAllowed(entity, policy);
@@ -352,4 +352,13 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
       // The socket may already be gone; stopping is best effort.
     }
   }
+}
+
+/**
+ * The domain the bot logs in to. JIDs are compared in U-labels, but a server knows its host in the
+ * spelling of its own config (Prosody answers host-unknown for the other one), so a JID written
+ * with A-labels logs in with A-labels.
+ */
+export function loginDomain(canonical: string, asWritten: string | undefined): string {
+  return asWritten !== undefined && /xn--/i.test(asWritten) ? asciiDomain(canonical) : canonical;
 }

@@ -67,6 +67,11 @@ export function canonicalDomain(domain: string, input: string = domain): string 
   return unicode;
 }
 
+/** The A-label (ASCII) form of a canonical domain, for a server that knows a host only so. */
+export function asciiDomain(domain: string): string {
+  return NEEDS_IDNA.test(domain) ? domainToASCII(domain) : domain;
+}
+
 function checkPart(part: string, what: string, input: string): void {
   if (part.length === 0) throw new JidError(`empty ${what} in JID`, input);
   if (octets(part) > MAX_PART_OCTETS) {
@@ -134,4 +139,14 @@ export function bareJid(input: string | undefined | null): string | undefined {
 export function domainOf(bare: string): string {
   const at = bare.lastIndexOf("@");
   return at === -1 ? bare : bare.slice(at + 1);
+}
+
+/**
+ * The bare part of a JID as the sender wrote it (resource cut, nothing normalized). Servers keep a
+ * domain in the spelling a client used (Prosody does not map A-labels to U-labels), so a peer is
+ * addressed by this; compare JIDs only in their parseJid form.
+ */
+export function addressOf(input: string): string {
+  const slash = input.indexOf("/");
+  return slash === -1 ? input : input.slice(0, slash);
 }
