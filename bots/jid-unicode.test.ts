@@ -4,7 +4,7 @@
  * JID (RFC 7622 width mapping), letters from another script (Cyrillic "а", Greek "ο") are not.
  */
 import { describe, expect, it } from "vitest";
-import { bareJid, JidError, parseJid } from "./jid.ts";
+import { addressOf, bareJid, JidError, parseJid } from "./jid.ts";
 
 const CYRILLIC_A = "\u0430"; // а
 const GREEK_OMICRON = "\u03bf"; // ο
@@ -85,5 +85,18 @@ describe("internationalized domains: A-label and U-label are one JID (RFC 7622 �
 
   it("refuses a non-ASCII domain that IDNA rejects", () => {
     expect(() => parseJid("a@bü%cher.example")).toThrow(/not a valid internationalized domain name/);
+  });
+});
+
+describe("addressOf: where an answer goes", () => {
+  it("keeps A-labels when the peer wrote them (a server keeps a host in its own spelling)", () => {
+    expect(addressOf("A@XN--BCHER-KVA.example/phone")).toBe("a@xn--bcher-kva.example");
+    expect(addressOf("xn--bcher-kva.example")).toBe("xn--bcher-kva.example");
+  });
+
+  it("is the normal form otherwise", () => {
+    expect(addressOf("a@BÜCHER.example/phone")).toBe("a@bücher.example");
+    expect(addressOf(`${fullwidth("many")}@example.org`)).toBe("many@example.org");
+    expect(() => addressOf("a@xn--zzzz.example")).toThrow(JidError);
   });
 });

@@ -142,11 +142,16 @@ export function domainOf(bare: string): string {
 }
 
 /**
- * The bare part of a JID as the sender wrote it (resource cut, nothing normalized). Servers keep a
- * domain in the spelling a client used (Prosody does not map A-labels to U-labels), so a peer is
- * addressed by this; compare JIDs only in their parseJid form.
+ * The bare JID to address a peer by: its normal form, but with the domain in A-labels when the
+ * peer wrote it so. Servers keep a domain in the spelling a client used (to Prosody,
+ * `xn--bcher-kva.example` and `bücher.example` are two hosts), so an answer must go back in that
+ * spelling; compare JIDs only in their parseJid form. Throws JidError like parseJid.
  */
 export function addressOf(input: string): string {
+  const jid = parseJid(input);
   const slash = input.indexOf("/");
-  return slash === -1 ? input : input.slice(0, slash);
+  const bare = slash === -1 ? input : input.slice(0, slash);
+  if (!/xn--/i.test(bare.slice(bare.lastIndexOf("@") + 1))) return jid.bare;
+  const domain = asciiDomain(jid.domain);
+  return jid.local ? [jid.local, domain].join("@") : domain;
 }

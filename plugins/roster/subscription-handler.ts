@@ -1,14 +1,15 @@
 /**
  * Answers inbound subscription requests (RFC 6121 §3.1): rate limit -> decision hook -> action ->
  * audit line -> `subscriptionDecided`; with no answer, the default (fail closed). Answers go to the
- * bare JID and never copy the request's id (§3.1.4). A held (`ask`) request seen again at the next
+ * bare JID and never copy the request's id (§3.1.4). JIDs are compared in their normal form, but an
+ * answer goes to the domain in the spelling the request came from (addressOf: A-labels stay A-labels). A held (`ask`) request seen again at the next
  * login stays held; any other is decided again, so a changed rule takes effect.
  */
 import { xml } from "../../bots/xmpp.ts";
 import type { XmlElement } from "../../bots/xmpp.ts";
 import type { PluginContext } from "../../bots/context.ts";
 import { DecideHook, NotifyHook } from "../../bots/hooks.ts";
-import { parseJid } from "../../bots/jid.ts";
+import { addressOf, parseJid } from "../../bots/jid.ts";
 import type { GrantResult, RosterAccess, SubscriptionDecision, SubscriptionExplanation, SubscriptionHooks, SubscriptionRequest, SubscriptionsApi } from "./api.ts";
 import type { AuditLog } from "./audit.ts";
 import { RosterError } from "./errors.ts";
@@ -95,17 +96,19 @@ export class SubscriptionHandler implements SubscriptionsApi {
   async approve(jid: string, options: { by?: string; mutual?: boolean } = {}): Promise<SubscriptionDecision> {
     const bare = parseJid(jid).bare;
     const by = options.by ?? "admin";
+    const held = this.pendingRequests.get(bare);
     // Taken off the list before anything is sent, so two approvals of one request send it once.
-    if (!this.pendingRequests.delete(bare)) {
+    if (!held || !this.pendingRequests.delete(bare)) {
       throw new RosterError("not-pending", bare, "approve", `no request from ${bare} is held; nothing sent`);
     }
-    return this.execute(bare, options.mutual ? "mutual" : "accept", by, undefined, `approved by ${by}`, undefined, "approve");
+    return this.execute(bare, options.mutual ? "mutual" : "accept", by, undefined, `approved by ${by}`, undefined, "approve", held.address);
   }
 
   async deny(jid: string, options: { by?: string } = {}): Promise<SubscriptionDecision> {
     const bare = parseJid(jid).bare;
     const by = options.by ?? "admin";
-    const decision = await this.execute(bare, "reject", by, undefined, `denied by ${by}`, undefined, "deny");
+    const address = this.pendingRequests.get(bare)?.address;
+    const decision = await this.execute(bare, "reject", by, undefined, `denied by ${by}`, undefined, "deny", address);
     this.pendingRequests.delete(bare);
     return decision;
   }
@@ -115,8 +118,9 @@ export class SubscriptionHandler implements SubscriptionsApi {
     const by = options.by ?? "admin";
     const preApproval = this.roster.features.preApproval;
     const before = subscriptionState(this.roster.get(bare));
-    if (this.pendingRequests.delete(bare)) {
-      const decision = await this.execute(bare, "accept", by, undefined, `granted by ${by} (the request was held)`, undefined, "grant");
+    const held = this.pendingRequests.get(bare);
+    if (held && this.pendingRequests.delete(bare)) {
+      const decision = await this.execute(bare, "accept", by, undefined, `granted by ${by} (the request was held)`, undefined, "grant", held.address);
       return { jid: bare, outcome: "approved", sent: decision.sent, before, after: subscriptionState(this.roster.get(bare)), pushed: false, preApproval };
     }
     if (theyHaveOurPresence(before)) return { jid: bare, outcome: "already", sent: [], before, after: before, pushed: false, preApproval };
@@ -144,7 +148,7 @@ export class SubscriptionHandler implements SubscriptionsApi {
 
   explain(jid: string): SubscriptionExplanation {
     const bare = parseJid(jid).bare;
-    return explainDecision(this.active.policy, this.active.config.default, rosterFacts(bare, this.roster.get(bare)), true);
+    return explainDecision(this.active.policy, this.active.config.default, rosterFacts(bare, this.roster.get(bare)), true, jid);
   }
 
   // ---- inbound presence ----------------------------------------------------------------------
@@ -153,25 +157,30 @@ export class SubscriptionHandler implements SubscriptionsApi {
     const type = stanza.attrs.type;
     if (type !== "subscribe" && type !== "unsubscribe") return;
     let jid: string;
+    let address: string;
     try {
       if (stanza.attrs.from === undefined) throw new Error("no from attribute");
       jid = parseJid(stanza.attrs.from).bare;
+      address = addressOf(stanza.attrs.from);
     } catch (err) {
       this.ctx.logger.warn({ from: String(stanza.attrs.from).slice(0, 200), err: (err as Error).message }, `malformed ${type} ignored`);
       return;
     }
     if (jid === this.roster.account) return;
-    if (type === "subscribe") await this.onRequest(jid, stanza);
+    if (type === "subscribe") await this.onRequest(jid, address, stanza);
     else await this.onUnsubscribe(jid);
   }
 
-  private async onRequest(jid: string, stanza: XmlElement): Promise<void> {
+  private async onRequest(jid: string, address: string, stanza: XmlElement): Promise<void> {
     const received = performance.now();
-    if (await this.decideRequest(jid, stanza)) this.metrics?.answered((performance.now() - received) / 1000);
+    if (await this.decideRequest(jid, address, stanza)) this.metrics?.answered((performance.now() - received) / 1000);
   }
 
-  /** Decides and answers a request; false when it was not decided again (nothing answered). */
-  private async decideRequest(jid: string, stanza: XmlElement): Promise<boolean> {
+  /**
+   * Decides and answers a request; false when it was not decided again (nothing answered).
+   * `address`: the requester's bare JID as the server sent it, which the answer goes to.
+   */
+  private async decideRequest(jid: string, address: string, stanza: XmlElement): Promise<boolean> {
     const item = this.roster.get(jid);
     if (theyHaveOurPresence(item)) {
       this.ctx.logger.debug({ jid }, "subscription request from a contact already subscribed; not re-decided");
@@ -190,16 +199,16 @@ export class SubscriptionHandler implements SubscriptionsApi {
       this.overLimitLog.record(domain, limit.limit!);
       this.metrics?.rateLimited();
       const reason = `over the ${limit.limit === "perDomain" ? "per-domain" : "total"} rate limit`;
-      await this.execute(jid, config.rateLimit!.over, "rate-limit", undefined, reason, item);
+      await this.execute(jid, config.rateLimit!.over, "rate-limit", undefined, reason, item, undefined, address);
       return true;
     }
     const request: SubscriptionRequest = { jid, facts: rosterFacts(jid, item), item, stanza };
     const answer = await this.hooks.subscriptionRequest.decide(request);
     if (answer) {
       const { action, rule, reason } = answer.value;
-      await this.execute(jid, action, answer.by, rule, reason ?? `decided by ${answer.by}`, item);
+      await this.execute(jid, action, answer.by, rule, reason ?? `decided by ${answer.by}`, item, undefined, address);
     } else {
-      await this.execute(jid, config.default, "default", undefined, "no rule or plugin decided", item);
+      await this.execute(jid, config.default, "default", undefined, "no rule or plugin decided", item, undefined, address);
     }
     return true;
   }
@@ -214,7 +223,10 @@ export class SubscriptionHandler implements SubscriptionsApi {
     }
   }
 
-  /** Sends what an action means, writes the audit line and fires `subscriptionDecided`. */
+  /**
+   * Sends what an action means, writes the audit line and fires `subscriptionDecided`. `address`:
+   * where the answer goes, the request's own spelling of the JID (default: the normal form).
+   */
   private async execute(
     jid: string,
     action: SubscriptionAction,
@@ -223,10 +235,11 @@ export class SubscriptionHandler implements SubscriptionsApi {
     reason: string,
     item: RosterItem | undefined = this.roster.get(jid),
     via?: "approve" | "deny" | "grant",
+    address: string = jid,
   ): Promise<SubscriptionDecision> {
     const sent: string[] = [];
     const send = async (type: string) => {
-      await this.ctx.send(xml("presence", { to: jid, type }));
+      await this.ctx.send(xml("presence", { to: address, type }));
       sent.push(type);
     };
     try {
@@ -245,7 +258,7 @@ export class SubscriptionHandler implements SubscriptionsApi {
           await send("unsubscribed");
           break;
         case "ask":
-          this.pendingRequests.add({ jid, since: new Date().toISOString(), decidedBy, ...(rule ? { rule } : {}), reason });
+          this.pendingRequests.add({ jid, since: new Date().toISOString(), decidedBy, ...(rule ? { rule } : {}), reason, ...(address !== jid ? { address } : {}) });
           break;
         case "ignore":
           break;
@@ -254,7 +267,7 @@ export class SubscriptionHandler implements SubscriptionsApi {
       this.ctx.logger.error({ jid, action, err: (err as Error).message }, "subscription answer not sent (the server will redeliver the request)");
     }
     const decision: SubscriptionDecision = { jid, action, decidedBy, rule, reason, sent };
-    this.audit.write({ kind: "decision", from: jid, action, decidedBy, ...(rule ? { rule } : {}), reason, sent, ...(via ? { via } : {}) });
+    this.audit.write({ kind: "decision", from: jid, ...(address !== jid ? { address } : {}), action, decidedBy, ...(rule ? { rule } : {}), reason, sent, ...(via ? { via } : {}) });
     this.metrics?.decided(decision);
     // Requests over a rate limit are summed up by OverLimitLog rather than logged one by one.
     this.ctx.logger[decidedBy === "rate-limit" ? "debug" : "info"]({ jid, action, decidedBy, rule }, "subscription request decided");
