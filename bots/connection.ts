@@ -102,7 +102,7 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
 
     this.client = createClient({
       service: bot.service,
-      domain: loginDomain(jid.domain, bot.jidAsWritten),
+      domain: loginDomain(jid.domain, bot.jidAsWritten ?? bot.jid),
       resource: bot.resource,
       credentials: async (authenticate, mechanisms, _fast, entity) => {
         this.assertTransportAllowed(entity, policy);

@@ -1,0 +1,76 @@
+/**
+ * Internationalized domains on the wire: a contact on a host configured in A-label form
+ * (xn--bcher-kva.test) is the same contact as one written in U-labels (bücher.test) for rules,
+ * held requests and explain, and is answered in the spelling the server uses.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import roster from "../../plugins/roster/index.ts";
+import { startServer, type XmppTestServer } from "../../scripts/xmpp-server.ts";
+import { TestClient } from "../../scripts/xmpp-client.ts";
+import { startTestBot } from "../helpers/bot.ts";
+
+const IDN_HOST = "xn--bcher-kva.test"; // bücher.test
+let server: XmppTestServer;
+beforeAll(async () => {
+  server = await startServer({ hosts: ["bot.test", IDN_HOST] });
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+async function contact(jid: string): Promise<TestClient> {
+  const [user, host] = jid.split("@") as [string, string];
+  server.createAccount(user, host, "pw");
+  return TestClient.connect({ service: server.service, jid, password: "pw", roster: true, presence: true });
+}
+
+const answer = (c: TestClient, from: string, ms = 3_000) =>
+  c.waitFor((s) => s.name === "presence" && (s.attrs.from ?? "").split("/")[0] === from && ["subscribed", "unsubscribed"].includes(s.attrs.type ?? ""), ms);
+
+function decisionLines(dataDir: string): Record<string, unknown>[] {
+  const lines = readFileSync(path.join(dataDir, "audit.log"), "utf8").trim().split("\n");
+  return lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.kind === "decision");
+}
+
+describe("a contact on an A-label host", () => {
+  it("is rejected by a U-label domain rule, answered in A-labels, and a held request is approved by the U-label form", async () => {
+    const subscriptions = {
+      default: "accept",
+      rules: [
+        { name: "held", match: { jid: `held@${IDN_HOST}` }, action: "ask" },
+        { name: "no-books", match: { domain: "bücher.test" }, action: "reject" },
+      ],
+    };
+    const { runtime, config } = await startTestBot({ server, user: "idnabot", host: "bot.test", plugins: [{ definition: roster, config: { subscriptions } }] });
+    const bot = "idnabot@bot.test";
+    const stranger = await contact(`a@${IDN_HOST}`);
+    const held = await contact(`held@${IDN_HOST}`);
+    try {
+      // The server stamps the request from a@xn--bcher-kva.test; the rule is written in U-labels.
+      await stranger.presence(bot, "subscribe");
+      const rejected = await answer(stranger, bot);
+      expect(rejected.attrs.type).toBe("unsubscribed");
+      // Delivered only because it went to the A-label spelling: to Prosody, bücher.test is another host.
+      expect(rejected.attrs.to?.split("/")[0]).toBe(`a@${IDN_HOST}`);
+
+      const subs = runtime.service("roster").subscriptions;
+      expect(subs.explain(`a@${IDN_HOST}`)).toMatchObject({ jid: "a@bücher.test", input: `a@${IDN_HOST}`, action: "reject", rule: "no-books" });
+
+      await held.presence(bot, "subscribe");
+      await expect(answer(held, bot, 700)).rejects.toThrow();
+      expect(subs.pending()).toMatchObject([{ jid: "held@bücher.test", address: `held@${IDN_HOST}` }]);
+      const approved = answer(held, bot);
+      await subs.approve("held@bücher.test", { by: "admin@bot.test" });
+      expect((await approved).attrs.type).toBe("subscribed");
+
+      const lines = decisionLines(config.dataDir);
+      expect(lines.find((l) => l.rule === "no-books")).toMatchObject({ from: "a@bücher.test", address: `a@${IDN_HOST}`, action: "reject", sent: ["unsubscribed"] });
+      expect(lines.at(-1)).toMatchObject({ from: "held@bücher.test", address: `held@${IDN_HOST}`, action: "accept", via: "approve", sent: ["subscribed"] });
+    } finally {
+      await Promise.all([stranger.stop(), held.stop()]);
+      await runtime.stop();
+    }
+  });
+});
