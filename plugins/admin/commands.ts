@@ -13,7 +13,7 @@ export type Command =
   | { name: "approve"; jid: string; mutual: boolean }
   | { name: "grant"; jid: string }
   | { name: "deny"; jid: string }
-  /** `given`: the JID as typed (resource cut), when it differs from the normal form `jid`. */
+  /** `given`: the JID as typed (resource cut), when it differs from the normal form `jid` by more than case. */
   | { name: "explain"; jid: string; given?: string }
   | { name: "plan" }
   | { name: "sync" }
@@ -120,7 +120,7 @@ export function parseCommand(body: string): ParseResult {
       }
       if (rest.length) return usage(cmd, `unexpected "${shorten(rest.join(" "))}"`);
       const given = jidText(arg).split("/")[0]!;
-      if (cmd === "explain" && given !== jid) return { ok: true, command: { name: cmd, jid, given } };
+      if (cmd === "explain" && given.toLowerCase() !== jid) return { ok: true, command: { name: cmd, jid, given } };
       return { ok: true, command: { name: cmd, jid } };
     }
   }

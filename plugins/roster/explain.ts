@@ -17,9 +17,10 @@ export function explainDecision(policy: CompiledPolicy, defaultAction: Subscript
   const explained = policy.explain(facts);
   const needsRoster = live ? [] : explained.needsRoster;
   const { decision } = explained;
-  // The rules saw the normal form; say so when the JID was given in another spelling (e.g. A-labels).
+  // The rules saw the normal form; say so when the JID was given in another spelling (A-labels,
+  // width forms), but not for case alone, which every reader sees through.
   const typed = given?.split("/")[0];
-  const input = typed !== undefined && typed !== facts.jid ? { input: typed } : {};
+  const input = typed !== undefined && typed.toLowerCase() !== facts.jid ? { input: typed } : {};
   if (decision) {
     return { jid: facts.jid, ...input, action: decision.action, decidedBy: "rules", rule: decision.rule, reason: decision.reason, needsRoster };
   }

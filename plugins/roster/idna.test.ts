@@ -111,5 +111,6 @@ describe("offline explain", () => {
     expect(e).toMatchObject({ jid: U, input: A, action: "reject", rule: "no-books" });
     expect(formatExplanation(e).split("\n")[0]).toBe(`${U} (given as ${A}): reject`);
     expect(formatExplanation(explainOffline(config, "/", U)).split("\n")[0]).toBe(`${U}: reject`);
+    expect(explainOffline(config, "/", "A@Bücher.example")).not.toHaveProperty("input"); // case alone is no other spelling
   });
 });
