@@ -3,13 +3,17 @@
  * (xn--bcher-kva.test) is the same contact as one written in U-labels (bücher.test) for rules,
  * held requests and explain, and is answered in the spelling the server uses.
  */
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Host } from "../../bots/host.ts";
+import { createLogger } from "../../bots/logger.ts";
+import { prepareConfig } from "../../bots/prepare.ts";
 import roster from "../../plugins/roster/index.ts";
 import { startServer, type XmppTestServer } from "../../scripts/xmpp-server.ts";
 import { TestClient } from "../../scripts/xmpp-client.ts";
-import { startTestBot } from "../helpers/bot.ts";
+import { LogCapture, startTestBot } from "../helpers/bot.ts";
 
 const IDN_HOST = "xn--bcher-kva.test"; // bücher.test
 let server: XmppTestServer;
@@ -71,6 +75,53 @@ describe("a contact on an A-label host", () => {
     } finally {
       await Promise.all([stranger.stop(), held.stop()]);
       await runtime.stop();
+    }
+  });
+});
+
+describe("a bot account on an A-label host", () => {
+  // Prosody takes a VirtualHost in either spelling but keeps them apart: a client that names the
+  // other spelling gets host-unknown. So the bot logs in with the spelling its config uses.
+  it("logs in with the config's A-labels, and its rules in A-labels match a contact", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "roster-bot-idna-"));
+    const file = path.join(dir, "bot.config.yaml");
+    server.createAccount("idnahost", IDN_HOST, "idna-pw");
+    process.env.IDNA_TEST_PW = "idna-pw";
+    writeFileSync(
+      file,
+      `bots:
+  - id: idnahost
+    jid: idnahost@XN--BCHER-KVA.test
+    password: \${IDNA_TEST_PW}
+    service: ${server.service}
+    tls: plaintext-loopback
+    dataDir: ./data
+    plugins:
+      roster:
+        subscriptions:
+          default: reject
+          rules:
+            - name: neighbours
+              match: { domain: xn--bcher-kva.test }
+              action: accept
+`,
+    );
+    const logs = new LogCapture();
+    const prepared = await prepareConfig(file, { secrets: true });
+    expect(prepared.bots[0]!.bot.jid).toBe("idnahost@bücher.test");
+    const host = new Host(prepared.bots, createLogger("info", logs), { configDir: dir });
+    await host.start();
+    const neighbour = await contact(`n@${IDN_HOST}`);
+    const outsider = await contact("o@bot.test");
+    try {
+      const bot = `idnahost@${IDN_HOST}`;
+      await neighbour.presence(bot, "subscribe");
+      expect((await answer(neighbour, bot)).attrs.type).toBe("subscribed");
+      await outsider.presence(bot, "subscribe");
+      expect((await answer(outsider, bot)).attrs.type).toBe("unsubscribed");
+    } finally {
+      await Promise.all([neighbour.stop(), outsider.stop()]);
+      await host.stop();
     }
   });
 });
