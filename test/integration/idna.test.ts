@@ -14,6 +14,7 @@ import roster from "../../plugins/roster/index.ts";
 import { startServer, type XmppTestServer } from "../../scripts/xmpp-server.ts";
 import { TestClient } from "../../scripts/xmpp-client.ts";
 import { LogCapture, startTestBot } from "../helpers/bot.ts";
+import { spawnCli } from "../helpers/cli.ts";
 
 const IDN_HOST = "xn--bcher-kva.test"; // bücher.test
 let server: XmppTestServer;
@@ -123,5 +124,39 @@ describe("a bot account on an A-label host", () => {
       await Promise.all([neighbour.stop(), outsider.stop()]);
       await host.stop();
     }
+  });
+});
+
+describe("roster-bot explain", () => {
+  it("names the normal form it decided on, and the JID as given; a list file in A-labels matches too", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "roster-bot-idna-explain-"));
+    writeFileSync(path.join(dir, "partners.list"), "# partners\nxn--bcher-kva.test\n");
+    writeFileSync(
+      path.join(dir, "bot.config.yaml"),
+      `bots:
+  - id: main
+    jid: bot@bot.test
+    password: \${IDNA_EXPLAIN_PW}
+    plugins:
+      roster:
+        subscriptions:
+          default: reject
+          rules:
+            - name: partners
+              match: { list: partners.list }
+              action: accept
+`,
+    );
+    const explain = async (...args: string[]) => {
+      const run = spawnCli(["explain", ...args, "--config", "bot.config.yaml"], { cwd: dir, env: { IDNA_EXPLAIN_PW: "x" } });
+      expect((await run.exited).code).toBe(0);
+      return run.output();
+    };
+    expect((await explain("A@bücher.test")).split("\n")[0]).toBe("a@bücher.test: accept");
+    expect((await explain("a@xn--bcher-kva.test")).split("\n").slice(0, 2)).toEqual([
+      "a@bücher.test (given as a@xn--bcher-kva.test): accept",
+      '  decided by rule "partners": jid listed in partners.list matches rule "partners"',
+    ]);
+    expect(JSON.parse(await explain("a@xn--bcher-kva.test", "--json"))).toMatchObject({ jid: "a@bücher.test", input: "a@xn--bcher-kva.test", action: "accept", rule: "partners" });
   });
 });
