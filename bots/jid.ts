@@ -72,11 +72,14 @@ export function asciiDomain(domain: string): string {
   return NEEDS_IDNA.test(domain) ? domainToASCII(domain) : domain;
 }
 
-function checkPart(part: string, what: string, input: string): void {
+/** Checks a part's length; returns its size in UTF-8 octets (equal to its length when it is ASCII). */
+function checkPart(part: string, what: string, input: string): number {
   if (part.length === 0) throw new JidError(`empty ${what} in JID`, input);
-  if (octets(part) > MAX_PART_OCTETS) {
+  const size = octets(part);
+  if (size > MAX_PART_OCTETS) {
     throw new JidError(`${what} of JID is over ${MAX_PART_OCTETS} octets`, input);
   }
+  return size;
 }
 
 /** Parses and normalizes a JID; throws JidError when it is malformed or oversized. */
@@ -95,11 +98,13 @@ export function parseJid(input: string): Jid {
   if (domainInput.endsWith(".")) domainInput = domainInput.slice(0, -1);
 
   const prepared = domainInput.normalize("NFC").toLowerCase();
-  checkPart(prepared, "domain", input);
+  const size = checkPart(prepared, "domain", input);
   if (FORBIDDEN_DOMAIN.test(prepared) || prepared.startsWith(".") || prepared.includes("..")) {
     throw new JidError("domain of JID holds a forbidden character", input);
   }
-  const domain = canonicalDomain(prepared, input);
+  // The octet count already tells an ASCII domain, so most JIDs skip even NEEDS_IDNA's regex.
+  const ascii = size === prepared.length && !prepared.includes("xn--");
+  const domain = ascii ? prepared : canonicalDomain(prepared, input);
   if (domain !== prepared) checkPart(domain, "domain", input);
 
   let local = "";
