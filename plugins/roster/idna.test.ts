@@ -80,6 +80,19 @@ describe("internationalized domains in subscription handling", () => {
     expect(service.subscriptions.pending()).toEqual([]);
   });
 
+  it("onUnsubscribe: remove removes the item in the spelling the unsubscribe came in", async () => {
+    await setup({ default: "accept", rules: [], onUnsubscribe: "remove" });
+    const q = xml("query", { xmlns: NS_ROSTER }, xml("item", { jid: A, subscription: "from" }));
+    await env.router.routeIq(xml("iq", { type: "set", id: "p" }, q), q);
+    const removes: string[] = [];
+    env.connection.request = async (s) => {
+      removes.push(`${s.getChild("query")!.getChild("item")!.attrs.jid} ${s.getChild("query")!.getChild("item")!.attrs.subscription}`);
+      return xml("iq", { type: "result", id: s.attrs.id });
+    };
+    await env.router.routeStanza(xml("presence", { from: `${A}/phone`, type: "unsubscribe" }));
+    expect(removes).toEqual([`${A} remove`]);
+  });
+
   it("a held request kept on disk under an A-label key is found by its U-label form", async () => {
     const held = { jid: A, since: "2026-01-01T00:00:00.000Z", decidedBy: "rules", rule: "held", reason: "r" };
     mkdirSync(pluginDataDir(tmp.dir, "roster"), { recursive: true });

@@ -168,7 +168,7 @@ export class SubscriptionHandler implements SubscriptionsApi {
     }
     if (jid === this.roster.account) return;
     if (type === "subscribe") await this.onRequest(jid, address, stanza);
-    else await this.onUnsubscribe(jid);
+    else await this.onUnsubscribe(jid, address);
   }
 
   private async onRequest(jid: string, address: string, stanza: XmlElement): Promise<void> {
@@ -213,11 +213,11 @@ export class SubscriptionHandler implements SubscriptionsApi {
     return true;
   }
 
-  private async onUnsubscribe(jid: string): Promise<void> {
+  private async onUnsubscribe(jid: string, address: string): Promise<void> {
     this.pendingRequests.delete(jid);
     if (this.active.config.onUnsubscribe !== "remove" || !this.roster.get(jid)) return;
     try {
-      await this.roster.remove(jid, { by: "onUnsubscribe" });
+      await this.roster.remove(address, { by: "onUnsubscribe" }); // in the contact's spelling
     } catch (err) {
       this.ctx.logger.warn({ jid, err: (err as Error).message }, "could not remove a contact that unsubscribed");
     }
