@@ -3,7 +3,7 @@ import os from "node:os";
 import { describe, expect, it } from "vitest";
 import type { BotConfig } from "./config/load.ts";
 import { Secret } from "./config/secret.ts";
-import { BotConnection, isLoopbackAddress, isPermanentFailure, TlsPolicyError } from "./connection.ts";
+import { BotConnection, isLoopbackAddress, isPermanentFailure, loginDomain, TlsPolicyError } from "./connection.ts";
 import { createLogger } from "./logger.ts";
 
 const NS_STREAM = "http://etherx.jabber.org/streams";
@@ -106,5 +106,14 @@ describe("BotConnection", () => {
       process.off("uncaughtException", onUncaught);
       await server.close();
     }
+  });
+});
+
+describe("loginDomain", () => {
+  it("logs in with A-labels when the config wrote them (the server knows its host so), else as compared", () => {
+    expect(loginDomain("bücher.example", "bot@XN--BCHER-KVA.example")).toBe("xn--bcher-kva.example");
+    expect(loginDomain("bücher.example", "bot@bücher.example")).toBe("bücher.example");
+    expect(loginDomain("example.org", "bot@Example.ORG")).toBe("example.org");
+    expect(loginDomain("example.org", undefined)).toBe("example.org");
   });
 });

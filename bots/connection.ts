@@ -11,7 +11,7 @@ import type { XmlElement } from "./xmpp.ts";
 import type { Logger } from "pino";
 import { backoffDelay } from "./backoff.ts";
 import type { BotConfig } from "./config/load.ts";
-import { parseJid } from "./jid.ts";
+import { addressOf, domainOf, parseJid } from "./jid.ts";
 import { Limiter } from "./limiter.ts";
 import { StanzaRouter } from "./router.ts";
 import { dropUnresumableQueue, patchClient } from "./xmpp-patches/index.ts";
@@ -109,7 +109,7 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
 
     this.client = createClient({
       service: bot.service,
-      domain: jid.domain,
+      domain: loginDomain(jid.domain, bot.jidAsWritten ?? bot.jid),
       resource: bot.resource,
       credentials: async (authenticate, mechanisms, _fast, entity) => {
         this.assertTransportAllowed(entity, policy);
@@ -367,4 +367,13 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
       // The socket may already be gone; stopping is best effort.
     }
   }
+}
+
+/**
+ * The domain the bot logs in to. JIDs are compared in U-labels, but a server knows its host in the
+ * spelling of its own config (Prosody answers host-unknown for the other one), so a JID written
+ * with A-labels logs in with them.
+ */
+export function loginDomain(canonical: string, asWritten: string | undefined): string {
+  return asWritten === undefined ? canonical : domainOf(addressOf(asWritten));
 }

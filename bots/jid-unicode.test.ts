@@ -4,7 +4,7 @@
  * JID (RFC 7622 width mapping), letters from another script (Cyrillic "а", Greek "ο") are not.
  */
 import { describe, expect, it } from "vitest";
-import { bareJid, JidError, parseJid } from "./jid.ts";
+import { addressOf, bareJid, JidError, parseJid } from "./jid.ts";
 
 const CYRILLIC_A = "\u0430"; // а
 const GREEK_OMICRON = "\u03bf"; // ο
@@ -57,5 +57,46 @@ describe("fullwidth and halfwidth forms are the standard characters", () => {
   it("checks the length of the mapped JID", () => {
     expect(() => parseJid(`${fullwidth("a").repeat(1024)}@x.org`)).toThrow(/local part of JID is over 1023 octets/);
     expect(parseJid(`${fullwidth("a").repeat(1023)}@x.org`).local).toBe("a".repeat(1023));
+  });
+});
+
+describe("internationalized domains: A-label and U-label are one JID (RFC 7622 §3.2.1)", () => {
+  it("converts A-labels to U-labels, in any case", () => {
+    expect(parseJid("a@xn--bcher-kva.example").bare).toBe("a@bücher.example");
+    expect(parseJid("A@XN--BCHER-KVA.Example/Res").full).toBe("a@bücher.example/Res");
+    expect(parseJid("xn--bcher-kva.example").bare).toBe("bücher.example");
+    expect(bareJid("a@sub.xn--bcher-kva.example")).toBe(bareJid("a@SUB.BÜCHER.example"));
+  });
+
+  it("keeps U-labels (after UTS #46 mapping) and leaves ASCII domains as they are", () => {
+    expect(parseJid("a@BÜCHER.example").domain).toBe("bücher.example");
+    expect(parseJid("a@xn--55qx5d.cn").domain).toBe("公司.cn");
+    expect(parseJid("a@axn--b.example").domain).toBe("axn--b.example"); // "xn--" not at a label's start
+    expect(parseJid("a@a_b.example").domain).toBe("a_b.example");
+  });
+
+  it("refuses an A-label that is not valid Punycode, naming the reason", () => {
+    for (const bad of ["a@xn--zzzz.example", "a@xn--a.example", "a@xn--.example", "a@XN--A-ECP.example"]) {
+      expect(() => parseJid(bad)).toThrow(JidError);
+      expect(() => parseJid(bad)).toThrow(/not a valid internationalized domain name \(IDNA\)/);
+    }
+    expect(bareJid("a@xn--zzzz.example")).toBeUndefined();
+  });
+
+  it("refuses a non-ASCII domain that IDNA rejects", () => {
+    expect(() => parseJid("a@bü%cher.example")).toThrow(/not a valid internationalized domain name/);
+  });
+});
+
+describe("addressOf: where an answer goes", () => {
+  it("keeps A-labels when the peer wrote them (a server keeps a host in its own spelling)", () => {
+    expect(addressOf("A@XN--BCHER-KVA.example/phone")).toBe("a@xn--bcher-kva.example");
+    expect(addressOf("xn--bcher-kva.example")).toBe("xn--bcher-kva.example");
+  });
+
+  it("is the normal form otherwise", () => {
+    expect(addressOf("a@BÜCHER.example/phone")).toBe("a@bücher.example");
+    expect(addressOf(`${fullwidth("many")}@example.org`)).toBe("many@example.org");
+    expect(() => addressOf("a@xn--zzzz.example")).toThrow(JidError);
   });
 });

@@ -2,7 +2,9 @@
  * JID parsing and normalization (RFC 7622, simplified PRECIS); @xmpp/jid only lower-cases. Width forms
  * are mapped (RFC 7622 §3.3.2) because the server maps them: a rule for alice@example.org holds for
  * "ａｌｉｃｅ@ｅｘａｍｐｌｅ.org". Look-alikes from other scripts (Cyrillic "а") stay other JIDs.
+ * Internationalized domains are kept in U-labels: "xn--bcher-kva.example" is "bücher.example".
  */
+import { domainToASCII, domainToUnicode } from "node:url";
 
 export const MAX_PART_OCTETS = 1023;
 
@@ -44,11 +46,40 @@ function octets(s: string): number {
   return Buffer.byteLength(s, "utf8");
 }
 
-function checkPart(part: string, what: string, input: string): void {
+// Only a domain with a non-ASCII character or an A-label prefix needs IDNA work; the rest (nearly
+// every JID) costs this one test.
+const NEEDS_IDNA = /[^\0-\x7f]|xn--/;
+
+/**
+ * The U-label form of a lower-cased domain. RFC 7622 §3.2.1 prepares a domainpart from U-labels:
+ * an A-label is converted to its U-label first, so both spellings are one JID. Throws JidError
+ * for a domain that is not a valid internationalized domain name (e.g. "xn--" not followed by
+ * valid Punycode).
+ */
+export function canonicalDomain(domain: string, input: string = domain): string {
+  if (!NEEDS_IDNA.test(domain)) return domain;
+  // UTS #46 processing (the WHATWG URL rules): maps, validates and decodes A-labels; "" = invalid.
+  const ascii = domainToASCII(domain);
+  const unicode = ascii === "" ? "" : domainToUnicode(ascii);
+  if (unicode === "") {
+    throw new JidError(`domain of JID "${domain.slice(0, 64)}" is not a valid internationalized domain name (IDNA)`, input);
+  }
+  return unicode;
+}
+
+/** The A-label (ASCII) form of a canonical domain, for a server that knows a host only so. */
+export function asciiDomain(domain: string): string {
+  return NEEDS_IDNA.test(domain) ? domainToASCII(domain) : domain;
+}
+
+/** Checks a part's length; returns its size in UTF-8 octets (equal to its length when it is ASCII). */
+function checkPart(part: string, what: string, input: string): number {
   if (part.length === 0) throw new JidError(`empty ${what} in JID`, input);
-  if (octets(part) > MAX_PART_OCTETS) {
+  const size = octets(part);
+  if (size > MAX_PART_OCTETS) {
     throw new JidError(`${what} of JID is over ${MAX_PART_OCTETS} octets`, input);
   }
+  return size;
 }
 
 /** Parses and normalizes a JID; throws JidError when it is malformed or oversized. */
@@ -66,11 +97,15 @@ export function parseJid(input: string): Jid {
   let domainInput = at === -1 ? mapWidth(bareInput) : mapWidth(bareInput.slice(at + 1));
   if (domainInput.endsWith(".")) domainInput = domainInput.slice(0, -1);
 
-  const domain = domainInput.normalize("NFC").toLowerCase();
-  checkPart(domain, "domain", input);
-  if (FORBIDDEN_DOMAIN.test(domain) || domain.startsWith(".") || domain.includes("..")) {
+  const prepared = domainInput.normalize("NFC").toLowerCase();
+  const size = checkPart(prepared, "domain", input);
+  if (FORBIDDEN_DOMAIN.test(prepared) || prepared.startsWith(".") || prepared.includes("..")) {
     throw new JidError("domain of JID holds a forbidden character", input);
   }
+  // The octet count already tells an ASCII domain, so most JIDs skip even NEEDS_IDNA's regex.
+  const ascii = size === prepared.length && !prepared.includes("xn--");
+  const domain = ascii ? prepared : canonicalDomain(prepared, input);
+  if (domain !== prepared) checkPart(domain, "domain", input);
 
   let local = "";
   if (at !== -1) {
@@ -109,4 +144,19 @@ export function bareJid(input: string | undefined | null): string | undefined {
 export function domainOf(bare: string): string {
   const at = bare.lastIndexOf("@");
   return at === -1 ? bare : bare.slice(at + 1);
+}
+
+/**
+ * The bare JID to address a peer by: its normal form, but with the domain in A-labels when the
+ * peer wrote it so. Servers keep a domain in the spelling a client used (to Prosody,
+ * `xn--bcher-kva.example` and `bücher.example` are two hosts), so an answer must go back in that
+ * spelling; compare JIDs only in their parseJid form. Throws JidError like parseJid.
+ */
+export function addressOf(input: string): string {
+  const jid = parseJid(input);
+  const slash = input.indexOf("/");
+  const bare = slash === -1 ? input : input.slice(0, slash);
+  if (!/xn--/i.test(bare.slice(bare.lastIndexOf("@") + 1))) return jid.bare;
+  const domain = asciiDomain(jid.domain);
+  return jid.local ? [jid.local, domain].join("@") : domain;
 }

@@ -44,6 +44,12 @@ describe("validateHost: a good config", () => {
     expect(config!.logLevel).toBe("info");
   });
 
+  it("keeps an internationalized domain in U-labels, and the JID as written for logging in", () => {
+    const { config, issues } = validate(lines("bots:", "  - id: main", "    jid: Bot@XN--BCHER-KVA.example", "    password: ${BOT_PW}"), { env: {} });
+    expect(issues).toEqual([]);
+    expect(config!.bots[0]).toMatchObject({ jid: "bot@bücher.example", jidAsWritten: "Bot@XN--BCHER-KVA.example" });
+  });
+
   it("parses durations and keeps plugin sections in the order written", () => {
     const { config, issues } = validate(
       lines(
@@ -157,6 +163,11 @@ describe("validateHost: errors with positions", () => {
     expect(where(issues)).toEqual(['4:9 duplicate bot id "twin"']);
   });
 
+  it("refuses a JID whose A-label is not valid Punycode, saying why", () => {
+    const { issues } = validate(lines("bots:", "  - id: main", "    jid: bot@xn--zzzz.example", "    password: ${BOT_PW}"), { env: {} });
+    expect(where(issues)).toEqual([`3:10 "bot@xn--zzzz.example" is not a valid bare JID (user@domain): domain of JID "xn--zzzz.example" is not a valid internationalized domain name (IDNA)`]);
+  });
+
   it("refuses an invalid bot id", () => {
     const { issues } = validate(lines("bots:", "  - id: 'my bot'", "    jid: a@x.org"));
     expect(where(issues)).toEqual(["2:9 id may hold letters, digits, '.', '_' and '-'"]);
@@ -248,7 +259,7 @@ describe("validateHost: errors with positions", () => {
     expect(where(issues).sort()).toEqual(
       [
         '4:9 duplicate bot id "a"',
-        '5:10 "@x.org" is not a valid bare JID (user@domain)',
+        '5:10 "@x.org" is not a valid bare JID (user@domain): empty local part in JID',
         "6:15 environment variable NOPE is not set",
       ].sort(),
     );

@@ -7,7 +7,7 @@ import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import type { z } from "zod";
 import { formatMode } from "../file-mode.ts";
-import { bareJid } from "../jid.ts";
+import { parseJid } from "../jid.ts";
 import { substituteEnv, type EnvProblem } from "./env.ts";
 import type { ListenAddress } from "./listen.ts";
 import { Secret } from "./secret.ts";
@@ -20,6 +20,8 @@ export interface BotConfig {
   jid: string;
   /** What contacts' clients show as the bot's name (disco#info); undefined: the id. */
   name?: string;
+  /** The JID as written in the config: its domain spelling (A- or U-labels) is what the server knows. */
+  jidAsWritten?: string;
   resource: string;
   service: string | undefined;
   tls: RawBotConfig["tls"];
@@ -165,15 +167,22 @@ export function validateHost(
   const bots: BotConfig[] = parsed.data.bots.map((raw, index) => {
     if (seen.has(raw.id)) issues.push(source.issue(["bots", index, "id"], `duplicate bot id "${raw.id}"`));
     seen.add(raw.id);
-    const jid = bareJid(raw.jid);
+    let jid: string | undefined;
+    let why = "";
+    try {
+      jid = parseJid(raw.jid).bare;
+    } catch (err) {
+      why = `: ${(err as Error).message}`;
+    }
     if (!jid || !jid.includes("@") || raw.jid.includes("/")) {
-      issues.push(source.issue(["bots", index, "jid"], `"${raw.jid}" is not a valid bare JID (user@domain)`));
+      issues.push(source.issue(["bots", index, "jid"], `"${raw.jid}" is not a valid bare JID (user@domain)${why}`));
     }
     const password = options.secrets ? resolvePassword(raw, index, source, env, issues, warnings) : undefined;
     return {
       id: raw.id,
       jid: jid ?? raw.jid,
       name: raw.name,
+      jidAsWritten: raw.jid,
       resource: raw.resource,
       service: raw.service,
       tls: raw.tls,

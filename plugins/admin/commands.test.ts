@@ -30,6 +30,15 @@ describe("parseCommand", () => {
     expect(ok("explain gateway.example.org")).toEqual({ name: "explain", jid: "gateway.example.org" });
   });
 
+  it("normalizes an internationalized domain to U-labels, so a held request is found in either spelling", () => {
+    expect(ok("approve a@xn--bcher-kva.example")).toEqual({ name: "approve", jid: "a@bücher.example", mutual: false });
+    expect(ok("deny A@XN--BCHER-KVA.example")).toEqual({ name: "deny", jid: "a@bücher.example" });
+    expect(ok("grant a@bücher.example")).toEqual({ name: "grant", jid: "a@bücher.example" });
+    // explain also keeps the spelling typed, to show it next to the normal form.
+    expect(ok("explain xmpp:a@xn--bcher-kva.example/phone")).toEqual({ name: "explain", jid: "a@bücher.example", given: "a@xn--bcher-kva.example" });
+    expect(fail("approve a@xn--zzzz.example")).toMatchObject({ error: "usage" });
+  });
+
   it("approve takes an optional mutual flag", () => {
     expect(ok("approve a@b.test mutual")).toEqual({ name: "approve", jid: "a@b.test", mutual: true });
     expect(ok("approve a@b.test MUTUAL")).toEqual({ name: "approve", jid: "a@b.test", mutual: true });

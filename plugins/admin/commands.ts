@@ -13,7 +13,8 @@ export type Command =
   | { name: "approve"; jid: string; mutual: boolean }
   | { name: "grant"; jid: string }
   | { name: "deny"; jid: string }
-  | { name: "explain"; jid: string }
+  /** `given`: the JID as typed (resource cut), when it differs from the normal form `jid` by more than case. */
+  | { name: "explain"; jid: string; given?: string }
   | { name: "plan" }
   | { name: "sync" }
   | { name: "roster"; group: string | undefined }
@@ -63,14 +64,18 @@ function usage(name: CommandName, why?: string): ParseResult {
   return { ok: false, error: "usage", message: `${why ? why + ". " : ""}Usage: ${USAGE[name]}` };
 }
 
-/** A JID argument as a normalized bare JID; accepts `xmpp:` URIs and full JIDs. */
-export function parseJidArgument(arg: string): string | undefined {
+/** The JID text of an argument: an `xmpp:` URI's scheme and query taken off. */
+function jidText(arg: string): string {
   let text = arg.trim();
   if (/^xmpp:/i.test(text)) text = text.slice(5).replace(/^\/\//, "");
   const query = text.indexOf("?");
-  if (query !== -1) text = text.slice(0, query);
+  return query === -1 ? text : text.slice(0, query);
+}
+
+/** A JID argument as a normalized bare JID; accepts `xmpp:` URIs and full JIDs. */
+export function parseJidArgument(arg: string): string | undefined {
   try {
-    return parseJid(text).bare;
+    return parseJid(jidText(arg)).bare;
   } catch {
     return undefined;
   }
@@ -114,6 +119,8 @@ export function parseCommand(body: string): ParseResult {
         return usage(cmd, `unexpected "${shorten(rest.join(" "))}"`);
       }
       if (rest.length) return usage(cmd, `unexpected "${shorten(rest.join(" "))}"`);
+      const given = jidText(arg).split("/")[0]!;
+      if (cmd === "explain" && given.toLowerCase() !== jid) return { ok: true, command: { name: cmd, jid, given } };
       return { ok: true, command: { name: cmd, jid } };
     }
   }

@@ -69,6 +69,9 @@ describe("reply texts", () => {
       "pending for 1h",
       "(rules only: plugins and rate limits may answer otherwise)",
     ]);
+    expect(explainReply({ jid: "a@bücher.test", input: "a@xn--bcher-kva.test", action: "reject", decidedBy: "default", rule: undefined, reason: "no rule matches", needsRoster: [] }, undefined, undefined, NOW)).toMatch(
+      /^a@bücher\.test \(given as a@xn--bcher-kva\.test\): reject\n/,
+    );
     expect(explainReply({ jid: "z@z.test", action: "reject", decidedBy: "default", rule: undefined, reason: "no rule matches", needsRoster: [] }, undefined, undefined, NOW)).toContain(
       "default (no rule matches)\nnot in roster",
     );

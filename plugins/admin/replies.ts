@@ -78,7 +78,8 @@ export function grantReply(g: GrantResult): string {
 }
 
 export function explainReply(e: SubscriptionExplanation, item: RosterItem | undefined, pending: PendingRequest | undefined, now: number): string {
-  const lines = [`${e.jid}: ${e.action}`, e.decidedBy === "rules" ? `rule ${e.rule}: ${e.reason}` : `default (${e.reason})`];
+  const given = e.input === undefined ? "" : ` (given as ${e.input})`;
+  const lines = [`${e.jid}${given}: ${e.action}`, e.decidedBy === "rules" ? `rule ${e.rule}: ${e.reason}` : `default (${e.reason})`];
   lines.push(item ? `in roster: ${item.subscription}${item.groups.length ? ` [${item.groups.join(", ")}]` : ""}` : "not in roster");
   if (pending) lines.push(`pending for ${age(pending.since, now)}`);
   lines.push("(rules only: plugins and rate limits may answer otherwise)");

@@ -69,7 +69,7 @@ async function execute(cmd: Command, { roster, counter, admin, now = Date.now }:
       return decisionReply(await subs.deny(cmd.jid, { by: admin }), wasPending);
     }
     case "explain":
-      return explainReply(subs.explain(cmd.jid), roster.get(cmd.jid), subs.pending().find((p) => p.jid === cmd.jid), now());
+      return explainReply(subs.explain(cmd.given ?? cmd.jid), roster.get(cmd.jid), subs.pending().find((p) => p.jid === cmd.jid), now());
     case "roster":
       if (!roster.loaded) return NOT_LOADED;
       return rosterReply(cmd.group === undefined ? roster.list() : roster.inGroup(cmd.group), cmd.group);

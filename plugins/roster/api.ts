@@ -93,7 +93,10 @@ export interface SubscriptionDecision {
 }
 
 export interface SubscriptionExplanation {
+  /** The normal form the rules were applied to (lower-case, NFC, domain in U-labels). */
   jid: string;
+  /** The bare JID as given, when it differs from `jid` by more than case (e.g. written with A-labels). */
+  input?: string;
   action: SubscriptionAction;
   decidedBy: "rules" | "default";
   rule: string | undefined;

@@ -10,7 +10,10 @@ import { AuditFile, type AuditFileOptions } from "./audit-file.ts";
 
 export interface DecisionAuditLine {
   kind: "decision";
+  /** The contact's bare JID in normal form (domain in U-labels). */
   from: string;
+  /** The bare JID as the request spelled it, where answers went, when it differs from `from`. */
+  address?: string;
   action: string;
   decidedBy: string;
   rule?: string;

@@ -189,6 +189,16 @@ describe("discarded caches", () => {
     expect(logs.lines.find((l) => l.level === 30)).toMatchObject({ msg: expect.stringContaining("another roster-bot version"), reason: expect.stringContaining("format 1") });
   });
 
+  it("a cache with A-label keys (written before domains were kept in U-labels): undefined, with an info line", () => {
+    mkdirSync(path.dirname(file), { recursive: true });
+    const items = [["a@b.test", null, 0, "both", 0], ["a@xn--bcher-kva.test", null, 0, "both", 0]];
+    writeFileSync(file, JSON.stringify({ format: 2, account: ACCOUNT, ver: "1", groups: [[]], items }));
+    const { cache: s, logs } = cache();
+    expect(s.load()).toBeUndefined();
+    expect(warnings(logs)).toEqual([]);
+    expect(logs.lines.find((l) => l.level === 30)).toMatchObject({ reason: "items[1]: a@xn--bcher-kva.test has its domain in A-labels (xn--)" });
+  });
+
   it("a wrong shape (bad subscription, flags or group index, duplicates, unsorted groups, not an object): undefined, with a warning naming the fault", () => {
     mkdirSync(path.dirname(file), { recursive: true });
     const good = { format: 2, account: ACCOUNT, ver: "1", groups: [[], ["A", "B"]] };

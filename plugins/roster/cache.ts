@@ -17,6 +17,7 @@ import { SUBSCRIPTIONS, type Subscription } from "./subscription.ts";
  * `groups` holds each distinct group list once (sorted, as the copy keeps them); flags: 1 = ask, 2 = approved.
  */
 const FORMAT = 2;
+const A_LABEL = /[@.]xn--|^xn--/;
 const ASK = 1;
 const APPROVED = 2;
 /** Writes stay this many times their own duration apart (see scheduleSave). */
@@ -66,6 +67,8 @@ function decode(data: unknown, account: string): LoadedRoster {
     const subscription: unknown = e[3];
     const flags: unknown = e[4];
     if (typeof jid !== "string" || jid === "") fail(`items[${i}]: jid is not a string`);
+    // Domains are kept in U-labels now; a key in A-labels is from an older version and would miss.
+    if (A_LABEL.test(jid)) throw new OtherFormatError(`items[${i}]: ${jid.slice(0, 100)} has its domain in A-labels (xn--)`);
     if (name !== null && typeof name !== "string") fail(`items[${i}]: name is not a string`);
     if (typeof g !== "number" || !Number.isInteger(g) || g < 0 || g >= groups.length) fail(`items[${i}]: groups index out of range`);
     if (typeof subscription !== "string" || !SUBSCRIPTION_SET.has(subscription)) fail(`items[${i}]: unknown subscription`);

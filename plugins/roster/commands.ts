@@ -19,7 +19,8 @@ const explain: CommandDefinition<RosterConfig> = {
   summary: "offline: which action the subscription rules give JID, and why",
   description:
     "Rules that depend on live roster state are evaluated as \"not in the roster\" and named; plugin taps\n" +
-    "and rate limits are not consulted. --json prints { jid, action, decidedBy, rule, reason, needsRoster }.",
+    "and rate limits are not consulted. JID is shown in the normal form the rules see (domain in\n" +
+    "Unicode), and as given when that differs. --json prints { jid, input?, action, decidedBy, rule, reason, needsRoster }.",
   options: { json },
   args: { min: 1, max: 1 },
   async run(cmd) {
@@ -33,8 +34,8 @@ const explain: CommandDefinition<RosterConfig> = {
       throw err;
     }
     if (cmd.options.json) {
-      const { jid: j, action, decidedBy, rule, reason, needsRoster } = result;
-      cmd.out(JSON.stringify({ jid: j, action, decidedBy, rule: rule ?? null, reason, needsRoster }) + "\n");
+      const { jid: j, input, action, decidedBy, rule, reason, needsRoster } = result;
+      cmd.out(JSON.stringify({ jid: j, ...(input !== undefined ? { input } : {}), action, decidedBy, rule: rule ?? null, reason, needsRoster }) + "\n");
     } else {
       cmd.out(formatExplanation(result));
     }

@@ -4,10 +4,14 @@
  */
 import type { Logger } from "pino";
 import { z } from "zod";
+import { bareJid } from "../../bots/jid.ts";
 import { StateFile } from "../../bots/state-file.ts";
 
 export interface PendingRequest {
+  /** Normal form (domain in U-labels): the key approve, deny and grant look it up by. */
   jid: string;
+  /** The bare JID as the request spelled it (the answer goes there), when it differs from `jid`. */
+  address?: string;
   /** ISO time the request was first held. */
   since: string;
   decidedBy: string;
@@ -18,7 +22,7 @@ export interface PendingRequest {
 const fileSchema = z.object({
   format: z.literal(1),
   pending: z.array(
-    z.object({ jid: z.string(), since: z.string(), decidedBy: z.string(), rule: z.string().optional(), reason: z.string() }),
+    z.object({ jid: z.string(), address: z.string().optional(), since: z.string(), decidedBy: z.string(), rule: z.string().optional(), reason: z.string() }),
   ),
 });
 
@@ -28,7 +32,12 @@ export class PendingRequests {
 
   constructor(file: string, logger: Logger) {
     this.file = new StateFile(file, fileSchema, logger, "pending requests");
-    for (const p of this.file.read()?.pending ?? []) this.items.set(p.jid, p);
+    for (const p of this.file.read()?.pending ?? []) {
+      // A file written before domains were kept in U-labels may hold an A-label key: re-key it, and
+      // keep its spelling as the address the answer goes to.
+      const jid = bareJid(p.jid) ?? p.jid;
+      this.items.set(jid, jid === p.jid ? p : { ...p, jid, address: p.address ?? p.jid });
+    }
   }
 
   has(jid: string): boolean {

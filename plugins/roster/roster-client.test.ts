@@ -94,3 +94,29 @@ describe("large loads", () => {
     await ctx.dispose();
   });
 });
+
+describe("internationalized domains", () => {
+  it("set, remove and presence go out in the caller's spelling of the domain; the copy is keyed by the normal form", async () => {
+    const env = fakeShared(path.join(tmp.dir, "idna"), BOT);
+    env.connection.request = rosterResult(0, "1");
+    const { roster, ctx } = client(env);
+    await login(env);
+    const sets: string[] = [];
+    env.connection.request = async (s) => {
+      const item = s.getChild("query")!.getChild("item")!;
+      sets.push(`${item.attrs.jid} ${item.attrs.subscription ?? "set"}`);
+      const q = xml("query", { xmlns: NS }, xml("item", { jid: item.attrs.jid, subscription: item.attrs.subscription ?? "none" }));
+      await env.router.routeIq(xml("iq", { type: "set", id: "push" }, q), q);
+      return xml("iq", { type: "result", id: s.attrs.id });
+    };
+    expect(await roster.set({ jid: "A@XN--BCHER-KVA.test" })).toMatchObject({ jid: "a@bücher.test" });
+    expect(roster.get("a@xn--bcher-kva.test")?.jid).toBe("a@bücher.test");
+    await roster.subscribe("a@xn--bcher-kva.test");
+    await roster.subscribe("b@bücher.test");
+    await roster.remove("a@xn--bcher-kva.test");
+    expect(sets).toEqual(["a@xn--bcher-kva.test set", "a@xn--bcher-kva.test remove"]);
+    expect(env.sent.map((s) => s.attrs.to)).toEqual(["a@xn--bcher-kva.test", "b@bücher.test"]);
+    expect(roster.get("a@bücher.test")).toBeUndefined();
+    await ctx.dispose();
+  });
+});

@@ -8,7 +8,7 @@ import { xml } from "../../bots/xmpp.ts";
 import type { XmlElement } from "../../bots/xmpp.ts";
 import type { PluginContext } from "../../bots/context.ts";
 import { NotifyHook } from "../../bots/hooks.ts";
-import { parseJid } from "../../bots/jid.ts";
+import { addressOf, parseJid } from "../../bots/jid.ts";
 import type { ChangeOptions, ChangeOrigin, RosterAccess, RosterCopyHooks, RosterItemInput, RosterLoadedEvent } from "./api.ts";
 import type { HeapCompactor } from "../../bots/heap.ts";
 import type { AuditLog } from "./audit.ts";
@@ -336,7 +336,8 @@ export class RosterClient implements RosterAccess {
     const jid = this.normalize(input.jid, "set")!;
     const name = cleanName(input.name, this.options.limits);
     const groups = cleanGroups(input.groups ?? [], this.options.limits);
-    await this.audited({ op: "set", jid, name, groups, by: options.by ?? "api" }, () => this.rosterSet(itemElement(jid, name, groups), jid, "set"));
+    // Keyed by the normal form, sent in the caller's spelling of the domain (A-labels stay A-labels).
+    await this.audited({ op: "set", jid, name, groups, by: options.by ?? "api" }, () => this.rosterSet(itemElement(addressOf(input.jid), name, groups), jid, "set"));
     return this.copy.get(jid);
   }
 
@@ -346,7 +347,7 @@ export class RosterClient implements RosterAccess {
 
   async remove(jid: string, options: ChangeOptions = {}): Promise<void> {
     const bare = this.normalize(jid, "remove")!;
-    await this.audited({ op: "remove", jid: bare, by: options.by ?? "api" }, () => this.rosterSet(removeElement(bare), bare, "remove"));
+    await this.audited({ op: "remove", jid: bare, by: options.by ?? "api" }, () => this.rosterSet(removeElement(addressOf(jid)), bare, "remove"));
   }
 
   private async audited(line: { op: "set" | "remove"; jid: string; name?: string; groups?: readonly string[]; by: string }, change: () => Promise<void>): Promise<void> {
@@ -362,8 +363,8 @@ export class RosterClient implements RosterAccess {
   private async presence(jid: string, type: string, operation: RosterOperation): Promise<void> {
     const bare = this.normalize(jid, operation)!;
     if (!this.ctx.isOnline) throw new RosterError("offline", bare, operation, `roster ${operation} ${bare}: not connected`);
-    // To the bare JID, with no id copied from any request (RFC 6121 §3.1.4).
-    await this.ctx.send(xml("presence", { to: bare, type }));
+    // To the bare JID in the caller's spelling of the domain, with no id copied from any request (RFC 6121 §3.1.4).
+    await this.ctx.send(xml("presence", { to: addressOf(jid), type }));
   }
 
   subscribe(jid: string): Promise<void> {

@@ -1,16 +1,17 @@
 /**
  * Answers inbound subscription requests (RFC 6121 §3.1): rate limit -> decision hook -> action ->
  * audit line -> `subscriptionDecided`; with no answer, the default (fail closed). Answers go to the
- * bare JID and never copy the request's id (§3.1.4). A held (`ask`) request seen again at the next
- * login stays held; any other is decided again, so a changed rule takes effect. A request from a
- * contact who already has a subscription is answered `subscribed` again (audited as
- * "already-subscribed"), not decided.
+ * bare JID and never copy the request's id (§3.1.4). JIDs are compared in their normal form, but an
+ * answer goes to the domain in the spelling the request came from (addressOf: A-labels stay
+ * A-labels). A held (`ask`) request seen again at the next login stays held; any other is decided
+ * again, so a changed rule takes effect. A request from a contact who already has a subscription is
+ * answered `subscribed` again (audited as "already-subscribed"), not decided.
  */
 import { xml } from "../../bots/xmpp.ts";
 import type { XmlElement } from "../../bots/xmpp.ts";
 import type { PluginContext } from "../../bots/context.ts";
 import { DecideHook, NotifyHook } from "../../bots/hooks.ts";
-import { parseJid } from "../../bots/jid.ts";
+import { addressOf, parseJid } from "../../bots/jid.ts";
 import type { GrantResult, RosterAccess, SubscriptionDecision, SubscriptionExplanation, SubscriptionHooks, SubscriptionRequest, SubscriptionsApi } from "./api.ts";
 import type { AuditLog } from "./audit.ts";
 import { RosterError } from "./errors.ts";
@@ -100,17 +101,19 @@ export class SubscriptionHandler implements SubscriptionsApi {
   async approve(jid: string, options: { by?: string; mutual?: boolean } = {}): Promise<SubscriptionDecision> {
     const bare = parseJid(jid).bare;
     const by = options.by ?? "admin";
+    const held = this.pendingRequests.get(bare);
     // Taken off the list before anything is sent, so two approvals of one request send it once.
-    if (!this.pendingRequests.delete(bare)) {
+    if (!held || !this.pendingRequests.delete(bare)) {
       throw new RosterError("not-pending", bare, "approve", `no request from ${bare} is held; nothing sent`);
     }
-    return this.execute(bare, options.mutual ? "mutual" : "accept", by, undefined, `approved by ${by}`, undefined, "approve");
+    return this.execute(bare, options.mutual ? "mutual" : "accept", by, undefined, `approved by ${by}`, undefined, "approve", held.address);
   }
 
   async deny(jid: string, options: { by?: string } = {}): Promise<SubscriptionDecision> {
     const bare = parseJid(jid).bare;
     const by = options.by ?? "admin";
-    const decision = await this.execute(bare, "reject", by, undefined, `denied by ${by}`, undefined, "deny");
+    const address = this.pendingRequests.get(bare)?.address;
+    const decision = await this.execute(bare, "reject", by, undefined, `denied by ${by}`, undefined, "deny", address);
     this.pendingRequests.delete(bare);
     return decision;
   }
@@ -120,8 +123,9 @@ export class SubscriptionHandler implements SubscriptionsApi {
     const by = options.by ?? "admin";
     const preApproval = this.roster.features.preApproval;
     const before = subscriptionState(this.roster.get(bare));
-    if (this.pendingRequests.delete(bare)) {
-      const decision = await this.execute(bare, "accept", by, undefined, `granted by ${by} (the request was held)`, undefined, "grant");
+    const held = this.pendingRequests.get(bare);
+    if (held && this.pendingRequests.delete(bare)) {
+      const decision = await this.execute(bare, "accept", by, undefined, `granted by ${by} (the request was held)`, undefined, "grant", held.address);
       return { jid: bare, outcome: "approved", sent: decision.sent, before, after: subscriptionState(this.roster.get(bare)), pushed: false, preApproval };
     }
     if (theyHaveOurPresence(before)) return { jid: bare, outcome: "already", sent: [], before, after: before, pushed: false, preApproval };
@@ -149,7 +153,7 @@ export class SubscriptionHandler implements SubscriptionsApi {
 
   explain(jid: string): SubscriptionExplanation {
     const bare = parseJid(jid).bare;
-    return explainDecision(this.active.policy, this.active.config.default, rosterFacts(bare, this.roster.get(bare)), true);
+    return explainDecision(this.active.policy, this.active.config.default, rosterFacts(bare, this.roster.get(bare)), true, jid);
   }
 
   // ---- inbound presence ----------------------------------------------------------------------
@@ -158,28 +162,33 @@ export class SubscriptionHandler implements SubscriptionsApi {
     const type = stanza.attrs.type;
     if (type !== "subscribe" && type !== "unsubscribe") return;
     let jid: string;
+    let address: string;
     try {
       if (stanza.attrs.from === undefined) throw new Error("no from attribute");
       jid = parseJid(stanza.attrs.from).bare;
+      address = addressOf(stanza.attrs.from);
     } catch (err) {
       this.ctx.logger.warn({ from: String(stanza.attrs.from).slice(0, 200), err: (err as Error).message }, `malformed ${type} ignored`);
       return;
     }
     if (jid === this.roster.account) return;
-    if (type === "subscribe") await this.onRequest(jid, stanza);
-    else await this.onUnsubscribe(jid);
+    if (type === "subscribe") await this.onRequest(jid, address, stanza);
+    else await this.onUnsubscribe(jid, address);
   }
 
-  private async onRequest(jid: string, stanza: XmlElement): Promise<void> {
+  private async onRequest(jid: string, address: string, stanza: XmlElement): Promise<void> {
     const received = performance.now();
-    if (await this.decideRequest(jid, stanza)) this.metrics?.answered((performance.now() - received) / 1000);
+    if (await this.decideRequest(jid, address, stanza)) this.metrics?.answered((performance.now() - received) / 1000);
   }
 
-  /** Decides and answers a request; false when it was not decided again (nothing answered). */
-  private async decideRequest(jid: string, stanza: XmlElement): Promise<boolean> {
+  /**
+   * Decides and answers a request; false when it was not decided again (nothing answered).
+   * `address`: the requester's bare JID as the server sent it, which the answer goes to.
+   */
+  private async decideRequest(jid: string, address: string, stanza: XmlElement): Promise<boolean> {
     const item = this.roster.get(jid);
     if (theyHaveOurPresence(item)) {
-      await this.confirmSubscribed(jid, item!);
+      await this.confirmSubscribed(jid, address, item!);
       return false;
     }
     const held = this.pendingRequests.get(jid);
@@ -195,16 +204,16 @@ export class SubscriptionHandler implements SubscriptionsApi {
       this.overLimitLog.record(domain, limit.limit!);
       this.metrics?.rateLimited();
       const reason = `over the ${limit.limit === "perDomain" ? "per-domain" : "total"} rate limit`;
-      await this.execute(jid, config.rateLimit!.over, "rate-limit", undefined, reason, item);
+      await this.execute(jid, config.rateLimit!.over, "rate-limit", undefined, reason, item, undefined, address);
       return true;
     }
     const request: SubscriptionRequest = { jid, facts: rosterFacts(jid, item), item, stanza };
     const answer = await this.hooks.subscriptionRequest.decide(request);
     if (answer) {
       const { action, rule, reason } = answer.value;
-      await this.execute(jid, action, answer.by, rule, reason ?? `decided by ${answer.by}`, item);
+      await this.execute(jid, action, answer.by, rule, reason ?? `decided by ${answer.by}`, item, undefined, address);
     } else {
-      await this.execute(jid, config.default, "default", undefined, "no rule or plugin decided", item);
+      await this.execute(jid, config.default, "default", undefined, "no rule or plugin decided", item, undefined, address);
     }
     return true;
   }
@@ -216,30 +225,33 @@ export class SubscriptionHandler implements SubscriptionsApi {
    * again is harmless (idempotent) and settles it. Not re-decided by the rules: the subscription
    * exists already.
    */
-  private async confirmSubscribed(jid: string, item: RosterItem): Promise<void> {
+  private async confirmSubscribed(jid: string, address: string, item: RosterItem): Promise<void> {
     const sent: string[] = [];
     try {
-      await this.ctx.send(xml("presence", { to: jid, type: "subscribed" }));
+      await this.ctx.send(xml("presence", { to: address, type: "subscribed" }));
       sent.push("subscribed");
     } catch (err) {
       this.ctx.logger.error({ jid, err: (err as Error).message }, "subscribed not sent to an already subscribed contact (the server will redeliver the request)");
     }
     const reason = `already subscribed (our copy shows subscription ${item.subscription}); subscribed sent again`;
-    this.audit.write({ kind: "decision", from: jid, action: "accept", decidedBy: ALREADY_SUBSCRIBED, reason, sent });
+    this.audit.write({ kind: "decision", from: jid, ...(address !== jid ? { address } : {}), action: "accept", decidedBy: ALREADY_SUBSCRIBED, reason, sent });
     this.ctx.logger.info({ jid, subscription: item.subscription, sent }, "subscription request from a contact already subscribed; subscribed sent again");
   }
 
-  private async onUnsubscribe(jid: string): Promise<void> {
+  private async onUnsubscribe(jid: string, address: string): Promise<void> {
     this.pendingRequests.delete(jid);
     if (this.active.config.onUnsubscribe !== "remove" || !this.roster.get(jid)) return;
     try {
-      await this.roster.remove(jid, { by: "onUnsubscribe" });
+      await this.roster.remove(address, { by: "onUnsubscribe" }); // in the contact's spelling
     } catch (err) {
       this.ctx.logger.warn({ jid, err: (err as Error).message }, "could not remove a contact that unsubscribed");
     }
   }
 
-  /** Sends what an action means, writes the audit line and fires `subscriptionDecided`. */
+  /**
+   * Sends what an action means, writes the audit line and fires `subscriptionDecided`. `address`:
+   * where the answer goes, the request's own spelling of the JID (default: the normal form).
+   */
   private async execute(
     jid: string,
     action: SubscriptionAction,
@@ -248,10 +260,11 @@ export class SubscriptionHandler implements SubscriptionsApi {
     reason: string,
     item: RosterItem | undefined = this.roster.get(jid),
     via?: "approve" | "deny" | "grant",
+    address: string = jid,
   ): Promise<SubscriptionDecision> {
     const sent: string[] = [];
     const send = async (type: string) => {
-      await this.ctx.send(xml("presence", { to: jid, type }));
+      await this.ctx.send(xml("presence", { to: address, type }));
       sent.push(type);
     };
     try {
@@ -270,7 +283,7 @@ export class SubscriptionHandler implements SubscriptionsApi {
           await send("unsubscribed");
           break;
         case "ask":
-          this.pendingRequests.add({ jid, since: new Date().toISOString(), decidedBy, ...(rule ? { rule } : {}), reason });
+          this.pendingRequests.add({ jid, since: new Date().toISOString(), decidedBy, ...(rule ? { rule } : {}), reason, ...(address !== jid ? { address } : {}) });
           break;
         case "ignore":
           break;
@@ -279,7 +292,7 @@ export class SubscriptionHandler implements SubscriptionsApi {
       this.ctx.logger.error({ jid, action, err: (err as Error).message }, "subscription answer not sent (the server will redeliver the request)");
     }
     const decision: SubscriptionDecision = { jid, action, decidedBy, rule, reason, sent };
-    this.audit.write({ kind: "decision", from: jid, action, decidedBy, ...(rule ? { rule } : {}), reason, sent, ...(via ? { via } : {}) });
+    this.audit.write({ kind: "decision", from: jid, ...(address !== jid ? { address } : {}), action, decidedBy, ...(rule ? { rule } : {}), reason, sent, ...(via ? { via } : {}) });
     this.metrics?.decided(decision);
     // Requests over a rate limit are summed up by OverLimitLog rather than logged one by one.
     this.ctx.logger[decidedBy === "rate-limit" ? "debug" : "info"]({ jid, action, decidedBy, rule }, "subscription request decided");

@@ -56,6 +56,14 @@ const update = (jid: string, before: string[], after: string[], extra: Partial<G
 const opts = { by: "group-sync", limits: DEFAULT_LIMITS, sleep: async () => {} };
 
 describe("applyPlan", () => {
+  it("sends set, subscribe and pre-approval in the contact's spelling, looking it up by its normal form", async () => {
+    const { target, calls } = fakeRoster();
+    const add: GroupChange = { jid: "a@bücher.test", op: "add", groups: { before: [], after: ["Desk"] }, name: { before: undefined, after: undefined }, subscribe: true };
+    const out = await applyPlan([add], target, { ...opts, wantsMutual: () => true, addressOf: (jid) => jid.replace("bücher", "xn--bcher-kva") });
+    expect(out.failed).toEqual([]);
+    expect(calls).toEqual(["set a@xn--bcher-kva.test Desk", "subscribe a@xn--bcher-kva.test", "preApprove a@xn--bcher-kva.test"]);
+  });
+
   it("sends one full-item set per change, with bounded concurrency", async () => {
     const initial = Array.from({ length: 40 }, (_, i) => item(`u${i}@x.test`, ["Golf"]));
     const { target, calls, maxInFlight } = fakeRoster(initial);

@@ -28,6 +28,8 @@ export interface ApplyOptions {
   wantsMutual?: (jid: string) => boolean;
   /** Called right after a `subscribe` was sent. */
   onSubscribed?: (jid: string) => void;
+  /** The spelling a contact is sent in (a declared contact's, from the config); default: `jid`. */
+  addressOf?: (jid: string) => string;
   logger?: Logger;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -81,22 +83,23 @@ export async function applyPlan(changes: readonly GroupChange[], target: ApplyTa
     const name = cleanName(change.name.after ?? undefined, limits);
     const groups = cleanGroups(change.groups.after, limits);
     const current = target.get(jid);
+    const address = options.addressOf?.(jid) ?? jid;
     let sent = false;
     if (!current || current.name !== name || !sameGroups(current.groups, groups)) {
-      await retry(jid, "set", () => target.set({ jid, name, groups }, { by }));
+      await retry(jid, "set", () => target.set({ jid: address, name, groups }, { by }));
       sent = true;
     }
     const mutual = options.wantsMutual?.(jid) ?? false;
     if (change.subscribe || mutual) {
       const now = target.get(jid);
       if (change.subscribe && !haveOrAskedTheirPresence(now)) {
-        await retry(jid, "subscribe", () => target.subscribe(jid));
+        await retry(jid, "subscribe", () => target.subscribe(address));
         options.onSubscribed?.(jid);
       }
       // Some servers (Prosody) drop a pre-approval on any roster set: send it again after each set.
       const approved = theyHaveOurPresence(now) || !!now?.approved;
       if (mutual && (sent || change.subscribe) && target.features.preApproval && !approved) {
-        await retry(jid, "preApprove", () => target.preApprove(jid));
+        await retry(jid, "preApprove", () => target.preApprove(address));
       }
     }
     return sent;

@@ -61,8 +61,16 @@ describe("compileGroupRules", () => {
       { baseDir: "/", limits: DEFAULT_LIMITS },
     );
     expect([...rules.owned].sort()).toEqual(["Caf\u00e9", "Desk", "Staff"]);
-    expect(rules.contacts.get("ops@x.test")).toEqual({ jid: "ops@x.test", name: undefined, groups: ["Desk"], subscribe: false });
+    expect(rules.contacts.get("ops@x.test")).toEqual({ jid: "ops@x.test", address: "ops@x.test", name: undefined, groups: ["Desk"], subscribe: false });
     expect(rules.needsRoster).toBe(false);
+  });
+
+  it("keys a declared contact by its normal form (U-labels) and keeps the config's A-label spelling to send it in; one contact in two spellings is declared twice", () => {
+    const compile = (contacts: unknown[]) => compileGroupRules(groupsSchema.parse({ contacts }), { baseDir: "/", limits: DEFAULT_LIMITS });
+    const rules = compile([{ jid: "Ops@XN--BCHER-KVA.test", groups: ["Desk"] }]);
+    expect(rules.contacts.get("ops@bücher.test")).toMatchObject({ jid: "ops@bücher.test", address: "ops@xn--bcher-kva.test" });
+    expect(() => compile([{ jid: "ops@bücher.test" }, { jid: "ops@xn--bcher-kva.test" }])).toThrow(/ops@bücher\.test is declared twice/);
+    expect(() => compile([{ jid: "ops@xn--zzzz.test" }])).toThrow(/not a valid internationalized domain name/);
   });
 
   it("refuses over-long group names", () => {

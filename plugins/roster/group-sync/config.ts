@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { duration } from "../../../bots/config/units.ts";
-import { parseJid } from "../../../bots/jid.ts";
+import { addressOf, parseJid } from "../../../bots/jid.ts";
 import { cleanGroups, cleanName, type ItemLimits } from "../item.ts";
 import { compileMatch, PolicyCompileError, type CompiledMatch, type IssuePath, type PolicyIssue } from "../policy/compile.ts";
 import { isGlob, MatchSpec } from "../policy/match-schema.ts";
@@ -131,6 +131,8 @@ export function withoutAutoSync<C extends { groups: GroupsConfig }>(config: C): 
 export interface DeclaredContact {
   /** Normalized bare JID. */
   readonly jid: string;
+  /** Where roster sets and presence go: `jid` with the domain in the config's spelling (addressOf). */
+  readonly address: string;
   /** Cleaned (cleanName); undefined keeps the roster's name. */
   readonly name: string | undefined;
   /** Cleaned group names (cleanGroups). */
@@ -229,7 +231,8 @@ export function compileGroupRules(config: GroupsConfig, options: CompileGroupOpt
       if (clean !== undefined && !groups.includes(clean)) groups.push(clean);
     });
     for (const g of groups) owned.add(g);
-    contacts.set(jid, Object.freeze({ jid, name: cleanName(c.name, limits), groups: Object.freeze(groups.sort()), subscribe: c.subscribe }));
+    const address = addressOf(c.jid.trim());
+    contacts.set(jid, Object.freeze({ jid, address, name: cleanName(c.name, limits), groups: Object.freeze(groups.sort()), subscribe: c.subscribe }));
   });
 
   if (issues.length) throw new GroupRulesError(issues);

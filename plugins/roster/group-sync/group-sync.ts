@@ -255,6 +255,7 @@ export class GroupSync implements GroupSyncApi {
         backoffMs: this.options.backoffMs,
         wantsMutual: (jid) => rules.contacts.get(jid)?.subscribe === true,
         onSubscribed: (jid) => this.asked.add(jid),
+        addressOf: (jid) => rules.contacts.get(jid)?.address ?? jid,
         logger: log,
       }).finally(() => (this.writing = new Set()));
       result.applied = outcome.applied.map((a) => a.change);

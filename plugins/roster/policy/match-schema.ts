@@ -56,14 +56,48 @@ export function isGlob(pattern: string): boolean {
 
 /** Normal form of a `jid:` entry (exact bare JID or glob); throws Error with a readable message. */
 export function normalizeJidPattern(pattern: string): string {
+  const trimmed = pattern.trim();
+  const glob = isGlob(trimmed) ? maskWildcardLabels(trimmed, pattern) : undefined;
   let jid;
   try {
-    jid = parseJid(pattern.trim());
+    jid = parseJid(glob ? glob.masked : trimmed);
   } catch (err) {
     throw new Error(`"${pattern}" is not a JID: ${(err as Error).message}`, { cause: err });
   }
   if (jid.resource) throw new Error(`"${pattern}" has a resource; jid patterns match bare JIDs`);
-  return jid.bare;
+  return glob ? glob.unmask(jid.bare, pattern) : jid.bare;
+}
+
+// Label separators UTS #46 maps to "." (ASCII, ideographic, fullwidth, halfwidth ideographic).
+const LABEL_DOT = /[.\u3002\uff0e\uff61]/;
+const MASK = "x";
+
+/**
+ * A glob's domain is converted to U-labels like a JID's (so `*@*.xn--bcher-kva.example` means
+ * `*@*.bücher.example`), except labels that hold a wildcard: IDNA cannot read those, so they are
+ * masked while the rest is parsed and put back as written (lower-case, NFC). A wildcard inside an
+ * A-label could never match a JID (JIDs are kept in U-labels), so it is refused.
+ */
+function maskWildcardLabels(glob: string, pattern: string) {
+  const at = glob.lastIndexOf("@");
+  const local = at === -1 ? "" : glob.slice(0, at + 1);
+  const labels = glob.slice(at + 1).split(LABEL_DOT);
+  if (labels.length > 1 && labels.at(-1) === "") labels.pop(); // a trailing dot, which parseJid drops
+  const wild = labels.map((label) => {
+    if (!isGlob(label)) return undefined;
+    if (/xn--/i.test(label)) {
+      throw new Error(`"${pattern}": a wildcard cannot stand in an A-label (xn--…); write that label in Unicode`);
+    }
+    return label.normalize("NFC").toLowerCase();
+  });
+  const masked = local + labels.map((label, i) => (wild[i] === undefined ? label : MASK)).join(".");
+  const unmask = (bare: string, original: string): string => {
+    const cut = bare.lastIndexOf("@") + 1;
+    const parsed = bare.slice(cut).split(".");
+    if (parsed.length !== labels.length) throw new Error(`"${original}": cannot read the domain of this pattern`);
+    return bare.slice(0, cut) + parsed.map((label, i) => wild[i] ?? label).join(".");
+  };
+  return { masked, unmask };
 }
 
 /**
@@ -89,6 +123,10 @@ export function normalizeDomainPattern(pattern: string): string {
 
 /** Compiles a `regex:` source; throws Error with a readable message when it is invalid. */
 export function compileRegex(source: string): RegExp {
+  // JIDs are matched in U-labels, so an A-label in a regex could only ever miss.
+  if (/xn--/i.test(source)) {
+    throw new Error(`regex /${source}/ holds an A-label (xn--…), but JIDs are matched with their domain in Unicode (xn--bcher-kva.example is bücher.example); write the domain in Unicode`);
+  }
   try {
     return new RegExp(source.normalize("NFC"), REGEX_FLAGS);
   } catch (err) {
