@@ -278,13 +278,7 @@ ${(this.options.components ?? []).map((c) => `Component ${luaString(c.domain)}\n
 
   /** Stops the process (SIGTERM, then SIGKILL after 5 s). Keeps the data for restart(). */
   async stopProcess(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-    await exited;
-    clearTimeout(timer);
+    await stopChild(this.child);
   }
 
   /** Stops and starts again on the same port with the same data. */
@@ -298,6 +292,16 @@ ${(this.options.components ?? []).map((c) => `Component ${luaString(c.domain)}\n
     await this.stopProcess();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Stops a server process: SIGTERM (an orderly shutdown), SIGKILL after 5 s. */
+export async function stopChild(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+  await exited;
+  clearTimeout(timer);
 }
 
 /** Whether something accepts connections on the loopback port. */

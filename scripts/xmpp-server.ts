@@ -4,6 +4,7 @@
  * several virtual hosts, accounts and (where asked) external components; tests see only this
  * interface, so one suite runs on either server.
  */
+import { EjabberdServer } from "./ejabberd.ts";
 import { ProsodyServer, type ProsodyOptions, type RosterSeedItem } from "./prosody.ts";
 
 export type ServerKind = "prosody" | "ejabberd";
@@ -56,7 +57,7 @@ export async function startServer(options: TestServerOptions = {}, kind: ServerK
     case "prosody":
       return ProsodyServer.start(options);
     case "ejabberd":
-      throw new Error("ejabberd is not wired in yet");
+      return EjabberdServer.start(options);
   }
 }
 
