@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { canConnect, freePort, PortInUseError, stopChild, type RosterSeedItem } from "./prosody.ts";
+import { canConnect, freePort, PortInUseError, stopChild, type RosterSeedItem, type StoredRosterItem } from "./prosody.ts";
 import type { TestServerOptions, XmppTestServer } from "./xmpp-server.ts";
 
 const ENSURE_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), "ensure-ejabberd.sh");
@@ -34,6 +34,15 @@ function erlLibs(): string {
 /** An Erlang binary literal of the UTF-8 bytes (erl_call reads its input as Latin-1). */
 function erlBinary(s: string): string {
   return `<<${[...Buffer.from(s, "utf8")].join(",")}>>`;
+}
+
+/** The text of a binary as erl_call prints it (`#Bin<104,105>`, or `<<"hi">>` for short ASCII). */
+function binaryText(printed: string): string {
+  const bytes = /^#Bin<([\d,]*)>$/.exec(printed.trim());
+  if (bytes) return Buffer.from(bytes[1] ? bytes[1].split(",").map(Number) : []).toString("utf8");
+  const quoted = /^<<(".*")>>$/s.exec(printed.trim());
+  if (quoted) return JSON.parse(quoted[1]!) as string;
+  throw new Error(`not a binary: ${printed.slice(0, 200)}`);
 }
 
 /** A YAML double-quoted string (JSON's escapes are YAML's). */
@@ -282,6 +291,24 @@ mnesia:dirty_write({roster_version, {LU, LS}, ${erlBinary(String(version))}}).`)
   }
 
   /** SIGTERM makes the VM shut down in order (init:stop): Mnesia is closed cleanly. */
+  /**
+   * An account's roster as mod_roster stored it. ejabberd keeps no pre-approval state (it drops an
+   * unsolicited `subscribed`), so `approved` never appears; `ask` is set for an outgoing request.
+   */
+  readStoredRoster(user: string, host: string): StoredRosterItem[] {
+    const printed = this.rpc(`LU = jid:nodeprep(${erlBinary(user)}), LS = jid:nameprep(${erlBinary(host)}),
+jiffy:encode([#{jid => [U, S, R], name => N, subscription => Sub, ask => A, groups => G}
+  || {roster, _, _, {U, S, R}, N, Sub, A, G, _, _} <- mnesia:dirty_index_read(roster, {LU, LS}, 3)]).`);
+    const rows = JSON.parse(binaryText(printed)) as { jid: [string, string, string]; name: string; subscription: StoredRosterItem["subscription"]; ask: string; groups: string[] }[];
+    return rows.map((r) => ({
+      jid: (r.jid[0] ? `${r.jid[0]}@` : "") + r.jid[1] + (r.jid[2] ? `/${r.jid[2]}` : ""),
+      subscription: r.subscription,
+      groups: r.groups,
+      ...(r.name ? { name: r.name } : {}),
+      ...(r.ask === "out" || r.ask === "both" ? { ask: "subscribe" as const } : {}),
+    }));
+  }
+
   async stopProcess(): Promise<void> {
     await stopChild(this.child);
   }

@@ -5,7 +5,7 @@
  * interface, so one suite runs on either server.
  */
 import { EjabberdServer } from "./ejabberd.ts";
-import { ProsodyServer, type ProsodyOptions, type RosterSeedItem } from "./prosody.ts";
+import { ProsodyServer, type ProsodyOptions, type RosterSeedItem, type StoredRosterItem } from "./prosody.ts";
 
 export type ServerKind = "prosody" | "ejabberd";
 
@@ -36,6 +36,11 @@ export interface XmppTestServer {
    * malformed data included). Only while the account is offline.
    */
   writeRoster(user: string, host: string, items: RosterSeedItem[], version?: number): void;
+  /**
+   * An account's roster as the server stored it, with what a roster get does not show (Prosody's
+   * pre-approvals); for tests that check what the bot made the server keep.
+   */
+  readStoredRoster(user: string, host: string): StoredRosterItem[];
   /** Stops the process, keeping the data for restart(). */
   stopProcess(): Promise<void>;
   /** Stops and starts again on the same port with the same data. */
@@ -61,4 +66,4 @@ export async function startServer(options: TestServerOptions = {}, kind: ServerK
   }
 }
 
-export type { RosterSeedItem };
+export type { RosterSeedItem, StoredRosterItem };

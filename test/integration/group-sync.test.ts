@@ -12,7 +12,7 @@ import { TransformAbortedError } from "../../bots/hooks.ts";
 import { definePlugin } from "../../bots/plugin.ts";
 import type { SyncPlan, SyncResult } from "../../plugins/roster/api.ts";
 import roster from "../../plugins/roster/index.ts";
-import { ProsodyServer, type RosterSeedItem } from "../../scripts/prosody.ts";
+import { startServer, type RosterSeedItem, type XmppTestServer } from "../../scripts/xmpp-server.ts";
 import { TestClient } from "../../scripts/xmpp-client.ts";
 import { startTestBot } from "../helpers/bot.ts";
 import { waitForLog } from "../helpers/logger.ts";
@@ -21,10 +21,10 @@ import { pause, until } from "../helpers/wait.ts";
 
 const NS_ROSTER = "jabber:iq:roster";
 const PASSWORD = "bot-password";
-let server: ProsodyServer;
+let server: XmppTestServer;
 
 beforeAll(async () => {
-  server = await ProsodyServer.start();
+  server = await startServer();
 });
 afterAll(async () => {
   await server?.stop();

@@ -12,14 +12,14 @@ import { Host } from "../../bots/host.ts";
 import { createLogger } from "../../bots/logger.ts";
 import { definePlugin } from "../../bots/plugin.ts";
 import { BotRuntime } from "../../bots/runtime.ts";
-import { ProsodyServer } from "../../scripts/prosody.ts";
+import { startServer, type XmppTestServer } from "../../scripts/xmpp-server.ts";
 import { TestClient, xml } from "../../scripts/xmpp-client.ts";
 import { LogCapture, testBotConfig } from "../helpers/bot.ts";
 
-let server: ProsodyServer;
+let server: XmppTestServer;
 
 beforeAll(async () => {
-  server = await ProsodyServer.start();
+  server = await startServer();
   server.createAccount("grace", "b.test", "pw");
 });
 const dataDirs: string[] = [];

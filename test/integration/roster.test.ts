@@ -10,16 +10,16 @@ import { definePlugin } from "../../bots/plugin.ts";
 import type { BotRuntime } from "../../bots/runtime.ts";
 import roster from "../../plugins/roster/index.ts";
 import { RosterError, type RosterService } from "../../plugins/roster/api.ts";
-import { ProsodyServer } from "../../scripts/prosody.ts";
+import { startServer, type XmppTestServer } from "../../scripts/xmpp-server.ts";
 import { TestClient, xml } from "../../scripts/xmpp-client.ts";
 import { startTestBot } from "../helpers/bot.ts";
 import { until } from "../helpers/wait.ts";
 
 const NS_ROSTER = "jabber:iq:roster";
-let server: ProsodyServer;
+let server: XmppTestServer;
 
 beforeAll(async () => {
-  server = await ProsodyServer.start();
+  server = await startServer();
 });
 afterAll(async () => {
   if (process.env.DUMP_PROSODY_LOG) writeFileSync("/tmp/prosody-dump.log", server.readLog());
