@@ -36,15 +36,6 @@ function erlBinary(s: string): string {
   return `<<${[...Buffer.from(s, "utf8")].join(",")}>>`;
 }
 
-/** The text of a binary as erl_call prints it (`#Bin<104,105>`, or `<<"hi">>` for short ASCII). */
-function binaryText(printed: string): string {
-  const bytes = /^#Bin<([\d,]*)>$/.exec(printed.trim());
-  if (bytes) return Buffer.from(bytes[1] ? bytes[1].split(",").map(Number) : []).toString("utf8");
-  const quoted = /^<<(".*")>>$/s.exec(printed.trim());
-  if (quoted) return JSON.parse(quoted[1]!) as string;
-  throw new Error(`not a binary: ${printed.slice(0, 200)}`);
-}
-
 /** A YAML double-quoted string (JSON's escapes are YAML's). */
 function yamlString(s: string): string {
   return JSON.stringify(s);
@@ -67,6 +58,12 @@ export function shaperRate(rate: string): number {
   return Math.round(Number(m[1]) * scale);
 }
 
+interface Account {
+  user: string;
+  host: string;
+  password: string;
+}
+
 export class EjabberdServer implements XmppTestServer {
   readonly kind = "ejabberd" as const;
   readonly dir: string;
@@ -79,6 +76,7 @@ export class EjabberdServer implements XmppTestServer {
   private readonly cookie = randomBytes(16).toString("hex");
   private child: ChildProcess | undefined;
   private output = "";
+  private readonly accountsForNextStart: Account[] = [];
 
   private constructor(
     readonly port: number,
@@ -209,7 +207,10 @@ ${this.options.streamManagement === false ? "" : "  mod_stream_mgmt:\n    resume
     while (Date.now() < deadline) {
       if (child.exitCode !== null || child.signalCode !== null) throw new Error(`ejabberd exited (${child.exitCode ?? child.signalCode}): ${this.output}`);
       // The c2s port can accept before the account and roster tables are loaded.
-      if ((await canConnect(this.port)) && this.tablesReady()) return;
+      if ((await canConnect(this.port)) && this.tablesReady()) {
+        this.createAccounts(this.accountsForNextStart.splice(0));
+        return;
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
     child.kill("SIGKILL");
@@ -246,13 +247,34 @@ ${this.options.streamManagement === false ? "" : "  mod_stream_mgmt:\n    resume
     return r.stdout.slice(4, r.stdout.lastIndexOf("}")).trim();
   }
 
+  /**
+   * Evaluates Erlang expressions whose last value jiffy can encode, and returns it decoded. The
+   * value travels through a file: erl_call cuts long binaries short when it prints them.
+   */
+  rpcJson<T>(expressions: string): T {
+    const file = path.join(this.dir, `rpc-${randomBytes(4).toString("hex")}.json`);
+    try {
+      this.rpc(`ok = file:write_file(${erlBinary(file)}, jiffy:encode(begin ${expressions} end)).`);
+      return JSON.parse(readFileSync(file, "utf8")) as T;
+    } finally {
+      rmSync(file, { force: true });
+    }
+  }
+
   createAccount(user: string, host: string, password: string): string {
     this.createAccounts([{ user, host, password }]);
     return `${user}@${host}`;
   }
 
-  /** Creates (or resets the passwords of) many accounts in one call. */
-  createAccounts(accounts: readonly { user: string; host: string; password: string }[]): string[] {
+  /**
+   * Creates (or resets the passwords of) many accounts in one call. While the process is stopped
+   * they are kept and written once it has started again (as Prosody's files would be read then).
+   */
+  createAccounts(accounts: readonly Account[]): string[] {
+    if (this.pid === undefined) {
+      this.accountsForNextStart.push(...accounts);
+      return accounts.map((a) => `${a.user}@${a.host}`);
+    }
     if (accounts.length === 0) return [];
     const list = accounts.map((a) => `{${erlBinary(a.user)},${erlBinary(a.host)},${erlBinary(a.password)}}`).join(",");
     const result = this.rpc(`[case ejabberd_auth:try_register(U, S, P) of
@@ -276,9 +298,8 @@ end || {U, S, P} <- [${list}]].`);
     // (the client never gets its result) on one that fails stringprep (`a b@x.org`, an overlong
     // label); `Dup@x`, `bad@@x` or `x@a..b` come back as stored. Refuse the first kind here.
     const ljids = items.map((it) => `{${rawJidParts(it.jid).map(erlBinary).join(",")}}`);
-    // Printed with ~w: erl_call would print a list of small integers as a string.
-    const unservable = this.rpc(`lists:flatten(io_lib:format("~w", [[I || {I, L} <- lists:zip(lists:seq(1, ${items.length}), [${ljids.join(",")}]), jid:make(L) == error]])).`);
-    const bad = (JSON.parse(JSON.parse(unservable) as string) as number[]).map((i) => items[i - 1]!.jid);
+    const unservable = this.rpcJson<number[]>(`[I || {I, L} <- lists:zip(lists:seq(1, ${items.length}), [${ljids.join(",")}]), jid:make(L) == error]`);
+    const bad = unservable.map((i) => items[i - 1]!.jid);
     if (bad.length) throw new Error(`ejabberd cannot serve these roster items (a roster get would crash): ${bad.join(", ")}`);
     const records = items.map((it) => {
       const [n, d, r] = rawJidParts(it.jid).map(erlBinary);
@@ -296,10 +317,10 @@ mnesia:dirty_write({roster_version, {LU, LS}, ${erlBinary(String(version))}}).`)
    * unsolicited `subscribed`), so `approved` never appears; `ask` is set for an outgoing request.
    */
   readStoredRoster(user: string, host: string): StoredRosterItem[] {
-    const printed = this.rpc(`LU = jid:nodeprep(${erlBinary(user)}), LS = jid:nameprep(${erlBinary(host)}),
-jiffy:encode([#{jid => [U, S, R], name => N, subscription => Sub, ask => A, groups => G}
-  || {roster, _, _, {U, S, R}, N, Sub, A, G, _, _} <- mnesia:dirty_index_read(roster, {LU, LS}, 3)]).`);
-    const rows = JSON.parse(binaryText(printed)) as { jid: [string, string, string]; name: string; subscription: StoredRosterItem["subscription"]; ask: string; groups: string[] }[];
+    const rows = this.rpcJson<{ jid: [string, string, string]; name: string; subscription: StoredRosterItem["subscription"]; ask: string; groups: string[] }[]>(`
+LU = jid:nodeprep(${erlBinary(user)}), LS = jid:nameprep(${erlBinary(host)}),
+[#{jid => [U, S, R], name => N, subscription => Sub, ask => A, groups => G}
+  || {roster, _, _, {U, S, R}, N, Sub, A, G, _, _} <- mnesia:dirty_index_read(roster, {LU, LS}, 3)]`);
     return rows.map((r) => ({
       jid: (r.jid[0] ? `${r.jid[0]}@` : "") + r.jid[1] + (r.jid[2] ? `/${r.jid[2]}` : ""),
       subscription: r.subscription,

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { definePlugin } from "../../bots/plugin.ts";
-import { startServer, type XmppTestServer } from "../../scripts/xmpp-server.ts";
+import { serverKind, startServer, type XmppTestServer } from "../../scripts/xmpp-server.ts";
 import { TestClient, xml } from "../../scripts/xmpp-client.ts";
 import { startTestBot } from "../helpers/bot.ts";
 
@@ -28,10 +28,14 @@ const echo = definePlugin({
   },
 });
 
+// ejabberd refuses to register a password that fails its stringprep (🔑 is unassigned in the
+// Unicode 3.2 tables stringprep uses), so there the password outside Latin-1 stays in the BMP.
+const OUTSIDE_LATIN1 = serverKind() === "ejabberd" ? "密码-✓-ключ" : "密码-✓-🔑";
+
 describe("non-ASCII credentials", () => {
   it.each([
     ["Latin-1 characters", "jörg", "pässwörd"],
-    ["characters outside Latin-1", "дмитрий", "密码-✓-🔑"],
+    ["characters outside Latin-1", "дмитрий", OUTSIDE_LATIN1],
   ])("log in with %s (bot: SCRAM-SHA-1, contact: PLAIN)", async (_, user, password) => {
     const { runtime, logs } = await startTestBot({ server, id: "unicode", user, password, plugins: [{ definition: echo }] });
     server.createAccount(`${user}-contact`, "b.test", password);
