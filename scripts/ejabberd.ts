@@ -208,6 +208,7 @@ ${this.options.streamManagement === false ? "" : "  mod_stream_mgmt:\n    resume
       if (child.exitCode !== null || child.signalCode !== null) throw new Error(`ejabberd exited (${child.exitCode ?? child.signalCode}): ${this.output}`);
       // The c2s port can accept before the account and roster tables are loaded.
       if ((await canConnect(this.port)) && this.tablesReady()) {
+        this.preloadCode();
         this.createAccounts(this.accountsForNextStart.splice(0));
         return;
       }
@@ -215,6 +216,14 @@ ${this.options.streamManagement === false ? "" : "  mod_stream_mgmt:\n    resume
     }
     child.kill("SIGKILL");
     throw new Error(`ejabberd did not listen on ${this.port} within 30 s: ${this.output}`);
+  }
+
+  /**
+   * Loads the XMPP code now (about 0.8 s): the VM loads modules on first use, and on a busy machine
+   * a client's first stream then outlasts its open timeout (xmpp.js: 2 s).
+   */
+  private preloadCode(): void {
+    this.rpc(`[code:ensure_loaded(M) || App <- [xmpp, ejabberd, fast_xml, stringprep, p1_utils, cache_tab], {ok, Ms} <- [application:get_key(App, modules)], M <- Ms], ok.`);
   }
 
   private tablesReady(): boolean {
