@@ -251,6 +251,10 @@ ${(this.options.components ?? []).map((c) => `Component ${luaString(c.domain)}\n
     return `${user}@${host}`;
   }
 
+  createAccounts(accounts: readonly { user: string; host: string; password: string }[]): string[] {
+    return accounts.map((a) => this.createAccount(a.user, a.host, a.password));
+  }
+
   /**
    * Writes an account's roster straight into storage (for large fixtures). Only while the account
    * is offline: Prosody caches rosters of online users.

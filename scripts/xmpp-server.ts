@@ -31,6 +31,8 @@ export interface XmppTestServer {
   readLog(): string;
   /** Creates (or resets the password of) an account; works while the server runs. */
   createAccount(user: string, host: string, password: string): string;
+  /** Many accounts at once (ejabberd: one call into the server instead of one per account). */
+  createAccounts(accounts: readonly { user: string; host: string; password: string }[]): string[];
   /**
    * Writes an account's roster straight into the server's storage, JIDs exactly as given (legacy or
    * malformed data included). Only while the account is offline.
