@@ -17,6 +17,8 @@ import type { TestServerOptions, XmppTestServer } from "./xmpp-server.ts";
 const ENSURE_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), "ensure-ejabberd.sh");
 const EJABBERDCTL = "/usr/sbin/ejabberdctl";
 const ERL_CALL = "/usr/lib/erlang/bin/erl_call";
+/** The applications whose code a client's stream runs through. */
+const PRELOADED_APPS = ["xmpp", "ejabberd", "fast_xml", "stringprep", "p1_utils", "cache_tab"];
 
 /** Installs ejabberd when missing (as root), or throws with the command to run. */
 export function ensureEjabberd(): void {
@@ -182,6 +184,10 @@ ${this.options.streamManagement === false ? "" : "  mod_stream_mgmt:\n    resume
       "+K", "true",
       "+P", "250000",
       "-mnesia", "dir", JSON.stringify(this.dataDir),
+      // Load the XMPP code before ejabberd opens its ports: the VM loads modules on first use, and
+      // on a busy machine the first streams after a (re)start then outlast a client's open timeout
+      // (xmpp.js: 2 s), the bot's reconnects included.
+      "-eval", `[begin application:load(A), {ok, Ms} = application:get_key(A, modules), [code:ensure_loaded(M) || M <- Ms] end || A <- [${PRELOADED_APPS.join(", ")}]]`,
       "-s", "ejabberd",
     ];
     const child = spawn("erl", args, {
@@ -208,7 +214,6 @@ ${this.options.streamManagement === false ? "" : "  mod_stream_mgmt:\n    resume
       if (child.exitCode !== null || child.signalCode !== null) throw new Error(`ejabberd exited (${child.exitCode ?? child.signalCode}): ${this.output}`);
       // The c2s port can accept before the account and roster tables are loaded.
       if ((await canConnect(this.port)) && this.tablesReady()) {
-        this.preloadCode();
         this.createAccounts(this.accountsForNextStart.splice(0));
         return;
       }
@@ -216,14 +221,6 @@ ${this.options.streamManagement === false ? "" : "  mod_stream_mgmt:\n    resume
     }
     child.kill("SIGKILL");
     throw new Error(`ejabberd did not listen on ${this.port} within 30 s: ${this.output}`);
-  }
-
-  /**
-   * Loads the XMPP code now (about 0.8 s): the VM loads modules on first use, and on a busy machine
-   * a client's first stream then outlasts its open timeout (xmpp.js: 2 s).
-   */
-  private preloadCode(): void {
-    this.rpc(`[code:ensure_loaded(M) || App <- [xmpp, ejabberd, fast_xml, stringprep, p1_utils, cache_tab], {ok, Ms} <- [application:get_key(App, modules)], M <- Ms], ok.`);
   }
 
   private tablesReady(): boolean {
