@@ -204,6 +204,10 @@ ${this.options.streamManagement === false ? "" : "  mod_stream_mgmt:\n    resume
       },
     });
     this.child = child;
+    // A test process that dies without stop() must not leave a VM behind (it would keep its ports).
+    const killOnExit = () => child.kill("SIGKILL");
+    process.once("exit", killOnExit);
+    child.once("exit", () => process.removeListener("exit", killOnExit));
     this.output = "";
     // The console logger repeats the log on stdout: keep only the tail for error messages.
     const keep = (d: Buffer) => (this.output = (this.output + d.toString()).slice(-20_000));
