@@ -4,7 +4,7 @@
  * without s2s), accounts written straight into Prosody's storage files before or while it runs.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -67,6 +67,28 @@ export interface RosterSeedItem {
   ask?: "subscribe";
   groups?: string[];
 }
+
+/** A roster item as the server stored it: `approved` is a pre-approval, which a roster get never shows. */
+export interface StoredRosterItem extends RosterSeedItem {
+  approved?: boolean;
+}
+
+/** Prints a Prosody roster file (a Lua table) as JSON lines, with Lua itself (Prosody's runtime). */
+const DUMP_ROSTER_LUA = `
+local t = dofile(os.getenv("PROSODY_ROSTER_FILE"))
+local function q(s) return '"' .. s:gsub('[%c"\\\\]', function(c) return string.format("\\\\u%04x", c:byte()) end) .. '"' end
+for jid, it in pairs(t) do
+  if jid then
+    local groups = {}
+    for g in pairs(it.groups or {}) do groups[#groups + 1] = q(g) end
+    local f = { '"jid":' .. q(jid), '"subscription":' .. q(it.subscription or "none"), '"groups":[' .. table.concat(groups, ",") .. ']' }
+    if it.name then f[#f + 1] = '"name":' .. q(it.name) end
+    if it.ask then f[#f + 1] = '"ask":' .. q(it.ask) end
+    if it.approved then f[#f + 1] = '"approved":true' end
+    print("{" .. table.concat(f, ",") .. "}")
+  end
+end
+`;
 
 export interface ProsodyOptions {
   hosts?: string[];
@@ -229,6 +251,10 @@ ${(this.options.components ?? []).map((c) => `Component ${luaString(c.domain)}\n
     return `${user}@${host}`;
   }
 
+  createAccounts(accounts: readonly { user: string; host: string; password: string }[]): string[] {
+    return accounts.map((a) => this.createAccount(a.user, a.host, a.password));
+  }
+
   /**
    * Writes an account's roster straight into storage (for large fixtures). Only while the account
    * is offline: Prosody caches rosters of online users.
@@ -250,6 +276,16 @@ ${(this.options.components ?? []).map((c) => `Component ${luaString(c.domain)}\n
     }
     lines.push("};", "");
     writeFileSync(path.join(dir, `${encode(user)}.dat`), lines.join("\n"));
+  }
+
+  /** An account's roster as stored (internal storage only), pre-approvals included. */
+  readStoredRoster(user: string, host: string): StoredRosterItem[] {
+    if (this.options.rosterStorage && this.options.rosterStorage !== "internal") throw new Error("readStoredRoster reads internal storage only");
+    const file = path.join(this.dataDir, encode(host), "roster", `${encode(user)}.dat`);
+    if (!existsSync(file)) return [];
+    const r = spawnSync("lua5.4", ["-e", DUMP_ROSTER_LUA], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PROSODY_ROSTER_FILE: file } });
+    if (r.status !== 0) throw new Error(`could not read ${file}: ${r.stderr}`);
+    return r.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as StoredRosterItem);
   }
 
   /**
@@ -278,13 +314,7 @@ ${(this.options.components ?? []).map((c) => `Component ${luaString(c.domain)}\n
 
   /** Stops the process (SIGTERM, then SIGKILL after 5 s). Keeps the data for restart(). */
   async stopProcess(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-    await exited;
-    clearTimeout(timer);
+    await stopChild(this.child);
   }
 
   /** Stops and starts again on the same port with the same data. */
@@ -298,6 +328,16 @@ ${(this.options.components ?? []).map((c) => `Component ${luaString(c.domain)}\n
     await this.stopProcess();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Stops a server process: SIGTERM (an orderly shutdown), SIGKILL after 5 s. */
+export async function stopChild(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+  await exited;
+  clearTimeout(timer);
 }
 
 /** Whether something accepts connections on the loopback port. */

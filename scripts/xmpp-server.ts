@@ -4,7 +4,8 @@
  * several virtual hosts, accounts and (where asked) external components; tests see only this
  * interface, so one suite runs on either server.
  */
-import { ProsodyServer, type ProsodyOptions, type RosterSeedItem } from "./prosody.ts";
+import { EjabberdServer } from "./ejabberd.ts";
+import { ProsodyServer, type ProsodyOptions, type RosterSeedItem, type StoredRosterItem } from "./prosody.ts";
 
 export type ServerKind = "prosody" | "ejabberd";
 
@@ -30,11 +31,18 @@ export interface XmppTestServer {
   readLog(): string;
   /** Creates (or resets the password of) an account; works while the server runs. */
   createAccount(user: string, host: string, password: string): string;
+  /** Many accounts at once (ejabberd: one call into the server instead of one per account). */
+  createAccounts(accounts: readonly { user: string; host: string; password: string }[]): string[];
   /**
    * Writes an account's roster straight into the server's storage, JIDs exactly as given (legacy or
    * malformed data included). Only while the account is offline.
    */
   writeRoster(user: string, host: string, items: RosterSeedItem[], version?: number): void;
+  /**
+   * An account's roster as the server stored it, with what a roster get does not show (Prosody's
+   * pre-approvals); for tests that check what the bot made the server keep.
+   */
+  readStoredRoster(user: string, host: string): StoredRosterItem[];
   /** Stops the process, keeping the data for restart(). */
   stopProcess(): Promise<void>;
   /** Stops and starts again on the same port with the same data. */
@@ -56,8 +64,8 @@ export async function startServer(options: TestServerOptions = {}, kind: ServerK
     case "prosody":
       return ProsodyServer.start(options);
     case "ejabberd":
-      throw new Error("ejabberd is not wired in yet");
+      return EjabberdServer.start(options);
   }
 }
 
-export type { RosterSeedItem };
+export type { RosterSeedItem, StoredRosterItem };

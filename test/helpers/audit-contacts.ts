@@ -4,14 +4,14 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
-import type { ProsodyServer } from "../../scripts/prosody.ts";
+import type { XmppTestServer } from "../../scripts/xmpp-server.ts";
 import { TestClient } from "../../scripts/xmpp-client.ts";
 
 export class Contacts {
   private readonly clients: TestClient[] = [];
 
   constructor(
-    private readonly server: ProsodyServer,
+    private readonly server: XmppTestServer,
     private readonly bot: string,
   ) {}
 

@@ -8,13 +8,13 @@ import { closeSync, openSync, rmSync, writeSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import roster from "../../plugins/roster/index.ts";
-import { ProsodyServer } from "../../scripts/prosody.ts";
+import { startServer, type XmppTestServer } from "../../scripts/xmpp-server.ts";
 import { Contacts, decisionsIn } from "../helpers/audit-contacts.ts";
 import { startTestBot } from "../helpers/bot.ts";
 import { waitForLog } from "../helpers/logger.ts";
 import { tempDir, type TempDir } from "../helpers/tmp.ts";
 
-let server: ProsodyServer;
+let server: XmppTestServer;
 let tmp: TempDir;
 let mountError: string | undefined;
 
@@ -26,7 +26,7 @@ beforeAll(async () => {
     mountError = `cannot mount a small tmpfs here (needs root): ${String((err as { stderr?: Buffer }).stderr ?? (err as Error).message).trim()}`;
     return;
   }
-  server = await ProsodyServer.start();
+  server = await startServer();
 });
 afterAll(async () => {
   await server?.stop();

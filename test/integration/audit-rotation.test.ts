@@ -8,13 +8,13 @@ import { chmodSync, copyFileSync, readdirSync, readFileSync, renameSync, rmSync,
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ProsodyServer } from "../../scripts/prosody.ts";
+import { startServer, type XmppTestServer } from "../../scripts/xmpp-server.ts";
 import { Contacts, decisionsIn } from "../helpers/audit-contacts.ts";
 import { lines, REPO_ROOT, tempDir, type TempDir } from "../helpers/tmp.ts";
 
 const BOT = "rotbot@a.test";
 
-let server: ProsodyServer;
+let server: XmppTestServer;
 let tmp: TempDir;
 let bot: ChildProcess;
 let output = "";
@@ -22,7 +22,7 @@ let contacts: Contacts;
 let log: string;
 
 beforeAll(async () => {
-  server = await ProsodyServer.start();
+  server = await startServer();
   server.createAccount("rotbot", "a.test", "rot-password");
   tmp = tempDir("rotation-");
   const passwordFile = tmp.write("password", "rot-password\n");

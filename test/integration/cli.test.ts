@@ -5,18 +5,18 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ProsodyServer } from "../../scripts/prosody.ts";
+import { startServer, type XmppTestServer } from "../../scripts/xmpp-server.ts";
 import { TestClient, xml } from "../../scripts/xmpp-client.ts";
 import { kill, spawnCli, type Run } from "../helpers/cli.ts";
 import { lines, tempDir, type TempDir } from "../helpers/tmp.ts";
 
 const PASSWORD = "cli-e2e-password-6";
 
-let server: ProsodyServer;
+let server: XmppTestServer;
 let tmp: TempDir;
 
 beforeAll(async () => {
-  server = await ProsodyServer.start();
+  server = await startServer();
   server.createAccount("cli-bot", "a.test", PASSWORD);
   server.createAccount("henry", "b.test", "pw");
   tmp = tempDir("cli-e2e-");

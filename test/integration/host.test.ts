@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { definePlugin } from "../../bots/plugin.ts";
-import { ProsodyServer } from "../../scripts/prosody.ts";
+import { startServer, type XmppTestServer } from "../../scripts/xmpp-server.ts";
 import { TestClient, xml } from "../../scripts/xmpp-client.ts";
 import { startTestBot } from "../helpers/bot.ts";
 
-let server: ProsodyServer;
+let server: XmppTestServer;
 
 beforeAll(async () => {
-  server = await ProsodyServer.start();
+  server = await startServer();
 });
 afterAll(async () => {
   await server?.stop();

@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, ProsodyServer } from "../../scripts/prosody.ts";
+import { freePort } from "../../scripts/prosody.ts";
+import { startServer, type XmppTestServer } from "../../scripts/xmpp-server.ts";
 import { TestClient } from "../../scripts/xmpp-client.ts";
 import { lines, REPO_ROOT, tempDir, type TempDir } from "../helpers/tmp.ts";
 import { until } from "../helpers/wait.ts";
@@ -15,7 +16,7 @@ import { until } from "../helpers/wait.ts";
 const BIN = path.join(REPO_ROOT, "bin/roster-bot.js");
 const PASSWORD = "metrics-bot-pw";
 
-let server: ProsodyServer;
+let server: XmppTestServer;
 let tmp: TempDir;
 let bot: ChildProcess | undefined;
 let output = "";
@@ -23,7 +24,7 @@ let base = "";
 let configFile = "";
 
 beforeAll(async () => {
-  server = await ProsodyServer.start();
+  server = await startServer();
   server.createAccount("mbot", "a.test", PASSWORD);
   // Two contacts the group rules put in "Staff": the first sync updates both.
   server.writeRoster("mbot", "a.test", [

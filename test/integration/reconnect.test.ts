@@ -6,15 +6,15 @@ import net from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { definePlugin } from "../../bots/plugin.ts";
 import type { BotRuntime } from "../../bots/runtime.ts";
-import { ProsodyServer } from "../../scripts/prosody.ts";
+import { startServer, type XmppTestServer } from "../../scripts/xmpp-server.ts";
 import { TestClient, xml } from "../../scripts/xmpp-client.ts";
 import { startTestBot, type LogCapture } from "../helpers/bot.ts";
 import { until } from "../helpers/wait.ts";
 
-let server: ProsodyServer;
+let server: XmppTestServer;
 
 beforeAll(async () => {
-  server = await ProsodyServer.start();
+  server = await startServer();
   server.createAccount("alice", "b.test", "pw");
 });
 afterAll(async () => {

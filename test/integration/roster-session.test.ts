@@ -13,7 +13,7 @@ import type { BotRuntime } from "../../bots/runtime.ts";
 import type { RosterLoadedEvent, RosterService } from "../../plugins/roster/api.ts";
 import { decodeRosterCache, type LoadedRoster } from "../../plugins/roster/cache.ts";
 import roster from "../../plugins/roster/index.ts";
-import { ProsodyServer } from "../../scripts/prosody.ts";
+import { startServer, type XmppTestServer } from "../../scripts/xmpp-server.ts";
 import { TestClient } from "../../scripts/xmpp-client.ts";
 import { startTestBot, type LogCapture } from "../helpers/bot.ts";
 
@@ -21,7 +21,7 @@ const NS_ROSTER = "jabber:iq:roster";
 const BOT = "sessionbot@a.test";
 const PASSWORD = "bot-password";
 
-let server: ProsodyServer;
+let server: XmppTestServer;
 let runtime: BotRuntime;
 let service: RosterService;
 let logs: LogCapture;
@@ -89,7 +89,7 @@ const jids = () =>
     .sort();
 
 beforeAll(async () => {
-  server = await ProsodyServer.start();
+  server = await startServer();
   const [user, host] = BOT.split("@") as [string, string];
   server.createAccount(user, host, PASSWORD);
   server.writeRoster(user, host, [

@@ -11,13 +11,13 @@ import { Host } from "../../bots/host.ts";
 import { prepareConfig } from "../../bots/prepare.ts";
 import { reloadHost } from "../../bots/reload.ts";
 import roster from "../../plugins/roster/index.ts";
-import { ProsodyServer } from "../../scripts/prosody.ts";
+import { startServer, type XmppTestServer } from "../../scripts/xmpp-server.ts";
 import { TestClient } from "../../scripts/xmpp-client.ts";
 import { LogCapture, startTestBot } from "../helpers/bot.ts";
 
-let server: ProsodyServer;
+let server: XmppTestServer;
 beforeAll(async () => {
-  server = await ProsodyServer.start();
+  server = await startServer();
 });
 afterAll(async () => {
   await server?.stop();
