@@ -9,7 +9,7 @@ import { createLogger } from "../../bots/logger.ts";
 import { orderPlugins, type LoadedPlugin } from "../../bots/plugin-loader.ts";
 import type { PluginDefinition } from "../../bots/plugin.ts";
 import { BotRuntime } from "../../bots/runtime.ts";
-import type { ProsodyServer } from "../../scripts/prosody.ts";
+import type { XmppTestServer } from "../../scripts/xmpp-server.ts";
 
 export class LogCapture extends Writable {
   readonly lines: Record<string, unknown>[] = [];
@@ -35,7 +35,7 @@ export class LogCapture extends Writable {
 }
 
 export interface TestBotOptions {
-  server: ProsodyServer;
+  server: XmppTestServer;
   user?: string;
   host?: string;
   password?: string;
