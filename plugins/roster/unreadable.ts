@@ -107,45 +107,48 @@ export function canonicalOf(raw: string | undefined): string | undefined {
   }
 }
 
-/** A full roster result sorted: the items the bot reads exactly, by JID, and the others. */
+/** A full roster result sorted: the items the bot reads exactly, and the others. */
 export interface SortedRoster {
-  items: Map<string, RosterItem>;
+  items: RosterItem[];
   unreadable: UnreadableItem[];
 }
 
 /**
  * Parses a roster result's `<item/>`s. The common case costs one string comparison per item (raw
- * JID against the canonical one); duplicates are looked for only among the non-canonical items.
- * `onRead` sees each readable element with its item (e.g. to note what the limits cut).
+ * JID against the canonical one); duplicates are looked for only when a non-canonical item was
+ * found. `onRead` sees each readable element with its item (e.g. to note what the limits cut).
  */
 export function sortRosterItems(elements: readonly XmlElement[], limits: ItemLimits, onRead?: (el: XmlElement, item: RosterItem) => void): SortedRoster {
-  const items = new Map<string, RosterItem>();
+  let items: RosterItem[] = [];
   const unreadable: UnreadableItem[] = [];
   const twins: UnreadableItem[] = [];
   for (const el of elements) {
-    const raw = el.attrs.jid ?? "";
+    const raw = el.attrs.jid;
     let parsed;
     try {
       parsed = parseItem(el, limits);
     } catch (err) {
-      unreadable.push({ raw, canonical: canonicalOf(raw), reason: (err as Error).message });
+      unreadable.push({ raw: raw ?? "", canonical: canonicalOf(raw), reason: (err as Error).message });
       continue;
     }
     if (parsed.remove) continue; // not an item of a result
-    const { item } = parsed;
-    if (raw !== item.jid) {
-      twins.push({ raw, canonical: item.jid, reason: REASON_NOT_CANONICAL(item.jid) });
-      continue;
+    const jid = parsed.item.jid;
+    if (raw === jid) {
+      items.push(parsed.item);
+      onRead?.(el, parsed.item);
+    } else {
+      twins.push({ raw: raw!, canonical: jid, reason: REASON_NOT_CANONICAL(jid) });
     }
-    items.set(item.jid, item);
-    onRead?.(el, item);
   }
+  if (twins.length === 0) return { items, unreadable };
   // The exact-form item that shares its canonical JID with a non-canonical one is left alone too:
   // which of the two the server means by the canonical JID is not for the bot to guess.
-  for (const twin of twins) {
-    const jid = twin.canonical!;
-    if (items.delete(jid)) unreadable.push({ raw: jid, canonical: jid, reason: REASON_DUPLICATE(jid) });
-    unreadable.push(twin);
-  }
+  const blocked = new Set(twins.map((t) => t.canonical!));
+  items = items.filter((item) => {
+    if (!blocked.has(item.jid)) return true;
+    unreadable.push({ raw: item.jid, canonical: item.jid, reason: REASON_DUPLICATE(item.jid) });
+    return false;
+  });
+  unreadable.push(...twins);
   return { items, unreadable };
 }
