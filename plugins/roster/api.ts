@@ -86,7 +86,7 @@ export interface SubscriptionAnswer {
 export interface SubscriptionDecision {
   jid: string;
   action: SubscriptionAction;
-  /** "rules", the name of the tap (plugin) that answered, "rate-limit", "default", or who approved/denied a held request. */
+  /** "rules", the name of the tap (plugin) that answered, "rate-limit", "default", "unreadable-item" (held: the roster item for this JID is not readable exactly), or who approved/denied a held request. */
   decidedBy: string;
   rule: string | undefined;
   reason: string;
