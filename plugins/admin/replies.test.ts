@@ -100,6 +100,11 @@ describe("reply texts", () => {
 
   it("plan and sync", () => {
     expect(planReply({ changes: [], heldBack: 0 })).toBe("Group sync: nothing to change.");
+    expect(planReply({ changes: [], heldBack: 0, skipped: [{ jid: "Mixed@Example.ORG", reason: "not in canonical form (mixed@example.org)" }] }).split("\n")).toEqual([
+      "Group sync: nothing to change.",
+      "Skipped 1 roster item I cannot read exactly (a person must mend them):",
+      "Mixed@Example.ORG: not in canonical form (mixed@example.org)",
+    ]);
     const plan = {
       changes: [
         { jid: "n@b.test", op: "add" as const, groups: { before: [], after: ["Team"] }, name: { before: undefined, after: "New" }, subscribe: true },

@@ -140,13 +140,22 @@ function changeLine(c: GroupChange): string {
   return parts.join(" ");
 }
 
+/** The roster items group sync leaves alone (not readable exactly), each JID cut to 64 characters. */
+function skippedLines(plan: SyncPlan): string[] {
+  const skipped = plan.skipped ?? [];
+  if (skipped.length === 0) return [];
+  const cut = (jid: string) => (jid.length > 64 ? `${jid.slice(0, 64)}…` : jid);
+  return [`Skipped ${skipped.length} roster item${skipped.length === 1 ? "" : "s"} I cannot read exactly (a person must mend them):`, ...capped(skipped.map((s) => `${cut(s.jid)}: ${s.reason}`))];
+}
+
 export function planReply(plan: SyncPlan): string {
   const held = plan.heldBack ? `${plan.heldBack} removal${plan.heldBack === 1 ? "" : "s"} held back by maxPerRun.` : undefined;
-  if (plan.changes.length === 0) return ["Group sync: nothing to change.", ...(held ? [held] : [])].join("\n");
+  if (plan.changes.length === 0) return ["Group sync: nothing to change.", ...(held ? [held] : []), ...skippedLines(plan)].join("\n");
   return [
     `Group sync would make ${plan.changes.length} change${plan.changes.length === 1 ? "" : "s"}:`,
     ...capped(plan.changes.map(changeLine)),
     ...(held ? [held] : []),
+    ...skippedLines(plan),
     `Send "sync" to apply.`,
   ].join("\n");
 }

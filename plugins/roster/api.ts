@@ -18,6 +18,8 @@ export type { Subscription, SubscriptionState } from "./subscription.ts";
 /** The two questions asked of a contact's subscription state: does it receive ours, do we have (or ask for) theirs. */
 export { haveOrAskedTheirPresence, theyHaveOurPresence } from "./subscription.ts";
 export type { RosterChange } from "./copy.ts";
+export type { UnreadableItem } from "./unreadable.ts";
+import type { UnreadableItem } from "./unreadable.ts";
 export type { PendingRequest } from "./pending-requests.ts";
 export type { ContactFacts } from "./policy/facts.ts";
 export type { SubscriptionAction } from "./policy/match-schema.ts";
@@ -84,7 +86,7 @@ export interface SubscriptionAnswer {
 export interface SubscriptionDecision {
   jid: string;
   action: SubscriptionAction;
-  /** "rules", the name of the tap (plugin) that answered, "rate-limit", "default", or who approved/denied a held request. */
+  /** "rules", the name of the tap (plugin) that answered, "rate-limit", "default", "unreadable-item" (held: the roster item for this JID is not readable exactly), or who approved/denied a held request. */
   decidedBy: string;
   rule: string | undefined;
   reason: string;
@@ -162,6 +164,8 @@ export interface SyncPlan {
   changes: GroupChange[];
   /** Removals the prune guard (`maxPerRun`) held back this run. */
   heldBack: number;
+  /** Roster items group sync leaves alone because the bot cannot read them exactly (raw JID, why). */
+  skipped?: { jid: string; reason: string }[];
 }
 
 export interface SyncResult {
@@ -246,6 +250,13 @@ export interface RosterAccess {
   /** A contact by JID (normalized for you). */
   get(jid: string): RosterItem | undefined;
   list(): RosterItem[];
+  /**
+   * Items of the server's roster the bot cannot read exactly (invalid or non-canonical JID, or two
+   * items with one canonical JID): never in the copy, and never changed by the bot.
+   */
+  unreadable(): UnreadableItem[];
+  /** True when such an item has this canonical JID: `set` and `remove` refuse it (RosterError "conflict"). */
+  isUnreadable(jid: string): boolean;
   /** Contacts in a group (exact, case-sensitive name). */
   inGroup(group: string): RosterItem[];
   /** Resolves when the copy is current (immediately if it already is). */

@@ -84,14 +84,19 @@ describe("bad input to a running roster plugin", () => {
     tmp.remove();
   });
 
-  it("a roster result with bad items keeps the good ones and says which were skipped", () => {
+  it("a roster result with bad items keeps the good ones and names the skipped ones in one line", () => {
     expect(service.list().map((i) => i.jid).sort()).toEqual(["alice@partner.test", "bob@b.test"]);
-    expect(logged("roster item skipped").map((l) => l.err)).toEqual([
-      "roster item with invalid jid: local part of JID holds a forbidden character",
-      "roster item jid must be a bare JID",
-      "roster item without jid",
-      'roster item with unknown subscription "sometimes"',
+    const lines = logged("roster items the bot cannot read exactly: left unchanged, for a person to mend");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ count: 4, more: 0 });
+    expect(lines[0]!.items).toEqual([
+      "a@b@c.test (roster item with invalid jid: local part of JID holds a forbidden character)",
+      "full@b.test/phone (roster item jid must be a bare JID)",
+      " (roster item without jid)",
+      'odd@b.test (roster item with unknown subscription "sometimes")',
     ]);
+    // The item with an unknown subscription still names a valid JID: nothing may set it.
+    expect(service.isUnreadable("odd@b.test")).toBe(true);
   });
 
   it("the whole corpus: every piece logged or refused; nothing decided or stored is lost", async () => {

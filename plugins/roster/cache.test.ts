@@ -63,6 +63,23 @@ describe("round trip", () => {
     expect("ask" in loaded!.items[0]!).toBe(false);
   });
 
+  it("keeps the items the bot cannot read exactly; a cache without them loads none", async () => {
+    const unreadable = [
+      { raw: "Mixed@b.test", canonical: "mixed@b.test", reason: "not in canonical form (mixed@b.test)" },
+      { raw: "a b@c.test", canonical: undefined, reason: "roster item with invalid jid" },
+    ];
+    const { cache: s } = cache();
+    await save(s, { ver: "3", items, unreadable });
+    expect(cache().cache.load()?.unreadable).toEqual(unreadable);
+    await save(s, { ver: "4", items });
+    expect(JSON.parse(readFileSync(file, "utf8"))).not.toHaveProperty("unreadable");
+    expect(cache().cache.load()?.unreadable).toEqual([]);
+    writeFileSync(file, JSON.stringify({ format: 2, account: ACCOUNT, groups: [], items: [], unreadable: [["x", 1, "r"]] }));
+    const { cache: bad, logs } = cache();
+    expect(bad.load()).toBeUndefined();
+    expect(warnings(logs)[0]?.err).toMatch(/unreadable\[0\]/);
+  });
+
   it("saves a roster without a version", async () => {
     const { cache: s } = cache();
     await save(s, { ver: undefined, items: [] });

@@ -9,12 +9,15 @@ import { removeStaleTempFiles, writeFileAtomic } from "../../bots/atomic-file.ts
 import { makeItem, type RosterItem } from "./item.ts";
 import { sharedGroups } from "./shared-strings.ts";
 import { SUBSCRIPTIONS, type Subscription } from "./subscription.ts";
+import type { UnreadableItem } from "./unreadable.ts";
 
 /**
  * Format 2, compact: half the size of format 1, and checked by hand rather than by a schema library
  * (2.8× faster at 100,000 items; bench/roster-start.ts times it against reading and parsing alone):
  *   { format: 2, account, ver?, groups: [[...names], ...], items: [[jid, name | null, groupsIndex, subscription, flags], ...] }
  * `groups` holds each distinct group list once (sorted, as the copy keeps them); flags: 1 = ask, 2 = approved.
+ * Optional `unreadable: [[raw, canonical | null, reason], ...]`: the items the bot cannot read exactly,
+ * kept so that a session whose roster the server reports unchanged still leaves them alone.
  */
 const FORMAT = 2;
 const A_LABEL = /[@.]xn--|^xn--/;
@@ -76,7 +79,19 @@ function decode(data: unknown, account: string): LoadedRoster {
     byJid.set(jid, makeItem(jid, name ?? undefined, lists[g]!, subscription as Subscription, (flags & ASK) !== 0, (flags & APPROVED) !== 0));
     if (byJid.size !== i + 1) fail(`items[${i}]: ${jid} appears twice`);
   }
-  return { ver: data.ver, items: byJid };
+  return { ver: data.ver, items: byJid, unreadable: decodeUnreadable(data.unreadable) };
+}
+
+function decodeUnreadable(data: unknown): UnreadableItem[] {
+  if (data === undefined) return [];
+  if (!Array.isArray(data)) fail("unreadable is not a list");
+  return data.map((e: unknown, i) => {
+    const [raw, canonical, reason] = Array.isArray(e) && e.length === 3 ? (e as unknown[]) : [];
+    if (typeof raw !== "string" || (canonical !== null && typeof canonical !== "string") || typeof reason !== "string") {
+      fail(`unreadable[${i}] is not a [raw, canonical, reason] entry`);
+    }
+    return { raw, canonical: canonical ?? undefined, reason };
+  });
 }
 
 /** Parses and checks a cache file's text; throws naming the first fault. */
@@ -96,18 +111,21 @@ function encode(account: string, s: RosterSnapshot): string {
     }
     return [item.jid, item.name ?? null, g, item.subscription, (item.ask ? ASK : 0) | (item.approved ? APPROVED : 0)];
   });
-  return JSON.stringify({ format: FORMAT, account, ver: s.ver, groups, items });
+  const unreadable = s.unreadable?.length ? s.unreadable.map((u) => [u.raw, u.canonical ?? null, u.reason]) : undefined;
+  return JSON.stringify({ format: FORMAT, account, ver: s.ver, groups, items, unreadable });
 }
 
 export interface RosterSnapshot {
   ver: string | undefined;
   items: RosterItem[];
+  unreadable?: UnreadableItem[];
 }
 
 /** A loaded cache: items by JID, ready for the copy to take over (no second table to build). */
 export interface LoadedRoster {
   ver: string | undefined;
   items: Map<string, RosterItem>;
+  unreadable: UnreadableItem[];
 }
 
 export class RosterCache {

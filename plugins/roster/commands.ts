@@ -46,7 +46,7 @@ const explain: CommandDefinition<RosterConfig> = {
 const plan: CommandDefinition<RosterConfig> = {
   name: "plan",
   summary: "connect invisibly, print what group sync would change and the held requests; changes nothing",
-  description: "Only the roster plugin is started, so no other plugin acts. --json prints { changes, heldBack, pending }.",
+  description: "Only the roster plugin is started, so no other plugin acts. --json prints { changes, heldBack, skipped, pending }.",
   options: { json },
   async run(cmd) {
     const target = await cmd.target({ secrets: true });

@@ -120,3 +120,85 @@ describe("internationalized domains", () => {
     await ctx.dispose();
   });
 });
+
+describe("items the bot cannot read exactly", () => {
+  const WARN_LOAD = "roster items the bot cannot read exactly: left unchanged, for a person to mend";
+  const WARN_PUSH = "roster push brings an item the bot cannot read exactly: left unchanged, for a person to mend";
+  const result = (...items: XmlElement[]) => (s: XmlElement) => Promise.resolve(xml("iq", { type: "result", id: s.attrs.id }, xml("query", { xmlns: NS, ver: "1" }, ...items)));
+  const item = (jid: string, attrs: Record<string, string> = {}) => xml("item", { jid, subscription: "none", ...attrs });
+  const push = (env: ReturnType<typeof fakeShared>, el: XmlElement) => {
+    const query = xml("query", { xmlns: NS }, el);
+    return env.router.routeIq(xml("iq", { type: "set", id: "p" }, query), query);
+  };
+  const warned = (env: ReturnType<typeof fakeShared>, msg: string) => env.logs.lines.filter((l) => l.msg === msg);
+
+  it("a reconnect finding the same items names none again; one finding others names them", async () => {
+    const env = fakeShared(tmp.dir, BOT);
+    env.connection.request = result(item("Mixed@x.org"), item("ok@x.org"));
+    const { roster, ctx } = client(env);
+    await login(env);
+    await login(env);
+    expect(warned(env, WARN_LOAD)).toHaveLength(1);
+    expect(warned(env, WARN_LOAD)[0]).toMatchObject({ count: 1, items: ["Mixed@x.org (not in canonical form (mixed@x.org))"] });
+    env.connection.request = result(item("Mixed@x.org"), item("Other@x.org"));
+    await login(env);
+    expect(warned(env, WARN_LOAD)).toHaveLength(2);
+    expect(roster.list().map((i) => i.jid)).toEqual([]);
+    await ctx.dispose();
+  });
+
+  it("a push of a non-canonical twin takes the readable item out of the copy; both are named once and refused to set and remove", async () => {
+    const env = fakeShared(tmp.dir, BOT);
+    env.connection.request = result(item("dup@x.org", { name: "Hand" }));
+    const { roster, ctx } = client(env);
+    await login(env);
+    expect(roster.get("dup@x.org")?.name).toBe("Hand");
+    expect(await push(env, item("Dup@x.org"))).toBe(true);
+    expect(await push(env, item("Dup@x.org", { name: "again" }))).toBe(true);
+    expect(roster.get("dup@x.org")).toBeUndefined();
+    expect(roster.unreadable().map((u) => u.raw)).toEqual(["dup@x.org", "Dup@x.org"]);
+    expect(warned(env, WARN_PUSH)).toHaveLength(2); // one line per item, not per push
+    await expect(roster.set({ jid: "DUP@x.org", name: "x" })).rejects.toMatchObject({ condition: "conflict" });
+    await expect(roster.remove("dup@x.org")).rejects.toMatchObject({ condition: "conflict" });
+    expect(env.sent.filter((s) => s.name === "iq" && s.attrs.type === "set")).toEqual([]);
+    // The server removes the non-canonical one: the exact one stays unreadable until the next load reads it.
+    await push(env, item("Dup@x.org", { subscription: "remove" }));
+    expect(roster.unreadable().map((u) => u.raw)).toEqual(["dup@x.org"]);
+    expect(roster.isUnreadable("dup@x.org")).toBe(true);
+    await ctx.dispose();
+  });
+
+  it("a push with an invalid JID is refused (bad-request), named once, and forgotten on its removal", async () => {
+    const env = fakeShared(tmp.dir, BOT);
+    env.connection.request = result();
+    const { roster, ctx } = client(env);
+    await login(env);
+    for (let i = 0; i < 2; i++) {
+      const reply = (await push(env, item("a b@x.org"))) as XmlElement;
+      expect(reply.getChild("bad-request", "urn:ietf:params:xml:ns:xmpp-stanzas")).toBeDefined();
+    }
+    expect(warned(env, WARN_PUSH)).toHaveLength(1);
+    expect(roster.unreadable().map((u) => u.raw)).toEqual(["a b@x.org"]);
+    await push(env, item("a b@x.org", { subscription: "remove" }));
+    expect(roster.unreadable()).toEqual([]);
+    await ctx.dispose();
+  });
+
+  it("a warm start whose roster the server reports unchanged still knows them (from the cache)", async () => {
+    const env = fakeShared(tmp.dir, BOT);
+    env.connection.request = result(item("Mixed@x.org"), item("ok@x.org"));
+    const first = client(env);
+    await login(env);
+    await first.ctx.dispose();
+
+    const env2 = fakeShared(tmp.dir, BOT);
+    env2.connection.features = xml("features", {}, xml("ver", { xmlns: "urn:xmpp:features:rosterver" }));
+    env2.connection.request = (s: XmlElement) => Promise.resolve(xml("iq", { type: "result", id: s.attrs.id }));
+    const second = client(env2);
+    await login(env2);
+    expect(second.roster.list().map((i) => i.jid)).toEqual(["ok@x.org"]);
+    expect(second.roster.isUnreadable("mixed@x.org")).toBe(true);
+    expect(warned(env2, WARN_LOAD)).toHaveLength(1);
+    await second.ctx.dispose();
+  });
+});

@@ -13,11 +13,12 @@ import type { ChangeOptions, ChangeOrigin, RosterAccess, RosterCopyHooks, Roster
 import type { HeapCompactor } from "../../bots/heap.ts";
 import type { AuditLog } from "./audit.ts";
 import { RosterError, type RosterOperation } from "./errors.ts";
-import { cleanGroups, cleanName, itemElement, itemTrimmed, NS_ROSTER, parseItem, removeElement, type ItemLimits, type RosterItem } from "./item.ts";
+import { cleanGroups, cleanName, itemElement, itemTrimmed, NS_ROSTER, removeElement, type ItemLimits, type RosterItem } from "./item.ts";
 import { isFromOwnAccount, validatePush, type PushChange } from "./push.ts";
 import { RosterCopy, type RosterChange } from "./copy.ts";
 import type { RosterCache } from "./cache.ts";
 import { sameSubscriptionState, subscriptionState } from "./subscription.ts";
+import { canonicalOf, REASON_DUPLICATE, REASON_NOT_CANONICAL, shownJid, sortRosterItems, UnreadableItems, unreadableLogFields, type UnreadableItem } from "./unreadable.ts";
 
 const NS_ROSTERVER = "urn:xmpp:features:rosterver";
 const NS_PREAPPROVAL = "urn:xmpp:features:pre-approval";
@@ -37,6 +38,12 @@ export interface RosterClientOptions {
 export interface PushWatch {
   wait(): Promise<boolean>;
   stop(): void;
+}
+
+/** A push held while the roster result is processed, with the item's `jid` as the server sent it. */
+interface QueuedPush {
+  change: PushChange;
+  raw: string;
 }
 
 /** From this many items on, a full load leaves enough garbage behind to be worth a compaction. */
@@ -61,8 +68,12 @@ export class RosterClient implements RosterAccess {
   private hadCopy = false;
   private fromCache = false;
   /** Pushes received while a roster get is being processed; undefined when not loading. */
-  private queued: PushChange[] | undefined;
+  private queued: QueuedPush[] | undefined;
   private queuedVer: string | undefined;
+  /** Items of the server's roster the bot cannot read exactly: never in the copy, never changed. */
+  private readonly unreadableItems = new UnreadableItems();
+  /** The set of unreadable items last named in the log (a reconnect finding the same names none again). */
+  private namedKey = "";
 
   constructor(
     private readonly ctx: PluginContext,
@@ -82,6 +93,7 @@ export class RosterClient implements RosterAccess {
       const cached = this.cache.load();
       if (cached) {
         this.copy.replaceAll(cached.items, cached.ver, false);
+        this.unreadableItems.replaceAll(cached.unreadable);
         this.hadCopy = true;
         this.fromCache = true;
         log.info({ items: cached.items.size, ver: cached.ver }, "roster cache loaded");
@@ -126,6 +138,15 @@ export class RosterClient implements RosterAccess {
     return this.copy.list();
   }
 
+  unreadable(): UnreadableItem[] {
+    return this.unreadableItems.list();
+  }
+
+  isUnreadable(jid: string): boolean {
+    const bare = this.normalize(jid, "get", false);
+    return bare !== undefined && this.unreadableItems.blocks(bare);
+  }
+
   inGroup(group: string): RosterItem[] {
     const g = group.normalize("NFC");
     const members: RosterItem[] = [];
@@ -154,7 +175,7 @@ export class RosterClient implements RosterAccess {
     // An empty ver asks for the full roster and starts versioning; send none without the feature.
     const ver = this.features.versioning ? (this.hadCopy ? (this.copy.ver ?? "") : "") : undefined;
     // This fetch's own queue: a stale fetch of an earlier session that fails late cannot clear it.
-    const queue: PushChange[] = [];
+    const queue: QueuedPush[] = [];
     this.queued = queue;
     this.queuedVer = undefined;
     this.sessionLoaded = false;
@@ -179,19 +200,9 @@ export class RosterClient implements RosterAccess {
     if (query) {
       // A <query/> (even empty) is the whole roster; an empty iq result means "your copy is current".
       kind = "full";
-      const items: RosterItem[] = [];
-      for (const el of query.getChildren("item")) {
-        try {
-          const parsed = parseItem(el, this.options.limits);
-          if (!parsed.remove) {
-            items.push(parsed.item);
-            this.noteTrimmed(el, parsed.item);
-          }
-        } catch (err) {
-          this.ctx.logger.warn({ err: (err as Error).message }, "roster item skipped");
-        }
-      }
-      changes = this.copy.replaceAll(items, query.attrs.ver, this.hadCopy);
+      const sorted = sortRosterItems(query.getChildren("item"), this.options.limits, (el, item) => this.noteTrimmed(el, item));
+      changes = this.copy.replaceAll(sorted.items, query.attrs.ver, this.hadCopy);
+      this.unreadableItems.replaceAll(sorted.unreadable);
     } else if (ver === undefined) {
       this.ctx.logger.warn("empty roster result without versioning; keeping the current copy");
     }
@@ -201,7 +212,8 @@ export class RosterClient implements RosterAccess {
     const reported = this.hadCopy ? changes : [];
     this.hadCopy = true;
     for (const change of reported) this.announce(change, origin);
-    for (const push of queue) this.applyPush(push, undefined);
+    this.nameUnreadable();
+    for (const push of queue) this.takePush(push.change, push.raw, undefined);
     // An "unchanged" answer leaves the cache as it is on disk: no rewrite of every item.
     if (kind === "full" || queue.length > 0 || this.queuedVer !== undefined) this.persist();
     // A full result or a cache read leaves its parse (XML or JSON) behind as garbage: give it back.
@@ -219,20 +231,74 @@ export class RosterClient implements RosterAccess {
 
   private onPush(stanza: XmlElement, query: XmlElement): XmlElement | true {
     const verdict = validatePush(stanza, query, this.account, this.options.limits);
+    const itemEl = query.getChild("item");
+    const raw = itemEl?.attrs.jid ?? "";
     if (!verdict.ok) {
+      if (!verdict.security && itemEl) this.noteUnreadablePush(itemEl, verdict.reason);
       const log = verdict.security ? this.ctx.logger.warn.bind(this.ctx.logger) : this.ctx.logger.info.bind(this.ctx.logger);
       log({ security: verdict.security, from: stanza.attrs.from, reason: verdict.reason }, verdict.security ? "spoofed roster push rejected" : "invalid roster push rejected");
       return stanzaError(verdict.condition === "bad-request" ? "modify" : "cancel", verdict.condition);
     }
-    if (!verdict.change.remove) this.noteTrimmed(query.getChild("item")!, verdict.change.item);
+    if (!verdict.change.remove && raw === verdict.change.item.jid) this.noteTrimmed(itemEl!, verdict.change.item);
     if (this.queued) {
-      this.queued.push(verdict.change);
+      this.queued.push({ change: verdict.change, raw });
       if (verdict.ver !== undefined) this.queuedVer = verdict.ver;
     } else {
-      this.applyPush(verdict.change, verdict.ver);
+      this.takePush(verdict.change, raw, verdict.ver);
       this.persist();
     }
     return true;
+  }
+
+  /** Names the unreadable items of a load in one warn line, unless a load of this process named the same ones. */
+  private nameUnreadable(): void {
+    const key = this.unreadableItems.key();
+    if (key === this.namedKey) return;
+    this.namedKey = key;
+    if (this.unreadableItems.size === 0) return;
+    this.ctx.logger.warn(unreadableLogFields(this.unreadableItems.list()), "roster items the bot cannot read exactly: left unchanged, for a person to mend");
+  }
+
+  /** A push whose item could not be parsed at all (invalid JID): remembered and named once. */
+  private noteUnreadablePush(itemEl: XmlElement, reason: string): void {
+    const raw = itemEl.attrs.jid;
+    if (raw === undefined) return;
+    if (itemEl.attrs.subscription === "remove") {
+      if (this.unreadableItems.delete(raw)) this.persist();
+      return;
+    }
+    this.addUnreadable({ raw, canonical: canonicalOf(raw), reason });
+  }
+
+  private addUnreadable(item: UnreadableItem): void {
+    if (this.unreadableItems.add(item)) {
+      this.ctx.logger.warn(unreadableLogFields([item]), "roster push brings an item the bot cannot read exactly: left unchanged, for a person to mend");
+    }
+  }
+
+  /**
+   * Applies a valid push unless it concerns an item the bot cannot read exactly: one whose raw JID
+   * is not canonical, or whose canonical JID such an item blocks. A non-canonical item whose
+   * canonical twin is in the copy makes the twin unreadable too (it leaves the copy, no hook fires:
+   * the server still holds it).
+   */
+  private takePush(push: PushChange, raw: string, ver: string | undefined): void {
+    const jid = push.remove ? push.jid : push.item.jid;
+    if (raw === jid && !this.unreadableItems.blocks(jid)) return this.applyPush(push, ver);
+    if (ver !== undefined) this.copy.ver = ver;
+    if (push.remove) {
+      this.unreadableItems.delete(raw);
+    } else if (raw !== jid) {
+      if (this.copy.get(jid)) {
+        this.copy.apply({ remove: true, jid });
+        this.addUnreadable({ raw: jid, canonical: jid, reason: REASON_DUPLICATE(jid) });
+      }
+      this.addUnreadable({ raw, canonical: jid, reason: REASON_NOT_CANONICAL(jid) });
+    } else if (!this.unreadableItems.has(raw)) {
+      this.addUnreadable({ raw, canonical: jid, reason: REASON_DUPLICATE(jid) });
+    }
+    for (const resolve of this.pushWaiters.get(jid)?.splice(0) ?? []) resolve();
+    this.ctx.logger.debug({ jid: shownJid(raw) }, "roster push about an item the bot cannot read exactly: not applied to the copy");
   }
 
   /** An item the server holds whole but the copy keeps shortened (limits) is worth a warning. */
@@ -270,7 +336,7 @@ export class RosterClient implements RosterAccess {
   }
 
   private persist(): void {
-    this.cache?.scheduleSave(() => ({ ver: this.copy.ver, items: this.copy.list() }));
+    this.cache?.scheduleSave(() => ({ ver: this.copy.ver, items: this.copy.list(), unreadable: this.unreadableItems.list() }));
   }
 
   // ---- changing the roster -------------------------------------------------------------------
@@ -334,11 +400,18 @@ export class RosterClient implements RosterAccess {
 
   async set(input: RosterItemInput, options: ChangeOptions = {}): Promise<RosterItem | undefined> {
     const jid = this.normalize(input.jid, "set")!;
+    this.refuseUnreadable(jid, "set");
     const name = cleanName(input.name, this.options.limits);
     const groups = cleanGroups(input.groups ?? [], this.options.limits);
     // Keyed by the normal form, sent in the caller's spelling of the domain (A-labels stay A-labels).
     await this.audited({ op: "set", jid, name, groups, by: options.by ?? "api" }, () => this.rosterSet(itemElement(addressOf(input.jid), name, groups), jid, "set"));
     return this.copy.get(jid);
+  }
+
+  /** A set or remove would change (or create a twin of) an item the bot cannot read exactly. */
+  private refuseUnreadable(jid: string, operation: RosterOperation): void {
+    if (!this.unreadableItems.blocks(jid)) return;
+    throw new RosterError("conflict", jid, operation, `roster ${operation} ${jid}: the server holds an item for this JID that the bot cannot read exactly; left for a person to mend`);
   }
 
   audit(line: { kind: string; [field: string]: unknown }): void {
@@ -347,6 +420,7 @@ export class RosterClient implements RosterAccess {
 
   async remove(jid: string, options: ChangeOptions = {}): Promise<void> {
     const bare = this.normalize(jid, "remove")!;
+    this.refuseUnreadable(bare, "remove");
     await this.audited({ op: "remove", jid: bare, by: options.by ?? "api" }, () => this.rosterSet(removeElement(addressOf(jid)), bare, "remove"));
   }
 

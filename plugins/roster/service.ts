@@ -34,6 +34,8 @@ export function rosterService({ client, subscriptions, groups }: ServiceParts): 
     features: client.features,
     get: (jid) => client.get(jid),
     list: () => client.list(),
+    unreadable: () => client.unreadable(),
+    isUnreadable: (jid) => client.isUnreadable(jid),
     inGroup: (group) => client.inGroup(group),
     whenLoaded: () => client.whenLoaded(),
     snapshotAndListen: (listener) => client.snapshotAndListen(listener),

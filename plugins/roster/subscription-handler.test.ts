@@ -56,6 +56,18 @@ describe("subscription decision chain", () => {
     expect(decisions[0]).toMatchObject({ action: "reject", decidedBy: "default" });
   });
 
+  it("a request from a JID whose roster item the bot cannot read exactly is held for a person, whatever the rules say", async () => {
+    env.connection.request = (s) =>
+      Promise.resolve(xml("iq", { type: "result", id: s.attrs.id }, xml("query", { xmlns: NS_ROSTER }, xml("item", { jid: "Mixed@Example.ORG", subscription: "none" }))));
+    const service = await setup(RULES);
+    for (const entry of env.shared.lifecycle.filter((e) => e.kind === "session")) await entry.fn();
+    await request("mixed@example.org/phone");
+    await request("alice@example.org");
+    expect(answers()).toEqual(["alice@example.org subscribed"]); // nothing sent to mixed@: any answer could make the server add a twin
+    expect(decisions[0]).toMatchObject({ jid: "mixed@example.org", action: "ask", decidedBy: "unreadable-item" });
+    expect(service.subscriptions.pending().map((p) => p.jid)).toEqual(["mixed@example.org"]);
+  });
+
   it("a plugin tapping before the rules answers first", async () => {
     const service = await setup(RULES);
     service.hooks.subscriptionRequest.tap({ name: "blocklist", order: -10 }, (r) => (r.jid === "mallory@example.org" ? { action: "reject", reason: "blocked" } : undefined));

@@ -45,7 +45,7 @@ interface Active {
 }
 
 export interface SubscriptionHandlerParts {
-  roster: Pick<RosterAccess, "account" | "get" | "remove" | "features"> & { watchPush(jid: string): PushWatch };
+  roster: Pick<RosterAccess, "account" | "get" | "remove" | "features" | "isUnreadable"> & { watchPush(jid: string): PushWatch };
   pending: PendingRequests;
   audit: Pick<AuditLog, "write">;
   metrics?: DecisionMetrics;
@@ -196,6 +196,12 @@ export class SubscriptionHandler implements SubscriptionsApi {
       this.audit.write({ kind: "decision", from: jid, action: "ask", decidedBy: "pending", rule: held.rule, reason: "still waiting for an answer", sent: [] });
       this.metrics?.decided({ action: "ask", decidedBy: "pending", rule: held.rule });
       return false;
+    }
+    // Any answer could make the server create a twin of an item the bot cannot read exactly (e.g.
+    // `Mixed@Example.ORG` held, `mixed@example.org` asking): a person answers.
+    if (this.roster.isUnreadable(jid)) {
+      await this.execute(jid, "ask", "unreadable-item", undefined, "the roster holds an item for this JID that the bot cannot read exactly", item);
+      return true;
     }
     const { config, limiter } = this.active;
     const domain = parseJid(jid).domain;

@@ -169,7 +169,14 @@ describe("inbound unsubscribe (checklist 20)", () => {
       await until(() => bot.service.subscriptions.pending().length === 1);
       expect(bot.service.subscriptions.pending().map((p) => p.jid)).toEqual(["waiter@c.test"]);
       await waiter.presence(bot.jid, "unsubscribe");
-      await until(() => bot.service.subscriptions.pending().length === 0);
+      if (fixture.server.kind === "ejabberd") {
+        // ejabberd 23.01 drops the pending request without passing the unsubscribe on: the bot
+        // cannot know, and the held entry stays until a person answers it (README, Server notes).
+        await new Promise((r) => setTimeout(r, 1000));
+        expect(bot.service.subscriptions.pending().map((p) => p.jid)).toEqual(["waiter@c.test"]);
+      } else {
+        await until(() => bot.service.subscriptions.pending().length === 0);
+      }
       expect(sentPresences(bot, "subscribed")).toEqual([]);
       expect(sentPresences(bot, "unsubscribed")).toEqual([]);
     } finally {
@@ -180,7 +187,7 @@ describe("inbound unsubscribe (checklist 20)", () => {
     try {
       await new Promise((r) => setTimeout(r, 500));
       expect(again.received.filter((s) => s.name === "presence" && s.attrs.type === "subscribe")).toEqual([]);
-      expect(again.service.subscriptions.pending()).toEqual([]);
+      if (fixture.server.kind !== "ejabberd") expect(again.service.subscriptions.pending()).toEqual([]);
     } finally {
       await again.runtime.stop();
     }

@@ -417,6 +417,7 @@ describe("the CLI", () => {
           { jid: "bob@b.test", op: "update", groups: { before: ["Staff"], after: [] }, name: { before: null, after: null } },
         ],
         heldBack: 0,
+        skipped: [],
         pending: [],
       });
       // plan changed nothing (and did not sync by itself).

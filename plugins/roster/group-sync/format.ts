@@ -1,5 +1,9 @@
 /** How `roster-bot plan` and `roster-bot sync` show a plan and a result (text and JSON). */
 import type { GroupChange, PendingRequest, SyncPlan, SyncResult } from "../api.ts";
+import { shownJid } from "../unreadable.ts";
+
+/** How many skipped items the text form of a plan lists; the rest are counted. */
+const MAX_SKIPPED_SHOWN = 50;
 
 function changeJson(c: GroupChange) {
   return {
@@ -11,11 +15,12 @@ function changeJson(c: GroupChange) {
   };
 }
 
-/** The `plan --json` document: `{ changes, heldBack, pending }`. */
+/** The `plan --json` document: `{ changes, heldBack, skipped, pending }`. */
 export function planJson(plan: SyncPlan, pending: readonly PendingRequest[]) {
   return {
     changes: plan.changes.map(changeJson),
     heldBack: plan.heldBack,
+    skipped: plan.skipped ?? [],
     pending: pending.map((p) => ({ jid: p.jid, since: p.since, rule: p.rule ?? null, reason: p.reason })),
   };
 }
@@ -54,6 +59,12 @@ export function formatPlan(plan: SyncPlan, pending: readonly PendingRequest[]): 
   if (plan.changes.length === 0) lines.push("no changes: the roster matches the group sync config");
   else lines.push(`${plan.changes.length} change(s) would be made:`, ...plan.changes.map((c) => `  ${describeChange(c)}`));
   if (plan.heldBack > 0) lines.push(`${plan.heldBack} more removal(s) held back by prune.maxPerRun`);
+  const skipped = plan.skipped ?? [];
+  if (skipped.length > 0) {
+    lines.push(`${skipped.length} roster item(s) skipped: the bot cannot read them exactly, a person must mend them:`);
+    for (const s of skipped.slice(0, MAX_SKIPPED_SHOWN)) lines.push(`  ${shownJid(s.jid)}  ${s.reason}`);
+    if (skipped.length > MAX_SKIPPED_SHOWN) lines.push(`  and ${skipped.length - MAX_SKIPPED_SHOWN} more (plan --json lists all)`);
+  }
   if (pending.length > 0) {
     lines.push(`${pending.length} subscription request(s) held for an answer (never pruned):`);
     for (const p of pending) lines.push(`  ${p.jid}  since ${p.since}${p.rule ? `  rule "${p.rule}"` : ""}`);

@@ -35,6 +35,8 @@ function fakeRoster(items: RosterItem[], logger: ReturnType<typeof fakeShared>["
     whenLoaded: async () => {},
     get: (jid: string) => copy.get(jid),
     list: () => [...copy.values()],
+    unreadable: () => [],
+    isUnreadable: () => false,
     snapshotAndListen(l: (c: RosterChange) => void) {
       listeners.add(l);
       return { items: [...copy.values()], stop: () => void listeners.delete(l) };

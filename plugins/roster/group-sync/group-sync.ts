@@ -21,7 +21,7 @@ export const AUDIT_BY = "group-sync";
 const AUTOMATIC = new Set(["loaded", "push", "reload", "interval"]);
 
 export interface GroupSyncParts {
-  roster: Pick<RosterAccess, "account" | "loaded" | "whenLoaded" | "get" | "list" | "snapshotAndListen" | "set" | "remove" | "subscribe" | "preApprove" | "features"> & {
+  roster: Pick<RosterAccess, "account" | "loaded" | "whenLoaded" | "get" | "list" | "unreadable" | "isUnreadable" | "snapshotAndListen" | "set" | "remove" | "subscribe" | "preApprove" | "features"> & {
     readonly hooks: Pick<RosterCopyHooks, "loaded">;
   };
   /** Requests held for an admin (`ask`): never pruned. */
@@ -61,7 +61,9 @@ export function checkPlan(value: unknown): SyncPlan {
       (c.name?.after === undefined || c.name.after === null || typeof c.name.after === "string");
     if (!ok) throw new Error(`beforeGroupSync produced an invalid change at changes[${i}]`);
   });
-  return { changes: plan.changes, heldBack: typeof plan.heldBack === "number" ? plan.heldBack : 0 };
+  const checked: SyncPlan = { changes: plan.changes, heldBack: typeof plan.heldBack === "number" ? plan.heldBack : 0 };
+  if (Array.isArray(plan.skipped)) checked.skipped = plan.skipped;
+  return checked;
 }
 
 export class GroupSync implements GroupSyncApi {
@@ -156,7 +158,7 @@ export class GroupSync implements GroupSyncApi {
   // ---- planning ----------------------------------------------------------------------------
 
   private guards(): PlanGuards {
-    return { held: this.pending, asked: this.asked, account: this.roster.account };
+    return { held: this.pending, asked: this.asked, account: this.roster.account, unreadable: { blocks: (jid) => this.roster.isUnreadable(jid) } };
   }
 
   /**
@@ -176,9 +178,11 @@ export class GroupSync implements GroupSyncApi {
 
   plan(): SyncPlan {
     const plan = planSync(this.roster.list(), this.active.rules, this.guards());
+    const unreadable = this.roster.unreadable();
+    if (unreadable.length > 0) plan.skipped = unreadable.map((u) => ({ jid: u.raw, reason: u.reason }));
     if (this.stubborn.size === 0) return plan;
-    const changes = plan.changes.map((c) => this.unlessStubborn(c, this.roster.get(c.jid))).filter((c): c is GroupChange => c !== undefined);
-    return { changes, heldBack: plan.heldBack };
+    plan.changes = plan.changes.map((c) => this.unlessStubborn(c, this.roster.get(c.jid))).filter((c): c is GroupChange => c !== undefined);
+    return plan;
   }
 
   // ---- triggers ----------------------------------------------------------------------------

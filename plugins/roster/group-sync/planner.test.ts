@@ -201,3 +201,15 @@ describe("planSync", () => {
     expect(ms).toBeLessThan(200); // generous for CI; bench/group-sync.ts measures properly
   });
 });
+
+describe("items the bot cannot read exactly", () => {
+  it("no change is planned for a blocked JID: no update, no prune, and no add of a declared contact (its canonical twin)", () => {
+    const r = rules({ ...STAFF, prune: { enabled: true }, contacts: [{ jid: "mixed@example.org", groups: ["VIP"] }] });
+    const unreadable = { blocks: (jid: string) => jid === "mixed@example.org" || jid === "dup@example.org" };
+    const items = [item("dup@example.org", ["VIP"]), item("bob@example.org")];
+    const guarded = planSync(items, r, { unreadable });
+    expect(guarded.changes.map((c) => `${c.op} ${c.jid}`)).toEqual(["update bob@example.org"]);
+    // Without the guard the same input adds the twin and changes the item: the guard is what stops it.
+    expect(planSync(items, r).changes.map((c) => `${c.op} ${c.jid}`)).toEqual(["add mixed@example.org", "update bob@example.org", "update dup@example.org"]);
+  });
+});

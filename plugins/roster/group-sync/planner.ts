@@ -18,6 +18,8 @@ export interface PlanGuards {
   asked?: { has(jid: string): boolean };
   /** The account's own bare JID: never planned. */
   account?: string;
+  /** Canonical JIDs of items the bot cannot read exactly: never planned (no set, no twin added). */
+  unreadable?: { blocks(jid: string): boolean };
 }
 
 export interface ContactVerdict {
@@ -80,7 +82,7 @@ function subscribeNeeded(jid: string, item: RosterItem | undefined, declared: De
 
 /** What one contact needs (`item` undefined: not in the roster). */
 export function planContact(jid: string, item: RosterItem | undefined, rules: GroupRules, guards: PlanGuards = {}): ContactVerdict {
-  if (jid === guards.account) return { change: undefined, prunable: false };
+  if (jid === guards.account || guards.unreadable?.blocks(jid)) return { change: undefined, prunable: false };
   const declared = rules.contacts.get(jid);
   if (!item && !declared) return { change: undefined, prunable: false };
   const wanted = wantedGroups(jid, item, declared, rules);
