@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { XmlElement } from "../../bots/xmpp.ts";
 import roster from "../../plugins/roster/index.ts";
-import { startServer, type RosterSeedItem, type XmppTestServer } from "../../scripts/xmpp-server.ts";
+import { serverKind, startServer, type RosterSeedItem, type XmppTestServer } from "../../scripts/xmpp-server.ts";
 import { TestClient } from "../../scripts/xmpp-client.ts";
 import { startTestBot, type LogCapture } from "../helpers/bot.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -19,7 +19,9 @@ const NS_ROSTER = "jabber:iq:roster";
 const PASSWORD = "bot-password";
 const WARN = "roster items the bot cannot read exactly: left unchanged, for a person to mend";
 
-const INVALID = ["not a jid@example.org", "a@b@example.org", "full@example.org/phone"];
+// ejabberd's roster get fails whole on a stored JID its stringprep refuses (a space), so the first
+// invalid JID there is one it serves: a domain with an empty label.
+const INVALID = [serverKind() === "ejabberd" ? "dots@example..org" : "not a jid@example.org", "a@b@example.org", "full@example.org/phone"];
 const SEED: RosterSeedItem[] = [
   { jid: "Dup@example.org", name: "Legacy", groups: ["Old"] },
   { jid: "dup@example.org", name: "Set By Hand", groups: ["Mine"] },
