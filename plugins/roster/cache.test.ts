@@ -80,6 +80,23 @@ describe("round trip", () => {
     expect(warnings(logs)[0]?.err).toMatch(/unreadable\[0\]/);
   });
 
+  it("keeps the A-label spellings the server holds items in; a spelling of no item, or not an A-label one, makes the cache corrupt", async () => {
+    const idna: RosterItem = { jid: "a@bücher.test", groups: [], subscription: "both", approved: false };
+    const spellings = new Map([["a@bücher.test", "a@xn--bcher-kva.test"]]);
+    const { cache: s } = cache();
+    await save(s, { ver: "3", items: [...items, idna], spellings });
+    expect(cache().cache.load()?.spellings).toEqual(spellings);
+    await save(s, { ver: "4", items: [...items, idna] });
+    expect(JSON.parse(readFileSync(file, "utf8"))).not.toHaveProperty("spellings");
+    expect(cache().cache.load()?.spellings).toEqual(new Map());
+    for (const entry of [["alice@b.test", "a@xn--bcher-kva.test"], ["a@bücher.test", "A@xn--bcher-kva.test"], ["a@bücher.test"]]) {
+      writeFileSync(file, JSON.stringify({ format: 2, account: ACCOUNT, groups: [[]], items: [["a@bücher.test", null, 0, "both", 0]], spellings: [entry] }));
+      const { cache: bad, logs } = cache();
+      expect(bad.load()).toBeUndefined();
+      expect(warnings(logs)[0]?.err).toMatch(/spellings\[0\]/);
+    }
+  });
+
   it("saves a roster without a version", async () => {
     const { cache: s } = cache();
     await save(s, { ver: undefined, items: [] });

@@ -9,7 +9,7 @@ import { removeStaleTempFiles, writeFileAtomic } from "../../bots/atomic-file.ts
 import { makeItem, type RosterItem } from "./item.ts";
 import { sharedGroups } from "./shared-strings.ts";
 import { SUBSCRIPTIONS, type Subscription } from "./subscription.ts";
-import type { UnreadableItem } from "./unreadable.ts";
+import { isIdnaSpelling, type UnreadableItem } from "./unreadable.ts";
 
 /**
  * Format 2, compact: half the size of format 1, and checked by hand rather than by a schema library
@@ -18,6 +18,8 @@ import type { UnreadableItem } from "./unreadable.ts";
  * `groups` holds each distinct group list once (sorted, as the copy keeps them); flags: 1 = ask, 2 = approved.
  * Optional `unreadable: [[raw, canonical | null, reason], ...]`: the items the bot cannot read exactly,
  * kept so that a session whose roster the server reports unchanged still leaves them alone.
+ * Optional `spellings: [[jid, raw], ...]`: the items the server holds in the A-label spelling of
+ * their domain, so that such a session still sends their sets and removes in that spelling.
  */
 const FORMAT = 2;
 const A_LABEL = /[@.]xn--|^xn--/;
@@ -79,7 +81,21 @@ function decode(data: unknown, account: string): LoadedRoster {
     byJid.set(jid, makeItem(jid, name ?? undefined, lists[g]!, subscription as Subscription, (flags & ASK) !== 0, (flags & APPROVED) !== 0));
     if (byJid.size !== i + 1) fail(`items[${i}]: ${jid} appears twice`);
   }
-  return { ver: data.ver, items: byJid, unreadable: decodeUnreadable(data.unreadable) };
+  return { ver: data.ver, items: byJid, unreadable: decodeUnreadable(data.unreadable), spellings: decodeSpellings(data.spellings, byJid) };
+}
+
+function decodeSpellings(data: unknown, items: ReadonlyMap<string, RosterItem>): Map<string, string> {
+  const spellings = new Map<string, string>();
+  if (data === undefined) return spellings;
+  if (!Array.isArray(data)) fail("spellings is not a list");
+  data.forEach((e: unknown, i) => {
+    const [jid, raw] = Array.isArray(e) && e.length === 2 ? (e as unknown[]) : [];
+    if (typeof jid !== "string" || typeof raw !== "string" || !items.has(jid) || jid === raw || !isIdnaSpelling(raw, jid)) {
+      fail(`spellings[${i}] is not a [jid, A-label spelling] entry of an item`);
+    }
+    spellings.set(jid, raw);
+  });
+  return spellings;
 }
 
 function decodeUnreadable(data: unknown): UnreadableItem[] {
@@ -112,13 +128,16 @@ function encode(account: string, s: RosterSnapshot): string {
     return [item.jid, item.name ?? null, g, item.subscription, (item.ask ? ASK : 0) | (item.approved ? APPROVED : 0)];
   });
   const unreadable = s.unreadable?.length ? s.unreadable.map((u) => [u.raw, u.canonical ?? null, u.reason]) : undefined;
-  return JSON.stringify({ format: FORMAT, account, ver: s.ver, groups, items, unreadable });
+  const spellings = s.spellings?.size ? [...s.spellings] : undefined;
+  return JSON.stringify({ format: FORMAT, account, ver: s.ver, groups, items, unreadable, spellings });
 }
 
 export interface RosterSnapshot {
   ver: string | undefined;
   items: RosterItem[];
   unreadable?: UnreadableItem[];
+  /** Canonical JID -> the server's A-label spelling of that item. */
+  spellings?: ReadonlyMap<string, string>;
 }
 
 /** A loaded cache: items by JID, ready for the copy to take over (no second table to build). */
@@ -126,6 +145,7 @@ export interface LoadedRoster {
   ver: string | undefined;
   items: Map<string, RosterItem>;
   unreadable: UnreadableItem[];
+  spellings: Map<string, string>;
 }
 
 export class RosterCache {

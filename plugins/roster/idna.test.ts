@@ -81,16 +81,20 @@ describe("internationalized domains in subscription handling", () => {
   });
 
   it("onUnsubscribe: remove removes the item in the spelling the unsubscribe came in", async () => {
-    await setup({ default: "accept", rules: [], onUnsubscribe: "remove" });
+    const service = await setup({ default: "accept", rules: [], onUnsubscribe: "remove" });
     const q = xml("query", { xmlns: NS_ROSTER }, xml("item", { jid: A, subscription: "from" }));
     await env.router.routeIq(xml("iq", { type: "set", id: "p" }, q), q);
     const removes: string[] = [];
     env.connection.request = async (s) => {
-      removes.push(`${s.getChild("query")!.getChild("item")!.attrs.jid} ${s.getChild("query")!.getChild("item")!.attrs.subscription}`);
+      const item = s.getChild("query")!.getChild("item")!;
+      removes.push(`${item.attrs.jid} ${item.attrs.subscription}`);
+      const push = xml("query", { xmlns: NS_ROSTER }, xml("item", { jid: item.attrs.jid, subscription: "remove" }));
+      await env.router.routeIq(xml("iq", { type: "set", id: "p2" }, push), push); // as the server does
       return xml("iq", { type: "result", id: s.attrs.id });
     };
     await env.router.routeStanza(xml("presence", { from: `${A}/phone`, type: "unsubscribe" }));
     expect(removes).toEqual([`${A} remove`]);
+    expect(service.get(U)).toBeUndefined();
   });
 
   it("a held request kept on disk under an A-label key is found by its U-label form", async () => {

@@ -13,6 +13,8 @@ import { tempDir, type TempDir } from "../../test/helpers/tmp.ts";
 import { RosterCache } from "./cache.ts";
 import { DEFAULT_LIMITS } from "./item.ts";
 import { RosterClient } from "./roster-client.ts";
+import type { GroupChange } from "./api.ts";
+import { applyPlan } from "./group-sync/applier.ts";
 
 const NS = "jabber:iq:roster";
 const BOT = "bot@x.org";
@@ -43,6 +45,32 @@ function client(env: ReturnType<typeof fakeShared>, heap = { request: vi.fn() })
   const ctx = env.context("roster");
   const roster = new RosterClient(ctx, { limits: DEFAULT_LIMITS, cache, pushWaitMs: 10, audit: { write: () => {} }, heap });
   return { roster, heap, cache, ctx };
+}
+
+const resultOf =
+  (...items: XmlElement[]) =>
+  (s: XmlElement) =>
+    Promise.resolve(xml("iq", { type: "result", id: s.attrs.id }, xml("query", { xmlns: NS, ver: "1" }, ...items)));
+
+function push(env: ReturnType<typeof fakeShared>, el: XmlElement) {
+  const query = xml("query", { xmlns: NS }, el);
+  return env.router.routeIq(xml("iq", { type: "set", id: "p" }, query), query);
+}
+
+/** A session that loads `items` and saves the cache, then a new one whose server reports the roster unchanged. */
+async function warmStart(...items: XmlElement[]) {
+  const env = fakeShared(tmp.dir, BOT);
+  env.connection.request = resultOf(...items);
+  const first = client(env);
+  await login(env);
+  await first.ctx.dispose();
+
+  const env2 = fakeShared(tmp.dir, BOT);
+  env2.connection.features = xml("features", {}, xml("ver", { xmlns: "urn:xmpp:features:rosterver" }));
+  env2.connection.request = (s: XmlElement) => Promise.resolve(xml("iq", { type: "result", id: s.attrs.id }));
+  const second = client(env2);
+  await login(env2);
+  return { env: env2, ...second };
 }
 
 describe("large loads", () => {
@@ -124,12 +152,8 @@ describe("internationalized domains", () => {
 describe("items the bot cannot read exactly", () => {
   const WARN_LOAD = "roster items the bot cannot read exactly: left unchanged, for a person to mend";
   const WARN_PUSH = "roster push brings an item the bot cannot read exactly: left unchanged, for a person to mend";
-  const result = (...items: XmlElement[]) => (s: XmlElement) => Promise.resolve(xml("iq", { type: "result", id: s.attrs.id }, xml("query", { xmlns: NS, ver: "1" }, ...items)));
+  const result = resultOf;
   const item = (jid: string, attrs: Record<string, string> = {}) => xml("item", { jid, subscription: "none", ...attrs });
-  const push = (env: ReturnType<typeof fakeShared>, el: XmlElement) => {
-    const query = xml("query", { xmlns: NS }, el);
-    return env.router.routeIq(xml("iq", { type: "set", id: "p" }, query), query);
-  };
   const warned = (env: ReturnType<typeof fakeShared>, msg: string) => env.logs.lines.filter((l) => l.msg === msg);
 
   it("a reconnect finding the same items names none again; one finding others names them", async () => {
@@ -185,20 +209,107 @@ describe("items the bot cannot read exactly", () => {
   });
 
   it("a warm start whose roster the server reports unchanged still knows them (from the cache)", async () => {
-    const env = fakeShared(tmp.dir, BOT);
-    env.connection.request = result(item("Mixed@x.org"), item("ok@x.org"));
-    const first = client(env);
-    await login(env);
-    await first.ctx.dispose();
-
-    const env2 = fakeShared(tmp.dir, BOT);
-    env2.connection.features = xml("features", {}, xml("ver", { xmlns: "urn:xmpp:features:rosterver" }));
-    env2.connection.request = (s: XmlElement) => Promise.resolve(xml("iq", { type: "result", id: s.attrs.id }));
-    const second = client(env2);
-    await login(env2);
+    const second = await warmStart(item("Mixed@x.org"), item("ok@x.org"));
+    const env2 = second.env;
     expect(second.roster.list().map((i) => i.jid)).toEqual(["ok@x.org"]);
     expect(second.roster.isUnreadable("mixed@x.org")).toBe(true);
     expect(warned(env2, WARN_LOAD)).toHaveLength(1);
     await second.ctx.dispose();
+  });
+});
+
+describe("items the server holds in the A-label spelling of their domain", () => {
+  const A = "a@xn--bcher-kva.test";
+  const U = "a@bücher.test";
+  const item = (jid: string, attrs: Record<string, string> = {}, ...groups: XmlElement[]) => xml("item", { jid, subscription: "both", ...attrs }, ...groups);
+  const result = resultOf;
+  /** A server that stores each set under the JID exactly as sent and pushes it back so; records what was sent. */
+  function echoingServer(env: ReturnType<typeof fakeShared>): string[] {
+    const sets: string[] = [];
+    env.connection.request = async (s) => {
+      const el = s.getChild("query")!.getChild("item")!;
+      const groups = el.getChildren("group").map((g) => g.getText());
+      sets.push(`${el.attrs.jid} ${el.attrs.subscription ?? groups.join(",")}`);
+      await push(env, item(el.attrs.jid!, { subscription: el.attrs.subscription ?? "both" }, ...groups.map((g) => xml("group", {}, g))));
+      return xml("iq", { type: "result", id: s.attrs.id });
+    };
+    return sets;
+  }
+
+  it("is in the copy under its normal form; set and remove in either spelling go out in the server's", async () => {
+    const env = fakeShared(tmp.dir, BOT);
+    env.connection.request = result(item(A, { name: "Hand" }));
+    const { roster, ctx } = client(env);
+    await login(env);
+    expect(roster.get(A)).toMatchObject({ jid: U, name: "Hand" });
+    expect(roster.unreadable()).toEqual([]);
+    const sets = echoingServer(env);
+    await roster.set({ jid: U, groups: ["Team"] });
+    expect(roster.get(U)?.groups).toEqual(["Team"]);
+    await roster.remove(U);
+    expect(roster.get(U)).toBeUndefined();
+    // No item any more: a new one is created in the caller's spelling.
+    await roster.set({ jid: U, groups: ["New"] });
+    await roster.remove(A);
+    expect(sets).toEqual([`${A} Team`, `${A} remove`, `${U} New`, `${U} remove`]);
+    expect(roster.unreadable()).toEqual([]);
+    await ctx.dispose();
+  });
+
+  it("a push adds, changes and removes it in A-labels; a U-label twin then makes both unreadable", async () => {
+    const env = fakeShared(tmp.dir, BOT);
+    env.connection.request = result();
+    const { roster, ctx } = client(env);
+    await login(env);
+    await push(env, item(A));
+    await push(env, item(A, { name: "Changed" }));
+    expect(roster.get(U)?.name).toBe("Changed");
+    await push(env, item(A, { subscription: "remove" }));
+    expect(roster.get(U)).toBeUndefined();
+    await push(env, item(A));
+    await push(env, item(U, { name: "Twin" }));
+    expect(roster.get(U)).toBeUndefined();
+    expect(roster.unreadable().map((u) => u.raw)).toEqual([A, U]);
+    await expect(roster.set({ jid: A })).rejects.toMatchObject({ condition: "conflict" });
+    await ctx.dispose();
+  });
+
+  it("an A-label push while the copy holds the U-label item makes both unreadable; an A-label remove leaves the U-label item", async () => {
+    const env = fakeShared(tmp.dir, BOT);
+    env.connection.request = result(item(U, { name: "Hand" }));
+    const { roster, ctx } = client(env);
+    await login(env);
+    await push(env, item(A, { subscription: "remove" }));
+    expect(roster.get(U)?.name).toBe("Hand");
+    const sets = echoingServer(env);
+    await roster.set({ jid: A, name: "Hand 2" }); // the server's item is the U-label one
+    expect(sets).toEqual([`${U} `]);
+    await push(env, item(A));
+    expect(roster.get(U)).toBeUndefined();
+    expect(roster.unreadable().map((u) => u.raw).sort()).toEqual([U, A].sort());
+    await ctx.dispose();
+  });
+
+  it("a warm start whose roster the server reports unchanged still sends in the server's spelling (from the cache)", async () => {
+    const second = await warmStart(item(A), item("ok@x.org"));
+    expect(second.roster.get(U)?.jid).toBe(U);
+    const sets = echoingServer(second.env);
+    await second.roster.set({ jid: U, groups: ["Team"] });
+    expect(sets).toEqual([`${A} Team`]);
+    await second.ctx.dispose();
+  });
+
+  it("a group-sync update of the item goes out in A-labels, whatever spelling the group config uses", async () => {
+    const env = fakeShared(tmp.dir, BOT);
+    env.connection.request = result(item(A, {}, xml("group", {}, "Old")));
+    const { roster, ctx } = client(env);
+    await login(env);
+    const sets = echoingServer(env);
+    const change: GroupChange = { jid: U, op: "update", groups: { before: ["Old"], after: ["Team"] }, name: { before: undefined, after: undefined } };
+    const outcome = await applyPlan([change], roster, { by: "group-sync", limits: DEFAULT_LIMITS, addressOf: () => U });
+    expect(outcome.failed).toEqual([]);
+    expect(sets).toEqual([`${A} Team`]);
+    expect(roster.get(U)?.groups).toEqual(["Team"]);
+    await ctx.dispose();
   });
 });

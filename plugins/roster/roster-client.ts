@@ -18,7 +18,7 @@ import { isFromOwnAccount, validatePush, type PushChange } from "./push.ts";
 import { RosterCopy, type RosterChange } from "./copy.ts";
 import type { RosterCache } from "./cache.ts";
 import { sameSubscriptionState, subscriptionState } from "./subscription.ts";
-import { canonicalOf, REASON_DUPLICATE, REASON_NOT_CANONICAL, shownJid, sortRosterItems, UnreadableItems, unreadableLogFields, type UnreadableItem } from "./unreadable.ts";
+import { canonicalOf, isIdnaSpelling, REASON_DUPLICATE, REASON_NOT_CANONICAL, shownJid, sortRosterItems, UnreadableItems, unreadableLogFields, type UnreadableItem } from "./unreadable.ts";
 
 const NS_ROSTERVER = "urn:xmpp:features:rosterver";
 const NS_PREAPPROVAL = "urn:xmpp:features:pre-approval";
@@ -72,6 +72,11 @@ export class RosterClient implements RosterAccess {
   private queuedVer: string | undefined;
   /** Items of the server's roster the bot cannot read exactly: never in the copy, never changed. */
   private readonly unreadableItems = new UnreadableItems();
+  /**
+   * Canonical JID -> the A-label spelling the server holds that item in (rare). Sets and removes
+   * for it go out so: in U-labels they would create or remove another item on the server.
+   */
+  private spellings = new Map<string, string>();
   /** The set of unreadable items last named in the log (a reconnect finding the same names none again). */
   private namedKey = "";
 
@@ -94,6 +99,7 @@ export class RosterClient implements RosterAccess {
       if (cached) {
         this.copy.replaceAll(cached.items, cached.ver, false);
         this.unreadableItems.replaceAll(cached.unreadable);
+        this.spellings = cached.spellings;
         this.hadCopy = true;
         this.fromCache = true;
         log.info({ items: cached.items.size, ver: cached.ver }, "roster cache loaded");
@@ -203,6 +209,7 @@ export class RosterClient implements RosterAccess {
       const sorted = sortRosterItems(query.getChildren("item"), this.options.limits, (el, item) => this.noteTrimmed(el, item));
       changes = this.copy.replaceAll(sorted.items, query.attrs.ver, this.hadCopy);
       this.unreadableItems.replaceAll(sorted.unreadable);
+      this.spellings = sorted.spellings;
     } else if (ver === undefined) {
       this.ctx.logger.warn("empty roster result without versioning; keeping the current copy");
     }
@@ -239,7 +246,7 @@ export class RosterClient implements RosterAccess {
       log({ security: verdict.security, from: stanza.attrs.from, reason: verdict.reason }, verdict.security ? "spoofed roster push rejected" : "invalid roster push rejected");
       return stanzaError(verdict.condition === "bad-request" ? "modify" : "cancel", verdict.condition);
     }
-    if (!verdict.change.remove && raw === verdict.change.item.jid) this.noteTrimmed(itemEl!, verdict.change.item);
+    if (!verdict.change.remove && (raw === verdict.change.item.jid || isIdnaSpelling(raw, verdict.change.item.jid))) this.noteTrimmed(itemEl!, verdict.change.item);
     if (this.queued) {
       this.queued.push({ change: verdict.change, raw });
       if (verdict.ver !== undefined) this.queuedVer = verdict.ver;
@@ -278,24 +285,36 @@ export class RosterClient implements RosterAccess {
 
   /**
    * Applies a valid push unless it concerns an item the bot cannot read exactly: one whose raw JID
-   * is not canonical, or whose canonical JID such an item blocks. A non-canonical item whose
-   * canonical twin is in the copy makes the twin unreadable too (it leaves the copy, no hook fires:
-   * the server still holds it).
+   * is not canonical (other than in the A-label spelling of its domain), or whose canonical JID
+   * such an item blocks. An item whose canonical twin (in another spelling) is in the copy makes
+   * the twin unreadable too (it leaves the copy, no hook fires: the server still holds it).
    */
   private takePush(push: PushChange, raw: string, ver: string | undefined): void {
     const jid = push.remove ? push.jid : push.item.jid;
-    if (raw === jid && !this.unreadableItems.blocks(jid)) return this.applyPush(push, ver);
+    if (!this.unreadableItems.blocks(jid)) {
+      if (raw === jid && !this.spellings.has(jid)) return this.applyPush(push, ver);
+      // In the A-label spelling: readable unless the copy holds the item in the canonical spelling.
+      if (raw !== jid && (this.spellings.get(jid) === raw || !this.copy.get(jid)) && isIdnaSpelling(raw, jid)) {
+        if (push.remove) this.spellings.delete(jid);
+        else this.spellings.set(jid, raw);
+        return this.applyPush(push, ver);
+      }
+    }
     if (ver !== undefined) this.copy.ver = ver;
     if (push.remove) {
       this.unreadableItems.delete(raw);
-    } else if (raw !== jid) {
+    } else {
       if (this.copy.get(jid)) {
+        const heldRaw = this.spellings.get(jid) ?? jid;
         this.copy.apply({ remove: true, jid });
-        this.addUnreadable({ raw: jid, canonical: jid, reason: REASON_DUPLICATE(jid) });
+        this.spellings.delete(jid);
+        this.addUnreadable({ raw: heldRaw, canonical: jid, reason: REASON_DUPLICATE(jid) });
       }
-      this.addUnreadable({ raw, canonical: jid, reason: REASON_NOT_CANONICAL(jid) });
-    } else if (!this.unreadableItems.has(raw)) {
-      this.addUnreadable({ raw, canonical: jid, reason: REASON_DUPLICATE(jid) });
+      if (raw !== jid) {
+        this.addUnreadable({ raw, canonical: jid, reason: isIdnaSpelling(raw, jid) ? REASON_DUPLICATE(jid) : REASON_NOT_CANONICAL(jid) });
+      } else if (!this.unreadableItems.has(raw)) {
+        this.addUnreadable({ raw, canonical: jid, reason: REASON_DUPLICATE(jid) });
+      }
     }
     for (const resolve of this.pushWaiters.get(jid)?.splice(0) ?? []) resolve();
     this.ctx.logger.debug({ jid: shownJid(raw) }, "roster push about an item the bot cannot read exactly: not applied to the copy");
@@ -336,7 +355,7 @@ export class RosterClient implements RosterAccess {
   }
 
   private persist(): void {
-    this.cache?.scheduleSave(() => ({ ver: this.copy.ver, items: this.copy.list(), unreadable: this.unreadableItems.list() }));
+    this.cache?.scheduleSave(() => ({ ver: this.copy.ver, items: this.copy.list(), unreadable: this.unreadableItems.list(), spellings: this.spellings }));
   }
 
   // ---- changing the roster -------------------------------------------------------------------
@@ -403,9 +422,16 @@ export class RosterClient implements RosterAccess {
     this.refuseUnreadable(jid, "set");
     const name = cleanName(input.name, this.options.limits);
     const groups = cleanGroups(input.groups ?? [], this.options.limits);
-    // Keyed by the normal form, sent in the caller's spelling of the domain (A-labels stay A-labels).
-    await this.audited({ op: "set", jid, name, groups, by: options.by ?? "api" }, () => this.rosterSet(itemElement(addressOf(input.jid), name, groups), jid, "set"));
+    // Keyed by the normal form, sent in the server's spelling of the item, or for a new item in the
+    // caller's spelling of the domain (A-labels stay A-labels).
+    const address = this.serverSpelling(jid) ?? addressOf(input.jid);
+    await this.audited({ op: "set", jid, name, groups, by: options.by ?? "api" }, () => this.rosterSet(itemElement(address, name, groups), jid, "set"));
     return this.copy.get(jid);
+  }
+
+  /** How the server spells the item the copy holds for `jid`; undefined when the copy holds none. */
+  private serverSpelling(jid: string): string | undefined {
+    return this.spellings.get(jid) ?? (this.copy.get(jid) ? jid : undefined);
   }
 
   /** A set or remove would change (or create a twin of) an item the bot cannot read exactly. */
@@ -421,7 +447,7 @@ export class RosterClient implements RosterAccess {
   async remove(jid: string, options: ChangeOptions = {}): Promise<void> {
     const bare = this.normalize(jid, "remove")!;
     this.refuseUnreadable(bare, "remove");
-    await this.audited({ op: "remove", jid: bare, by: options.by ?? "api" }, () => this.rosterSet(removeElement(addressOf(jid)), bare, "remove"));
+    await this.audited({ op: "remove", jid: bare, by: options.by ?? "api" }, () => this.rosterSet(removeElement(this.serverSpelling(bare) ?? addressOf(jid)), bare, "remove"));
   }
 
   private async audited(line: { op: "set" | "remove"; jid: string; name?: string; groups?: readonly string[]; by: string }, change: () => Promise<void>): Promise<void> {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { xml } from "../../bots/xmpp.ts";
 import { DEFAULT_LIMITS } from "./item.ts";
-import { MAX_NAMED, shownJid, sortRosterItems, UnreadableItems, unreadableLogFields } from "./unreadable.ts";
+import { isIdnaSpelling, MAX_NAMED, shownJid, sortRosterItems, UnreadableItems, unreadableLogFields } from "./unreadable.ts";
 
 const item = (jid: string | undefined, attrs: Record<string, string> = {}) => xml("item", { jid, subscription: "both", ...attrs });
 
@@ -34,10 +34,50 @@ describe("sortRosterItems", () => {
     expect(unreadable[0]!.reason).toMatch(/invalid jid/);
   });
 
+  it("an item held in the A-label spelling of its domain is readable, and its spelling is returned", () => {
+    const { items, unreadable, spellings } = sortRosterItems([item("a@xn--bcher-kva.test"), item("xn--bcher-kva.test"), item("ok@x.org")], DEFAULT_LIMITS);
+    expect(items.map((i) => i.jid)).toEqual(["a@bücher.test", "bücher.test", "ok@x.org"]);
+    expect(unreadable).toEqual([]);
+    expect([...spellings]).toEqual([
+      ["a@bücher.test", "a@xn--bcher-kva.test"],
+      ["bücher.test", "xn--bcher-kva.test"],
+    ]);
+  });
+
+  it("an A-label item with a U-label or a case twin is unreadable with its twin; other case or domain forms stay unreadable", () => {
+    const { items, unreadable, spellings } = sortRosterItems(
+      [item("a@xn--bcher-kva.test"), item("a@bücher.test"), item("b@xn--bcher-kva.test"), item("B@xn--bcher-kva.test"), item("c@XN--BCHER-KVA.test"), item("d@xn--bcher-kva.TEST")],
+      DEFAULT_LIMITS,
+    );
+    expect(items).toEqual([]);
+    expect(spellings.size).toBe(0);
+    expect(unreadable.map((u) => [u.raw, u.canonical, u.reason.split(" (")[0]])).toEqual([
+      ["a@xn--bcher-kva.test", "a@bücher.test", "another item has the same canonical JID"],
+      ["a@bücher.test", "a@bücher.test", "another item has the same canonical JID"],
+      ["b@xn--bcher-kva.test", "b@bücher.test", "another item has the same canonical JID"],
+      ["B@xn--bcher-kva.test", "b@bücher.test", "not in canonical form"],
+      ["c@XN--BCHER-KVA.test", "c@bücher.test", "not in canonical form"],
+      ["d@xn--bcher-kva.TEST", "d@bücher.test", "not in canonical form"],
+    ]);
+  });
+
   it("calls onRead for readable items only", () => {
     const seen: string[] = [];
     sortRosterItems([item("a@x.org"), item("B@x.org")], DEFAULT_LIMITS, (_el, i) => seen.push(i.jid));
     expect(seen).toEqual(["a@x.org"]);
+  });
+});
+
+describe("isIdnaSpelling", () => {
+  it("holds only for the same local part exactly and the domain in its lower-case A-labels", () => {
+    expect(isIdnaSpelling("a@xn--bcher-kva.test", "a@bücher.test")).toBe(true);
+    expect(isIdnaSpelling("xn--bcher-kva.test", "bücher.test")).toBe(true);
+    expect(isIdnaSpelling("a@x.xn--bcher-kva.test", "a@x.bücher.test")).toBe(true);
+    expect(isIdnaSpelling("A@xn--bcher-kva.test", "a@bücher.test")).toBe(false); // case of the local part
+    expect(isIdnaSpelling("a@Xn--bcher-kva.test", "a@bücher.test")).toBe(false);
+    expect(isIdnaSpelling("a@xn--bcher-kva.test.", "a@bücher.test")).toBe(false); // trailing dot
+    expect(isIdnaSpelling("a@xn--bcher-kva.bücher.test", "a@bücher.bücher.test")).toBe(false); // mixed forms
+    expect(isIdnaSpelling("a@Example.org", "a@example.org")).toBe(false); // no A-label
   });
 });
 

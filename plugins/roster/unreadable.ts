@@ -7,7 +7,7 @@
  */
 import type { XmlElement } from "../../bots/xmpp.ts";
 import { parseItem, type ItemLimits, type RosterItem } from "./item.ts";
-import { parseJid } from "../../bots/jid.ts";
+import { asciiDomain, parseJid } from "../../bots/jid.ts";
 
 export interface UnreadableItem {
   /** The `jid` attribute exactly as the server sent it. */
@@ -107,21 +107,41 @@ export function canonicalOf(raw: string | undefined): string | undefined {
   }
 }
 
+/**
+ * True when `raw` differs from its canonical JID only by the domain's IDNA spelling: the same local
+ * part exactly, and the domain in the A-labels of the canonical one (`a@xn--bcher-kva.test` for
+ * `a@bücher.test`). Servers keep such a JID apart from its U-label twin, so the bot can read the
+ * item, provided it addresses the item in this spelling. Only called when raw !== canonical.
+ */
+export function isIdnaSpelling(raw: string, canonical: string): boolean {
+  const at = canonical.lastIndexOf("@");
+  const local = canonical.slice(0, at + 1); // "" for a domain JID
+  if (!raw.startsWith(local)) return false;
+  const domain = raw.slice(local.length);
+  return domain.includes("xn--") && !domain.includes("@") && asciiDomain(canonical.slice(at + 1)) === domain;
+}
+
 /** A full roster result sorted: the items the bot reads exactly, and the others. */
 export interface SortedRoster {
   items: RosterItem[];
   unreadable: UnreadableItem[];
+  /** Canonical JID -> the server's A-label spelling, for the readable items the server holds so. */
+  spellings: Map<string, string>;
 }
 
 /**
  * Parses a roster result's `<item/>`s. The common case costs one string comparison per item (raw
  * JID against the canonical one); duplicates are looked for only when a non-canonical item was
  * found. `onRead` sees each readable element with its item (e.g. to note what the limits cut).
+ * An item held in the A-label spelling of its canonical JID is readable (see isIdnaSpelling), unless
+ * another item has the same canonical JID.
  */
 export function sortRosterItems(elements: readonly XmlElement[], limits: ItemLimits, onRead?: (el: XmlElement, item: RosterItem) => void): SortedRoster {
   let items: RosterItem[] = [];
   const unreadable: UnreadableItem[] = [];
   const twins: UnreadableItem[] = [];
+  /** Readable items in an A-label spelling, by item (two items can share a canonical JID). */
+  const spelled = new Map<RosterItem, string>();
   for (const el of elements) {
     const raw = el.attrs.jid;
     let parsed;
@@ -133,22 +153,35 @@ export function sortRosterItems(elements: readonly XmlElement[], limits: ItemLim
     }
     if (parsed.remove) continue; // not an item of a result
     const jid = parsed.item.jid;
-    if (raw === jid) {
+    if (raw === jid || isIdnaSpelling(raw!, jid)) {
+      if (raw !== jid) spelled.set(parsed.item, raw!);
       items.push(parsed.item);
       onRead?.(el, parsed.item);
     } else {
       twins.push({ raw: raw!, canonical: jid, reason: REASON_NOT_CANONICAL(jid) });
     }
   }
-  if (twins.length === 0) return { items, unreadable };
-  // The exact-form item that shares its canonical JID with a non-canonical one is left alone too:
-  // which of the two the server means by the canonical JID is not for the bot to guess.
+  const spellings = new Map<string, string>();
+  if (twins.length === 0 && spelled.size === 0) return { items, unreadable, spellings };
+  // The item that shares its canonical JID with another one is left alone too: which of the two
+  // the server means by the canonical JID is not for the bot to guess.
   const blocked = new Set(twins.map((t) => t.canonical!));
+  if (spelled.size > 0) {
+    const seen = new Set<string>();
+    for (const item of items) {
+      if (seen.has(item.jid)) blocked.add(item.jid);
+      seen.add(item.jid);
+    }
+  }
   items = items.filter((item) => {
-    if (!blocked.has(item.jid)) return true;
-    unreadable.push({ raw: item.jid, canonical: item.jid, reason: REASON_DUPLICATE(item.jid) });
+    const raw = spelled.get(item) ?? item.jid;
+    if (!blocked.has(item.jid)) {
+      if (raw !== item.jid) spellings.set(item.jid, raw);
+      return true;
+    }
+    unreadable.push({ raw, canonical: item.jid, reason: REASON_DUPLICATE(item.jid) });
     return false;
   });
   unreadable.push(...twins);
-  return { items, unreadable };
+  return { items, unreadable, spellings };
 }
