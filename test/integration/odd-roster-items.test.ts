@@ -51,14 +51,14 @@ afterAll(async () => {
 });
 
 /** One session of the bot (a login): its outgoing roster sets and its log. */
-async function session(dataDir: string) {
+async function session(dataDir: string, user = "odd", groups: unknown = GROUPS) {
   const sets: XmlElement[] = [];
   const { runtime, logs } = await startTestBot({
     server,
-    user: "odd",
+    user,
     password: PASSWORD,
     dataDir,
-    plugins: [{ definition: roster, config: { groups: GROUPS } }],
+    plugins: [{ definition: roster, config: { groups } }],
     beforeStart: (rt) =>
       rt.connection.client.on("send", (el: XmlElement) => {
         if (el.name === "iq" && el.attrs.type === "set" && el.getChild("query", NS_ROSTER)) sets.push(el);
@@ -74,8 +74,8 @@ const warnLines = (logs: LogCapture) => logs.lines.filter((l) => l.msg === WARN)
 const groupSyncDone = (logs: LogCapture) => logs.lines.some((l) => l.msg === "group sync done");
 
 /** The roster as the server gives it to another resource: raw jid -> name and groups. */
-async function serverRoster(): Promise<Record<string, { name?: string; groups: string[] }>> {
-  const reader = await TestClient.connect({ service: server.service, jid: `odd@${host}`, password: PASSWORD, resource: "reader" });
+async function serverRoster(user = "odd"): Promise<Record<string, { name?: string; groups: string[] }>> {
+  const reader = await TestClient.connect({ service: server.service, jid: `${user}@${host}`, password: PASSWORD, resource: "reader" });
   try {
     const reply = await reader.rosterGet();
     const out: Record<string, { name?: string; groups: string[] }> = {};
@@ -152,3 +152,42 @@ describe("roster items the bot cannot read exactly", () => {
   });
 });
 
+
+describe("a roster item the server holds in the A-label spelling of its domain", () => {
+  const IDN = "idn@xn--bcher-kva.example"; // idn@bücher.example
+  const TWINS = ["twin@xn--bcher-kva.example", "twin@bücher.example"];
+
+  it("is read under its U-label form and changed in the server's spelling over two sessions; with a U-label twin both are left alone", async () => {
+    server.createAccount("idn", host, PASSWORD);
+    server.writeRoster("idn", host, [{ jid: IDN, name: "Hand", groups: ["Old"] }, ...TWINS.map((jid) => ({ jid, groups: [] }))]);
+    const groups = { managed: ["Managed"], assign: [{ group: "Managed", match: { domain: "bücher.example" } }] };
+    const data = tempDir("idn-roster-");
+    try {
+      // Session 1: full roster result; group sync's set goes out in A-labels (a U-label one would make a twin).
+      const first = await session(data.dir, "idn", groups);
+      try {
+        await until(() => groupSyncDone(first.logs));
+        expect(setJids(first.sets)).toEqual([IDN]);
+        expect(first.service.get("idn@bücher.example")).toMatchObject({ jid: "idn@bücher.example", name: "Hand", groups: ["Managed", "Old"] });
+        expect(first.service.unreadable().map((u) => u.raw).sort()).toEqual([...TWINS].sort());
+      } finally {
+        await first.runtime.stop();
+      }
+      // Session 2: from the roster cache (the server may answer "unchanged"); a set through the API
+      // in U-labels still goes out in the server's spelling.
+      const second = await session(data.dir, "idn", groups);
+      try {
+        await second.service.set({ jid: "idn@bücher.example", name: "Hand", groups: ["Managed", "New", "Old"] });
+        expect(setJids(second.sets)).toEqual([IDN]);
+        expect(second.service.unreadable().map((u) => u.raw).sort()).toEqual([...TWINS].sort());
+      } finally {
+        await second.runtime.stop();
+      }
+    } finally {
+      data.remove();
+    }
+    const stored = await serverRoster("idn");
+    expect(Object.keys(stored).sort()).toEqual([IDN, ...TWINS].sort());
+    expect(stored[IDN]).toEqual({ name: "Hand", groups: ["Managed", "New", "Old"] });
+  });
+});
