@@ -230,7 +230,7 @@ describe("items the server holds in the A-label spelling of their domain", () =>
       const el = s.getChild("query")!.getChild("item")!;
       const groups = el.getChildren("group").map((g) => g.getText());
       sets.push(`${el.attrs.jid} ${el.attrs.subscription ?? groups.join(",")}`);
-      await push(env, item(el.attrs.jid!, { subscription: el.attrs.subscription ?? "both" }, ...groups.map((g) => xml("group", {}, g))));
+      await push(env, item(el.attrs.jid!, { subscription: el.attrs.subscription ?? "none" }, ...groups.map((g) => xml("group", {}, g))));
       return xml("iq", { type: "result", id: s.attrs.id });
     };
     return sets;
@@ -299,17 +299,20 @@ describe("items the server holds in the A-label spelling of their domain", () =>
     await second.ctx.dispose();
   });
 
-  it("a group-sync update of the item goes out in A-labels, whatever spelling the group config uses", async () => {
+  it("a group-sync update of the item goes out in A-labels, its subscription presences too, whatever spelling the group config uses", async () => {
     const env = fakeShared(tmp.dir, BOT);
-    env.connection.request = result(item(A, {}, xml("group", {}, "Old")));
+    env.connection.features = xml("features", {}, xml("sub", { xmlns: "urn:xmpp:features:pre-approval" }));
+    env.connection.request = result(item(A, { subscription: "none" }, xml("group", {}, "Old")));
     const { roster, ctx } = client(env);
     await login(env);
     const sets = echoingServer(env);
-    const change: GroupChange = { jid: U, op: "update", groups: { before: ["Old"], after: ["Team"] }, name: { before: undefined, after: undefined } };
-    const outcome = await applyPlan([change], roster, { by: "group-sync", limits: DEFAULT_LIMITS, addressOf: () => U });
+    const change: GroupChange = { jid: U, op: "update", groups: { before: ["Old"], after: ["Team"] }, name: { before: undefined, after: undefined }, subscribe: true };
+    const outcome = await applyPlan([change], roster, { by: "group-sync", limits: DEFAULT_LIMITS, addressOf: () => U, wantsMutual: () => true });
     expect(outcome.failed).toEqual([]);
     expect(sets).toEqual([`${A} Team`]);
     expect(roster.get(U)?.groups).toEqual(["Team"]);
+    // In U-labels, a subscription presence would make the server add a twin item.
+    expect(env.sent.filter((s) => s.name === "presence").map((s) => `${s.attrs.to} ${s.attrs.type}`)).toEqual([`${A} subscribe`, `${A} subscribed`]);
     await ctx.dispose();
   });
 });

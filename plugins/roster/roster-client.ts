@@ -463,8 +463,9 @@ export class RosterClient implements RosterAccess {
   private async presence(jid: string, type: string, operation: RosterOperation): Promise<void> {
     const bare = this.normalize(jid, operation)!;
     if (!this.ctx.isOnline) throw new RosterError("offline", bare, operation, `roster ${operation} ${bare}: not connected`);
-    // To the bare JID in the caller's spelling of the domain, with no id copied from any request (RFC 6121 §3.1.4).
-    await this.ctx.send(xml("presence", { to: addressOf(jid), type }));
+    // To the bare JID in the server's spelling of the item (a subscription presence in another one
+    // would make the server add a twin), else the caller's; no id copied from any request (RFC 6121 §3.1.4).
+    await this.ctx.send(xml("presence", { to: this.serverSpelling(bare) ?? addressOf(jid), type }));
   }
 
   subscribe(jid: string): Promise<void> {
