@@ -1,21 +1,18 @@
 /**
- * The roster plugin against a real Prosody: RFC 6121 login, versioned cache, pushes (genuine and
+ * The roster plugin against a real server (Prosody or ejabberd): RFC 6121 login, versioned cache, pushes (genuine and
  * spoofed), and roster changes with their error conditions.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { XmlElement } from "../../bots/xmpp.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { definePlugin } from "../../bots/plugin.ts";
 import type { BotRuntime } from "../../bots/runtime.ts";
-import roster from "../../plugins/roster/index.ts";
 import { RosterError, type RosterService } from "../../plugins/roster/api.ts";
 import { startServer, type XmppTestServer } from "../../scripts/xmpp-server.ts";
 import { TestClient, xml } from "../../scripts/xmpp-client.ts";
-import { startTestBot } from "../helpers/bot.ts";
+import { NS_ROSTER, startRosterBot } from "../helpers/roster-bot.ts";
 import { until } from "../helpers/wait.ts";
 
-const NS_ROSTER = "jabber:iq:roster";
 let server: XmppTestServer;
 
 beforeAll(async () => {
@@ -26,32 +23,8 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** Starts a bot with the roster plugin, recording every roster event and outgoing stanza. */
-async function rosterBot(user: string, dataDir?: string) {
-  const sent: XmlElement[] = [];
-  const events: string[] = [];
-  // A plugin that records events, tapping the hooks as any plugin would (before the session starts).
-  const recorder = definePlugin({
-    name: "recorder",
-    dependencies: ["roster"],
-    apply(ctx) {
-      const r = ctx.use("roster");
-      ctx.tap(r.hooks.itemAdded, ({ item, origin }) => void events.push(`added ${item.jid} ${origin}`));
-      ctx.tap(r.hooks.itemUpdated, ({ after, origin }) => void events.push(`updated ${after.jid} ${origin}`));
-      ctx.tap(r.hooks.itemRemoved, ({ before, origin }) => void events.push(`removed ${before.jid} ${origin}`));
-    },
-  });
-  const { runtime, logs, config } = await startTestBot({
-    server,
-    user,
-    dataDir,
-    plugins: [{ definition: roster }, { definition: recorder }],
-    beforeStart: (rt) => rt.connection.client.on("send", (el: XmlElement) => sent.push(el)),
-  });
-  const service = runtime.service("roster");
-  await service.whenLoaded();
-  return { runtime, service, sent, events, logs, dataDir: config.dataDir };
-}
+/** A bot with the roster plugin, recording every roster event and stanza (test/helpers/roster-bot.ts). */
+const rosterBot = (user: string, dataDir?: string) => startRosterBot(server, { user, dataDir });
 
 function rosterGets(sent: XmlElement[]): XmlElement[] {
   return sent.filter((s) => s.name === "iq" && s.attrs.type === "get" && s.getChild("query", NS_ROSTER)).map((s) => s.getChild("query", NS_ROSTER)!);
