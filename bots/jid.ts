@@ -59,9 +59,11 @@ const NEEDS_IDNA = /[^\0-\x7f]|xn--/;
 export function canonicalDomain(domain: string, input: string = domain): string {
   if (!NEEDS_IDNA.test(domain)) return domain;
   // UTS #46 processing (the WHATWG URL rules): maps, validates and decodes A-labels; "" = invalid.
+  // Node versions differ on a bad A-label (Node 20 answers "", Node 24 leaves it undecoded), so a
+  // label still in "xn--" form, or a result that does not convert back, is invalid too.
   const ascii = domainToASCII(domain);
   const unicode = ascii === "" ? "" : domainToUnicode(ascii);
-  if (unicode === "") {
+  if (unicode === "" || /(^|\.)xn--/.test(unicode) || domainToASCII(unicode) !== ascii) {
     throw new JidError(`domain of JID "${domain.slice(0, 64)}" is not a valid internationalized domain name (IDNA)`, input);
   }
   return unicode;
