@@ -6,30 +6,19 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Host } from "../../bots/host.ts";
 import { createLogger } from "../../bots/logger.ts";
 import { prepareConfig } from "../../bots/prepare.ts";
 import roster from "../../plugins/roster/index.ts";
-import { startServer, type XmppTestServer } from "../../scripts/xmpp-server.ts";
-import { TestClient } from "../../scripts/xmpp-client.ts";
 import { LogCapture, startTestBot } from "../helpers/bot.ts";
+import type { TestClient } from "../../scripts/xmpp-client.ts";
 import { spawnCli } from "../helpers/cli.ts";
+import { useTestServer } from "../helpers/server-fixture.ts";
 
 const IDN_HOST = "xn--bcher-kva.test"; // bücher.test
-let server: XmppTestServer;
-beforeAll(async () => {
-  server = await startServer({ hosts: ["bot.test", IDN_HOST] });
-});
-afterAll(async () => {
-  await server?.stop();
-});
-
-async function contact(jid: string): Promise<TestClient> {
-  const [user, host] = jid.split("@") as [string, string];
-  server.createAccount(user, host, "pw");
-  return TestClient.connect({ service: server.service, jid, password: "pw", roster: true, presence: true });
-}
+const fixture = useTestServer({ hosts: ["bot.test", IDN_HOST] });
+const contact = (jid: string) => fixture.contact(jid);
 
 const answer = (c: TestClient, from: string, ms = 3_000) =>
   c.waitFor((s) => s.name === "presence" && (s.attrs.from ?? "").split("/")[0] === from && ["subscribed", "unsubscribed"].includes(s.attrs.type ?? ""), ms);
@@ -48,7 +37,7 @@ describe("a contact on an A-label host", () => {
         { name: "no-books", match: { domain: "bücher.test" }, action: "reject" },
       ],
     };
-    const { runtime, config } = await startTestBot({ server, user: "idnabot", host: "bot.test", plugins: [{ definition: roster, config: { subscriptions } }] });
+    const { runtime, config } = await startTestBot({ server: fixture.server, user: "idnabot", host: "bot.test", plugins: [{ definition: roster, config: { subscriptions } }] });
     const bot = "idnabot@bot.test";
     const stranger = await contact(`a@${IDN_HOST}`);
     const held = await contact(`held@${IDN_HOST}`);
@@ -86,7 +75,7 @@ describe("a bot account on an A-label host", () => {
   it("logs in with the config's A-labels, and its rules in A-labels match a contact", async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "roster-bot-idna-"));
     const file = path.join(dir, "bot.config.yaml");
-    server.createAccount("idnahost", IDN_HOST, "idna-pw");
+    fixture.server.createAccount("idnahost", IDN_HOST, "idna-pw");
     process.env.IDNA_TEST_PW = "idna-pw";
     writeFileSync(
       file,
@@ -94,7 +83,7 @@ describe("a bot account on an A-label host", () => {
   - id: idnahost
     jid: idnahost@XN--BCHER-KVA.test
     password: \${IDNA_TEST_PW}
-    service: ${server.service}
+    service: ${fixture.server.service}
     tls: plaintext-loopback
     dataDir: ./data
     plugins:
