@@ -216,8 +216,9 @@ ${this.options.streamManagement === false ? "" : "  mod_stream_mgmt:\n    resume
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null || child.signalCode !== null) throw new Error(`ejabberd exited (${child.exitCode ?? child.signalCode}): ${this.output}`);
-      // The c2s port can accept before the account and roster tables are loaded.
-      if ((await canConnect(this.port)) && this.tablesReady()) {
+      // The c2s port can accept before the account and roster tables are loaded, and before the
+      // hosts' auth backends are up (a registration then fails with not_allowed).
+      if ((await canConnect(this.port)) && this.tablesReady() && this.applicationStarted()) {
         this.createAccounts(this.accountsForNextStart.splice(0));
         return;
       }
@@ -225,6 +226,15 @@ ${this.options.streamManagement === false ? "" : "  mod_stream_mgmt:\n    resume
     }
     child.kill("SIGKILL");
     throw new Error(`ejabberd did not listen on ${this.port} within 30 s: ${this.output}`);
+  }
+
+  /** ejabberd's application start has returned: every host and module is started. */
+  private applicationStarted(): boolean {
+    try {
+      return this.rpc("lists:keymember(ejabberd, 1, application:which_applications()).") === "true";
+    } catch {
+      return false;
+    }
   }
 
   private tablesReady(): boolean {
