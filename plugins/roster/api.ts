@@ -92,6 +92,8 @@ export interface SubscriptionDecision {
   reason: string;
   /** Presence types sent in answer, e.g. ["subscribe", "subscribed"] for mutual; [] for ignore and ask. */
   sent: string[];
+  /** What became of the rule's (or rate limit's) `block` option, when it had one. */
+  block?: BlockOutcome;
 }
 
 export interface SubscriptionExplanation {
@@ -105,6 +107,13 @@ export interface SubscriptionExplanation {
   reason: string;
   /** Rules that depend on live roster state and were evaluated as "not in the roster" (offline explain). */
   needsRoster: string[];
+  /** The deciding rule also blocks the sender at the server (XEP-0191). */
+  block?: BlockSpec;
+  /**
+   * Whether the server advertised XEP-0191 blocking for this session (live explain only; offline it
+   * is not known). False: a `block` falls back to reject alone.
+   */
+  blockingSupported?: boolean;
 }
 
 /** What `subscriptions.grant` did. */
@@ -220,6 +229,125 @@ export interface GroupSyncHooks {
   beforeGroupSync: TransformHook<SyncPlan>;
   /** notify: after a group sync, with what was applied and what failed. */
   afterGroupSync: NotifyHook<SyncResult>;
+}
+
+// ---- blocking at the server (XEP-0191) ------------------------------------------------------------
+
+/** What a blocklist entry covers: the sender's bare JID, or its whole domain. */
+export type BlockScope = "bare" | "domain";
+
+/** A rule's (or the rate limit's) `block` option, compiled. */
+export interface BlockSpec {
+  scope: BlockScope;
+  /** How long the block lasts, in ms; undefined: until someone lifts it. */
+  forMs?: number;
+}
+
+/** What a `block` option did for one request (on `SubscriptionDecision.block` and its audit line). */
+export interface BlockOutcome {
+  /** The blocklist entry: a bare JID, or a domain (normal form). */
+  jid: string;
+  scope: BlockScope;
+  /**
+   * "blocked": the entry was added; "already": the blocklist held it (or a block of it was on its
+   * way); "unsupported": the server has no XEP-0191, so the request was only rejected; "failed":
+   * the server refused or did not answer (the request was still rejected).
+   */
+  outcome: "blocked" | "already" | "unsupported" | "failed";
+  /** ISO time at which the bot lifts the block. */
+  expires?: string;
+  error?: string;
+}
+
+/** One entry of the account's blocklist, with what the bot knows of it. */
+export interface BlockEntry {
+  /** What the server's blocklist holds: a bare JID, a domain, or a full JID (normal form). */
+  jid: string;
+  /**
+   * True when the bot added the entry: only those does it ever lift. False: a person (or another
+   * client) added it, and it stays whatever the rules say.
+   */
+  owned: boolean;
+  /** Who made the bot add it: "rules", "rate-limit", "admin:<jid>", a plugin name (owned entries only). */
+  by?: string;
+  /** The rule that blocked (owned entries added by a rule). */
+  rule?: string;
+  reason?: string;
+  /** ISO time the bot added it. */
+  since?: string;
+  /** ISO time the bot lifts it. */
+  expires?: string;
+}
+
+export interface BlockOptions {
+  /** "domain": block the JID's domain instead of its bare JID. A JID given as a bare domain is always a domain entry. */
+  scope?: BlockScope;
+  /** Lift the block after this many ms. */
+  forMs?: number;
+  /** Who asks, for the entry, the audit line and the hooks (default: "api"). */
+  by?: string;
+  rule?: string;
+  reason?: string;
+}
+
+export interface UnblockResult {
+  jid: string;
+  /** "unblocked": removed from the server's blocklist; "not-blocked": it held no such entry. */
+  outcome: "unblocked" | "not-blocked";
+}
+
+/** What a session start would change in the blocklist (`plan` shows it; nothing is sent). */
+export interface BlocklistPlan {
+  /** Whether the server advertised XEP-0191 for this session. */
+  supported: boolean;
+  /** Owned entries whose time is up: the bot lifts them. */
+  lift: BlockEntry[];
+  /** Owned entries a person removed from the server's blocklist: the bot forgets them (never re-adds). */
+  forget: BlockEntry[];
+}
+
+/** The account's blocklist at its server (XEP-0191), as `roster.blocking`. */
+export interface BlockingApi {
+  /** The server advertised `urn:xmpp:blocking` for this session (false before the session's check). */
+  readonly supported: boolean;
+  /** The blocklist as last fetched or pushed, with ownership; sorted by JID. */
+  list(): BlockEntry[];
+  /** The entry that blocks this JID (its bare JID, or its domain), if any. */
+  blockedBy(jid: string): BlockEntry | undefined;
+  /**
+   * Adds an entry the bot owns (it may lift it later). An entry the list already holds is left as it
+   * is ("already"; a person's entry stays theirs). Outcome "unsupported" without XEP-0191 on the
+   * server; RosterError "offline" when not connected, and the server's error when it refuses.
+   */
+  block(jid: string, options?: BlockOptions): Promise<BlockOutcome>;
+  /** Removes an entry, whoever added it. RosterError "offline" / "not-supported" / the server's error. */
+  unblock(jid: string, options?: { by?: string; reason?: string }): Promise<UnblockResult>;
+  /** What a session start would change now (nothing is sent). */
+  plan(): BlocklistPlan;
+}
+
+/** An entry was added to the blocklist (by the bot, or pushed by the server for another client). */
+export interface BlockedEvent {
+  entry: BlockEntry;
+  /** "bot": this bot added it; "push": another client of the account did. */
+  origin: "bot" | "push";
+}
+
+/** An entry left the blocklist. */
+export interface UnblockedEvent {
+  /** The entry as it was. */
+  entry: BlockEntry;
+  /** Who removed it: "expired", "admin:<jid>", a plugin name, or "account" when another client did (a push). */
+  by: string;
+  origin: "bot" | "push";
+}
+
+/** Hooks of the blocklist. */
+export interface BlockingHooks {
+  /** notify: an entry was added to the blocklist. */
+  blocked: NotifyHook<BlockedEvent>;
+  /** notify: an entry was removed from the blocklist. */
+  unblocked: NotifyHook<UnblockedEvent>;
 }
 
 export interface RosterHooks extends RosterCopyHooks, SubscriptionHooks, GroupSyncHooks {}
