@@ -106,7 +106,7 @@ export function spawnBot(args: string[], options: { cwd: string; logFile: string
 export interface AuditEntry {
   time: string;
   bot: string;
-  kind: "decision" | "roster";
+  kind: "decision" | "roster" | "block" | "unblock";
   from?: string;
   action?: string;
   decidedBy?: string;
@@ -118,6 +118,10 @@ export interface AuditEntry {
   groups?: string[];
   ok?: boolean;
   error?: string;
+  /** block / unblock lines: the entry's scope, who asked, and how it ended. */
+  scope?: string;
+  by?: string;
+  result?: string;
 }
 
 /** The complete lines of an audit log (a line still being written is left out). */
