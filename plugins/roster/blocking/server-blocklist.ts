@@ -24,6 +24,8 @@ import { advertisesBlocking, blocklistGet, blockSet, NS_BLOCKING, NS_DISCO_INFO,
 /** After a lift that failed (or could not be sent), the next try. */
 const RETRY_MS = 60_000;
 
+const NS_PRIVACY = "jabber:iq:privacy";
+
 export const UNSUPPORTED_WARNING = "the server does not advertise XEP-0191 blocking: rules with block reject only (this session)";
 
 export interface ServerBlocklistOptions {
@@ -62,6 +64,9 @@ export class ServerBlocklist implements BlockingApi {
     this.hooks = { blocked: new NotifyHook("roster.blocked", ctx.logger), unblocked: new NotifyHook("roster.unblocked", ctx.logger) };
     ctx.onIq("set", NS_BLOCKING, "block", (stanza, payload) => this.onPush(stanza, payload));
     ctx.onIq("set", NS_BLOCKING, "unblock", (stanza, payload) => this.onPush(stanza, payload));
+    // ejabberd's mod_blocking keeps the list as a privacy list and pushes that too: a client must
+    // acknowledge a privacy list push (XEP-0016 §2.6); its content adds nothing to the blocklist.
+    ctx.onIq("set", NS_PRIVACY, "query", (stanza) => (isFromOwnAccount(stanza.attrs.from, this.account) ? true : stanzaError("cancel", "service-unavailable")));
     // Started here, awaited by sessionReady(): the roster get runs meanwhile.
     ctx.onSession(() => {
       this.sessionStart = this.startSession();
