@@ -164,7 +164,8 @@ describe("reply texts", () => {
         "spam.example (domain) is already blocked: admin:boss@b.test, 2h ago, expires in 7d.",
         'Left as it is; to change its expiry, "unblock spam.example" then block again.',
       ]);
-      expect(blockReply({ jid: "a@spam.example", scope: "bare", outcome: "already" }, mine, NOW)).toMatch(/^a@spam\.example is already blocked \(entry spam\.example \(domain\)\): admin:boss/);
+      // The outcome names the domain entry that covers the JID asked for.
+      expect(blockReply({ jid: "spam.example", scope: "domain", outcome: "already" }, mine, NOW, "a@spam.example")).toMatch(/^a@spam\.example is already blocked \(entry spam\.example \(domain\)\): admin:boss/);
       expect(blockReply({ jid: "a@b.test", scope: "bare", outcome: "already" }, undefined, NOW)).toBe("a@b.test is already being blocked; nothing more sent.");
     });
 

@@ -237,10 +237,10 @@ function entryLine(e: BlockEntry, now: number): string {
 
 /**
  * What `block` did. `held`: the entry the blocklist holds for it afterwards (for "already": whose
- * it is, and when it expires).
+ * it is, and when it expires); `asked`: the JID or domain the admin named.
  */
-export function blockReply(o: BlockOutcome, held: BlockEntry | undefined, now: number): string {
-  const name = entryName(o.jid);
+export function blockReply(o: BlockOutcome, held: BlockEntry | undefined, now: number, asked = o.jid): string {
+  const name = entryName(o.outcome === "already" ? asked : o.jid);
   switch (o.outcome) {
     case "blocked":
       return o.expires === undefined
@@ -248,7 +248,7 @@ export function blockReply(o: BlockOutcome, held: BlockEntry | undefined, now: n
         : `Blocked ${name} at the server until ${clock(o.expires)} (${span(Date.parse(o.expires) - now)}).`;
     case "already": {
       if (!held) return `${name} is already being blocked; nothing more sent.`;
-      const via = held.jid === o.jid ? "" : ` (entry ${entryName(held.jid)})`;
+      const via = held.jid === asked ? "" : ` (entry ${entryName(held.jid)})`;
       if (!held.owned) return `${name} is already blocked${via}, by a person (not the bot): left as it is.`;
       return [
         `${name} is already blocked${via}: ${entryDetails(held, now)}.`,

@@ -54,11 +54,6 @@ export async function runCommand(cmd: Command, env: CommandEnv): Promise<Command
   }
 }
 
-/** The roster service's blocklist (XEP-0191). */
-function blockingOf(roster: RosterService): BlockingApi {
-  return (roster as RosterService & { readonly blocking: BlockingApi }).blocking;
-}
-
 /** True when a blocklist entry (a bare JID, or a domain) stops stanzas from this bare JID. */
 function covers(entry: string, jid: string): boolean {
   return entry === jid || (!entry.includes("@") && entry === domainOf(jid));
@@ -80,11 +75,12 @@ function heldEntry(blocking: BlockingApi, jid: string): BlockEntry | undefined {
 async function block(cmd: Extract<Command, { name: "block" }>, env: CommandEnv): Promise<CommandOutcome> {
   const refusal = selfHarm(cmd.jid, env);
   if (refusal) return { reply: refusal, result: "refused" };
-  const blocking = blockingOf(env.roster);
+  const blocking = env.roster.blocking;
   const now = env.now ?? Date.now;
   try {
     const outcome = await blocking.block(cmd.given ?? cmd.jid, { by: `admin:${env.admin}`, ...(cmd.forMs === undefined ? {} : { forMs: cmd.forMs }) });
-    const reply = blockReply(outcome, outcome.outcome === "already" ? heldEntry(blocking, outcome.jid) : undefined, now());
+    // For "already", the outcome names the entry that holds it (the JID's own, or its domain's).
+    const reply = blockReply(outcome, outcome.outcome === "already" ? heldEntry(blocking, outcome.jid) : undefined, now(), cmd.jid);
     const result = outcome.outcome === "blocked" ? "ok" : outcome.outcome === "failed" ? `error: ${outcome.error ?? "failed"}` : outcome.outcome;
     return { reply, result };
   } catch (err) {
@@ -93,7 +89,7 @@ async function block(cmd: Extract<Command, { name: "block" }>, env: CommandEnv):
 }
 
 async function unblock(cmd: Extract<Command, { name: "unblock" }>, env: CommandEnv): Promise<CommandOutcome> {
-  const blocking = blockingOf(env.roster);
+  const blocking = env.roster.blocking;
   // A person's entry may name one resource: a full JID typed is lifted as such when the list holds it.
   const entries = blocking.list();
   const full = cmd.full === undefined ? undefined : entries.find((e) => e.jid === cmd.full);
@@ -133,14 +129,14 @@ async function execute(cmd: Command, env: CommandEnv): Promise<string | CommandO
       return decisionReply(await subs.deny(cmd.jid, { by: admin }), wasPending);
     }
     case "explain":
-      return explainReply(subs.explain(cmd.given ?? cmd.jid), roster.get(cmd.jid), subs.pending().find((p) => p.jid === cmd.jid), now(), blockingOf(roster).blockedBy(cmd.jid));
+      return explainReply(subs.explain(cmd.given ?? cmd.jid), roster.get(cmd.jid), subs.pending().find((p) => p.jid === cmd.jid), now(), roster.blocking.blockedBy(cmd.jid));
     case "block":
       return block(cmd, env);
     case "unblock":
       return unblock(cmd, env);
     case "blocked": {
       if (!roster.loaded) return NOT_LOADED;
-      const blocking = blockingOf(roster);
+      const blocking = roster.blocking;
       return blockedReply(blocking.list(), blocking.supported, now());
     }
     case "roster":
@@ -150,7 +146,7 @@ async function execute(cmd: Command, env: CommandEnv): Promise<string | CommandO
       return statsReply({ items: roster.list(), pending: subs.pending().length, decisions: counter.byAction, since: counter.since, now: now() });
     case "plan":
       if (!roster.loaded) return NOT_LOADED;
-      return planReply(roster.groups.plan(), blockingOf(roster).plan(), now());
+      return planReply(roster.groups.plan(), roster.blocking.plan(), now());
     case "sync":
       if (!roster.loaded) return NOT_LOADED;
       return syncReply(await roster.groups.sync("manual"));
