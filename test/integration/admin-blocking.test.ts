@@ -41,8 +41,6 @@ async function startBlockBot(server: XmppTestServer) {
     },
   });
   await runtime.service("roster").whenLoaded();
-  // Headlines to the bare JID reach available resources only: wait for the bot's initial presence.
-  for (let i = 0; i < 250 && !sent.some((s) => s.name === "presence" && !s.attrs.type && !s.attrs.to); i++) await sleep(20);
   return { runtime, config, sent, received };
 }
 
@@ -66,11 +64,12 @@ describe("admin blocking commands", () => {
 
   /**
    * Sends a headline (not a command, so the admin plugin stays quiet) from the contact to the bot's
-   * bare JID, and tells whether it went over the wire to the bot within `ms`.
+   * full JID, and tells whether it went over the wire to the bot within `ms`. (To the bare JID,
+   * Prosody at times dropped the first headline of a fresh session, blocked or not.)
    */
   async function reaches(from: TestClient, ms = 1_000): Promise<boolean> {
     const body = `ping ${Math.random().toString(36).slice(2)}`;
-    await from.send(xml("message", { to: BOT, type: "headline" }, xml("body", {}, body)));
+    await from.send(xml("message", { to: runtime.connection.fullJid, type: "headline" }, xml("body", {}, body)));
     const deadline = Date.now() + ms;
     while (Date.now() < deadline) {
       if (received.some((s) => s.name === "message" && s.getChildText("body") === body)) return true;
