@@ -186,9 +186,10 @@ describe("admin blocking commands on a server without XEP-0191", () => {
     await server?.stop();
   });
 
-  it("block, blocked and plan say the server lacks it; no blocking iq goes out", async () => {
+  it("block, blocked, unblock and plan say the server lacks it; no blocking iq goes out", async () => {
     expect(await command("block spam@c.test 1h")).toBe("Nothing blocked: the server does not support blocking (no XEP-0191).");
     expect(await command("blocked")).toBe("No blocklist: the server does not support blocking (no XEP-0191).");
+    expect(await command("unblock spam@c.test")).toBe("The server does not support blocking (no XEP-0191); nothing lifted.");
     expect(await command("plan")).toMatch(/\nBlocklist: the server does not support blocking \(no XEP-0191\); rules with block reject only\.$/);
     expect(sent.filter((s) => s.name === "iq" && (s.getChild("block", NS_BLOCKING) || s.getChild("unblock", NS_BLOCKING) || s.getChild("blocklist", NS_BLOCKING)))).toEqual([]);
   });
