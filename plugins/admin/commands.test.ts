@@ -76,6 +76,56 @@ describe("parseCommand", () => {
   });
 });
 
+describe("block, unblock, blocked", () => {
+  const DAY = 86_400_000;
+
+  it("block takes a JID or a domain (a domain entry), forgiving about URIs, resources, case and a leading @", () => {
+    expect(ok("block spam.example")).toEqual({ name: "block", jid: "spam.example" });
+    expect(ok("Block @Spam.Example")).toEqual({ name: "block", jid: "spam.example" });
+    expect(ok("BLOCK xmpp:Spammer@Spam.Example/bot?message")).toEqual({ name: "block", jid: "spammer@spam.example" });
+    expect(ok("block xmpp:spam.example")).toEqual({ name: "block", jid: "spam.example" });
+  });
+
+  it("block takes an optional duration: 7d, for 7d, 7 d", () => {
+    expect(ok("block spam.example 7d")).toEqual({ name: "block", jid: "spam.example", forMs: 7 * DAY });
+    expect(ok("block a@b.test for 30m")).toEqual({ name: "block", jid: "a@b.test", forMs: 1_800_000 });
+    expect(ok("block a@b.test FOR 2 h")).toEqual({ name: "block", jid: "a@b.test", forMs: 7_200_000 });
+    expect(ok("block a@b.test 2s")).toEqual({ name: "block", jid: "a@b.test", forMs: 2_000 });
+  });
+
+  it("block keeps an A-label spelling for the server, next to the normal form", () => {
+    expect(ok("block a@XN--BCHER-KVA.example 1d")).toEqual({ name: "block", jid: "a@bücher.example", given: "a@XN--BCHER-KVA.example", forMs: DAY });
+    expect(ok("unblock xn--bcher-kva.example")).toEqual({ name: "unblock", jid: "bücher.example", given: "xn--bcher-kva.example" });
+  });
+
+  it("a bad target or duration is a usage error naming the problem", () => {
+    expect(fail("block")).toMatchObject({ error: "usage", message: "a JID or domain is needed. Usage: block JID|DOMAIN [FOR]" });
+    expect(fail("block a@@b")).toMatchObject({ message: expect.stringContaining('"a@@b" is not a valid JID or domain') });
+    expect(fail("block @")).toMatchObject({ error: "usage" });
+    expect(fail("block a@b.test soon")).toMatchObject({ message: '"soon" is not a duration like 30m, 12h or 7d. Usage: block JID|DOMAIN [FOR]' });
+    expect(fail("block a@b.test for")).toMatchObject({ message: expect.stringContaining('a duration is needed after "for"') });
+    expect(fail("block a@b.test 0s")).toMatchObject({ message: expect.stringContaining("at least 1s") });
+    expect(fail("block a@b.test 3651d")).toMatchObject({ message: expect.stringContaining("at most 3650d") });
+    expect(fail("unblock")).toMatchObject({ error: "usage", message: "a JID or domain is needed. Usage: unblock JID|DOMAIN" });
+    expect(fail("unblock a@b.test 7d")).toMatchObject({ message: expect.stringContaining('unexpected "7d"') });
+    expect(fail("blocked a@b.test")).toMatchObject({ message: "blocked takes no arguments. Usage: blocked" });
+  });
+
+  it("block cuts a resource; unblock keeps the full JID too, for an entry that names one", () => {
+    expect(ok("block a@b.test/Phone")).toEqual({ name: "block", jid: "a@b.test" });
+    expect(ok("unblock A@B.test/Phone")).toEqual({ name: "unblock", jid: "a@b.test", full: "a@b.test/Phone" });
+    expect(ok("unblock a@b.test")).toEqual({ name: "unblock", jid: "a@b.test" });
+    expect(ok("blocked")).toEqual({ name: "blocked" });
+  });
+
+  it("formats for the audit line", () => {
+    expect(formatCommand(ok("block Spam.Example for 1.5h"))).toBe("block spam.example 90m");
+    expect(formatCommand(ok("block a@b.test"))).toBe("block a@b.test");
+    expect(formatCommand(ok("unblock a@b.test/Phone"))).toBe("unblock a@b.test/Phone");
+    expect(formatCommand(ok("blocked"))).toBe("blocked");
+  });
+});
+
 describe("parseJidArgument", () => {
   it("accepts JIDs and xmpp: URIs, rejects the rest", () => {
     expect(parseJidArgument("xmpp://a@b.test")).toBe("a@b.test");

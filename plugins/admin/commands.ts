@@ -6,6 +6,7 @@
  * (an invalid JID or unexpected words are a usage error, never a guess).
  */
 import { parseJid } from "../../index.ts";
+import { formatDuration, parseBlockDuration } from "./duration-text.ts";
 
 export type Command =
   | { name: "help" }
@@ -13,6 +14,14 @@ export type Command =
   | { name: "approve"; jid: string; mutual: boolean }
   | { name: "grant"; jid: string }
   | { name: "deny"; jid: string }
+  /**
+   * A bare JID, or a domain (a domain entry). `given`: as typed (resource cut) when it differs from
+   * `jid` by more than case, so the server gets the spelling the admin used (A-labels stay A-labels).
+   */
+  | { name: "block"; jid: string; given?: string; forMs?: number }
+  /** `full`: the full JID typed (normal form), for an entry a person made for one resource. */
+  | { name: "unblock"; jid: string; given?: string; full?: string }
+  | { name: "blocked" }
   /** `given`: the JID as typed (resource cut), when it differs from the normal form `jid` by more than case. */
   | { name: "explain"; jid: string; given?: string }
   | { name: "plan" }
@@ -36,6 +45,9 @@ export const USAGE: Record<CommandName, string> = {
   approve: "approve JID [mutual]",
   grant: "grant JID",
   deny: "deny JID",
+  block: "block JID|DOMAIN [FOR]",
+  unblock: "unblock JID|DOMAIN",
+  blocked: "blocked",
   explain: "explain JID",
   plan: "plan",
   sync: "sync",
@@ -49,6 +61,9 @@ const DESCRIPTIONS: Record<CommandName, string> = {
   approve: "accept a held request (mutual: both)",
   grant: "give JID the bot's presence without a request",
   deny: "reject a request",
+  block: "block at the server (FOR: 30m, 7d)",
+  unblock: "lift a block",
+  blocked: "the server's blocklist",
   explain: "what the rules answer for JID",
   plan: "what group sync would change",
   sync: "run group sync now",
@@ -70,6 +85,27 @@ function jidText(arg: string): string {
   if (/^xmpp:/i.test(text)) text = text.slice(5).replace(/^\/\//, "");
   const query = text.indexOf("?");
   return query === -1 ? text : text.slice(0, query);
+}
+
+/** The bare JID as typed (resource cut), when it differs from its normal form by more than case. */
+function givenSpelling(text: string, bare: string): string | undefined {
+  const given = text.split("/")[0]!;
+  return given.toLowerCase() === bare ? undefined : given;
+}
+
+/**
+ * What `block` / `unblock` name: a bare JID or a domain ("@spam.example" read as the domain), with
+ * the spelling typed and, for a full JID, the full JID.
+ */
+export function parseBlockTarget(arg: string): { jid: string; given?: string; full?: string } | undefined {
+  const text = jidText(arg).replace(/^@(?=[^@/]+$)/, "");
+  try {
+    const jid = parseJid(text);
+    const given = givenSpelling(text, jid.bare);
+    return { jid: jid.bare, ...(given ? { given } : {}), ...(jid.resource ? { full: jid.full } : {}) };
+  } catch {
+    return undefined;
+  }
 }
 
 /** A JID argument as a normalized bare JID; accepts `xmpp:` URIs and full JIDs. */
@@ -96,6 +132,7 @@ export function parseCommand(body: string): ParseResult {
   switch (cmd) {
     case "help":
     case "pending":
+    case "blocked":
     case "plan":
     case "sync":
     case "stats":
@@ -119,9 +156,27 @@ export function parseCommand(body: string): ParseResult {
         return usage(cmd, `unexpected "${shorten(rest.join(" "))}"`);
       }
       if (rest.length) return usage(cmd, `unexpected "${shorten(rest.join(" "))}"`);
-      const given = jidText(arg).split("/")[0]!;
-      if (cmd === "explain" && given.toLowerCase() !== jid) return { ok: true, command: { name: cmd, jid, given } };
+      const given = givenSpelling(jidText(arg), jid);
+      if (cmd === "explain" && given) return { ok: true, command: { name: cmd, jid, given } };
       return { ok: true, command: { name: cmd, jid } };
+    }
+    case "block":
+    case "unblock": {
+      const [arg, ...rest] = args;
+      if (arg === undefined) return usage(cmd, "a JID or domain is needed");
+      const target = parseBlockTarget(arg);
+      if (!target) return usage(cmd, `"${shorten(arg)}" is not a valid JID or domain`);
+      if (cmd === "unblock") return rest.length ? usage(cmd, `unexpected "${shorten(rest.join(" "))}"`) : { ok: true, command: { name: cmd, ...target } };
+      // A block is of the bare JID (or domain): the resource is cut.
+      const named = { jid: target.jid, ...(target.given ? { given: target.given } : {}) };
+      if (rest.length === 0) return { ok: true, command: { name: cmd, ...named } };
+      // "7d", "for 7d" and "7 d" all read as seven days.
+      const words = rest[0]!.toLowerCase() === "for" ? rest.slice(1) : rest;
+      const forText = words.join("");
+      if (forText === "") return usage(cmd, "a duration is needed after \"for\"");
+      const parsed = parseBlockDuration(forText);
+      if ("error" in parsed) return usage(cmd, parsed.error);
+      return { ok: true, command: { name: cmd, ...named, forMs: parsed.ms } };
     }
   }
 }
@@ -135,6 +190,10 @@ export function formatCommand(c: Command): string {
     case "deny":
     case "explain":
       return `${c.name} ${c.jid}`;
+    case "block":
+      return c.forMs === undefined ? `block ${c.jid}` : `block ${c.jid} ${formatDuration(c.forMs)}`;
+    case "unblock":
+      return `unblock ${c.full ?? c.jid}`;
     case "roster":
       return c.group === undefined ? "roster" : `roster ${c.group}`;
     default:

@@ -144,6 +144,13 @@ describe("admin plugin wiring", () => {
     expect(chats().map((c) => `${c.to}: ${c.body.split("\n")[0]}`)).toEqual([`boss@x.org/phone: ${REFUSED}`, "new@x.org/phone: 1 pending:"]);
   });
 
+  it("refuses a block that would stop another admin's commands (every configured admin is checked), sending nothing", async () => {
+    await message("boss@x.org/phone", "block y.org 1d");
+    expect(chats()).toEqual([{ to: "boss@x.org/phone", type: "chat", body: "That would stop admin ops@y.org's commands reaching the bot; nothing blocked." }]);
+    expect(env.sent.filter((s) => s.name === "iq")).toEqual([]);
+    expect((await auditLines(1)).at(-1)).toMatchObject({ from: "boss@x.org", command: "block y.org 1d", allowed: true, result: "refused" });
+  });
+
   it("counts decisions for stats", async () => {
     await env.router.routeStanza(xml("presence", { from: "a@elsewhere.test", type: "subscribe" }));
     await env.router.routeStanza(xml("presence", { from: "held@held.test", type: "subscribe" }));

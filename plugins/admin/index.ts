@@ -75,7 +75,7 @@ export default definePlugin({
         await send(msg.from, parsed.error === "unknown" ? UNKNOWN_HINT : parsed.message, msg.thread);
         return;
       }
-      const outcome = await runCommand(parsed.command, { roster, counter, admin: msg.sender });
+      const outcome = await runCommand(parsed.command, { roster, counter, admin: msg.sender, admins });
       audit.write({ from: msg.sender, command, allowed: true, result: outcome.result });
       ctx.logger.info({ from: msg.sender, command, result: outcome.result }, "admin command");
       await send(msg.from, outcome.reply, msg.thread);

@@ -1,6 +1,22 @@
 import { describe, expect, it } from "vitest";
-import type { GrantResult, RosterItem, SubscriptionAction } from "../roster/api.ts";
-import { age, capped, explainReply, grantReply, MAX_LIST_LINES, notifyAsk, pendingReply, planReply, rosterReply, statsReply, syncReply } from "./replies.ts";
+import { RosterError, type BlockEntry, type GrantResult, type RosterItem, type SubscriptionAction } from "../roster/api.ts";
+import {
+  age,
+  blockedReply,
+  blockingErrorReply,
+  blockReply,
+  capped,
+  explainReply,
+  grantReply,
+  MAX_LIST_LINES,
+  notifyAsk,
+  pendingReply,
+  planReply,
+  rosterReply,
+  statsReply,
+  syncReply,
+  unblockReply,
+} from "./replies.ts";
 
 const NOW = Date.parse("2025-01-01T12:00:00Z");
 const item = (jid: string, over: Partial<RosterItem> = {}): RosterItem => ({ jid, groups: [], subscription: "none", approved: false, ...over });
@@ -127,5 +143,109 @@ describe("reply texts", () => {
       "2 removals held back by maxPerRun.",
     ]);
     expect(syncReply({ plan: { changes: [], heldBack: 0 }, applied: [], failed: [], trigger: "manual" })).toBe("Group sync: nothing to change.");
+  });
+
+  describe("blocking", () => {
+    const DAY = 86_400_000;
+    const inDays = (d: number) => new Date(NOW + d * DAY).toISOString();
+    const mine: BlockEntry = { jid: "spam.example", owned: true, by: "admin:boss@b.test", since: "2025-01-01T10:00:00Z", expires: inDays(7) };
+    const persons: BlockEntry = { jid: "troll@x.test", owned: false };
+
+    it("block says what the server now holds and when the bot lifts it", () => {
+      expect(blockReply({ jid: "spam.example", scope: "domain", outcome: "blocked", expires: inDays(7) }, undefined, NOW)).toBe(
+        "Blocked spam.example (domain) at the server until 2025-01-08 12:00 UTC (7d).",
+      );
+      expect(blockReply({ jid: "a@b.test", scope: "bare", outcome: "blocked" }, undefined, NOW)).toBe('Blocked a@b.test at the server, with no expiry: "unblock a@b.test" lifts it.');
+    });
+
+    it("block of an entry already held says whose it is and leaves it", () => {
+      expect(blockReply({ jid: "troll@x.test", scope: "bare", outcome: "already" }, persons, NOW)).toBe("troll@x.test is already blocked, by a person (not the bot): left as it is.");
+      expect(blockReply({ jid: "spam.example", scope: "domain", outcome: "already" }, mine, NOW).split("\n")).toEqual([
+        "spam.example (domain) is already blocked: admin:boss@b.test, 2h ago, expires in 7d.",
+        'Left as it is; to change its expiry, "unblock spam.example" then block again.',
+      ]);
+      // The outcome names the domain entry that covers the JID asked for.
+      expect(blockReply({ jid: "spam.example", scope: "domain", outcome: "already" }, mine, NOW, "a@spam.example")).toMatch(/^a@spam\.example is already blocked \(entry spam\.example \(domain\)\): admin:boss/);
+      expect(blockReply({ jid: "a@b.test", scope: "bare", outcome: "already" }, undefined, NOW)).toBe("a@b.test is already being blocked; nothing more sent.");
+    });
+
+    it("block without server support, or refused, says nothing was blocked", () => {
+      expect(blockReply({ jid: "a@b.test", scope: "bare", outcome: "unsupported" }, undefined, NOW)).toBe("Nothing blocked: the server does not support blocking (no XEP-0191).");
+      expect(blockReply({ jid: "a@b.test", scope: "bare", outcome: "failed", error: "forbidden" }, undefined, NOW)).toBe("Blocking a@b.test failed: forbidden; nothing blocked.");
+    });
+
+    it("a thrown error reads as offline, unsupported, no answer or the server's refusal", () => {
+      expect(blockingErrorReply("block", "a@b.test", new RosterError("offline", "a@b.test", "get"))).toBe(
+        "The bot is not connected to its server; nothing blocked. Try again when it is online.",
+      );
+      expect(blockingErrorReply("unblock", "a@b.test", new RosterError("not-supported", "a@b.test", "get"))).toBe("The server does not support blocking (no XEP-0191); nothing lifted.");
+      expect(blockingErrorReply("unblock", "spam.example", new RosterError("timeout", "spam.example", "get"))).toBe(
+        'The server did not answer the unblock of spam.example (domain); nothing lifted for sure. Send "blocked" to see the list.',
+      );
+      expect(blockingErrorReply("block", "a@b.test", new RosterError("not-acceptable", "a@b.test", "get"))).toBe("The server refused to block a@b.test (not-acceptable); nothing blocked.");
+      expect(blockingErrorReply("block", "a@b.test", new Error("boom"))).toBe("block a@b.test failed: boom");
+    });
+
+    it("unblock says whose entry it was, or which entry still blocks the JID", () => {
+      expect(unblockReply({ jid: "spam.example", outcome: "unblocked" }, mine, undefined)).toBe("Unblocked spam.example (domain). It was added by admin:boss@b.test.");
+      expect(unblockReply({ jid: "troll@x.test", outcome: "unblocked" }, persons, undefined)).toBe("Unblocked troll@x.test. It was a person's entry (not the bot's).");
+      expect(unblockReply({ jid: "a@spam.example", outcome: "not-blocked" }, undefined, mine).split("\n")).toEqual([
+        "a@spam.example is not blocked; nothing to lift.",
+        'It is blocked by the entry spam.example (domain): send "unblock spam.example" to lift that.',
+      ]);
+      expect(unblockReply({ jid: "a@b.test", outcome: "not-blocked" }, undefined, undefined)).toBe("a@b.test is not blocked; nothing to lift.");
+    });
+
+    it("blocked lists every entry: who added it (not the bot for a person's), since, expiry; cut at 30", () => {
+      const rule: BlockEntry = { jid: "s@spam.example", owned: true, by: "rules", rule: "spammers", since: "2025-01-01T11:59:00Z" };
+      const due: BlockEntry = { jid: "late@x.test", owned: true, by: "rate-limit", since: "2024-12-31T12:00:00Z", expires: "2025-01-01T11:00:00Z" };
+      expect(blockedReply([rule, mine, persons, due], true, NOW).split("\n")).toEqual([
+        "4 entries blocked (3 by the bot, 1 not the bot):",
+        "s@spam.example - rule spammers, 1m ago, no expiry",
+        "spam.example (domain) - admin:boss@b.test, 2h ago, expires in 7d",
+        "troll@x.test - not the bot",
+        "late@x.test - rate-limit, 1d ago, expired, to be lifted",
+      ]);
+      const many = Array.from({ length: 40 }, (_, i): BlockEntry => ({ jid: `u${i}@x.test`, owned: false }));
+      const lines = blockedReply(many, true, NOW).split("\n");
+      expect(lines).toHaveLength(1 + MAX_LIST_LINES + 1);
+      expect(lines.at(-1)).toBe("… and 10 more");
+      expect(blockedReply([], true, NOW)).toBe("The blocklist is empty.");
+      expect(blockedReply([], false, NOW)).toBe("No blocklist: the server does not support blocking (no XEP-0191).");
+      expect(blockedReply([persons], false, NOW)).toBe("1 entry blocked (0 by the bot, 1 not the bot):\ntroll@x.test - not the bot");
+    });
+
+    it("explain names a rule's block, the fallback without server support, and a block in force", () => {
+      const e = { jid: "a@spam.example", action: "reject" as const, decidedBy: "rules" as const, rule: "flooders", reason: "domain matches", needsRoster: [] };
+      expect(explainReply({ ...e, block: { scope: "domain", forMs: 7 * DAY }, blockingSupported: true }, undefined, undefined, NOW, mine).split("\n")).toEqual([
+        "a@spam.example: reject, then block spam.example (domain) for 7d",
+        "rule flooders: domain matches",
+        "not in roster",
+        "blocked at the server: spam.example (domain) - admin:boss@b.test, 2h ago, expires in 7d",
+        "(rules only: plugins and rate limits may answer otherwise)",
+      ]);
+      expect(explainReply({ ...e, block: { scope: "bare" }, blockingSupported: false }, undefined, undefined, NOW).split("\n").slice(0, 3)).toEqual([
+        "a@spam.example: reject, then block a@spam.example until unblocked",
+        "rule flooders: domain matches",
+        "the server does not support blocking (no XEP-0191): this rule rejects only",
+      ]);
+      expect(explainReply({ ...e, blockingSupported: false }, undefined, undefined, NOW)).not.toContain("XEP-0191");
+    });
+
+    it("plan adds what a session start would change in the blocklist", () => {
+      const group = { changes: [], heldBack: 0 };
+      expect(planReply(group, { supported: true, lift: [], forget: [] }, NOW)).toBe("Group sync: nothing to change.\nBlocklist: nothing to change.");
+      expect(planReply(group, { supported: false, lift: [], forget: [] }, NOW).split("\n")[1]).toBe(
+        "Blocklist: the server does not support blocking (no XEP-0191); rules with block reject only.",
+      );
+      const expired: BlockEntry = { ...mine, jid: "old.example", expires: "2025-01-01T09:00:00Z" };
+      const removed: BlockEntry = { jid: "a@b.test", owned: true, by: "rules", rule: "spammers" };
+      expect(planReply(group, { supported: true, lift: [expired], forget: [removed] }, NOW).split("\n")).toEqual([
+        "Group sync: nothing to change.",
+        "Blocklist: would lift 1 expired entry and forget 1 entry a person removed:",
+        "lift old.example (domain) - admin:boss@b.test, expired 3h ago",
+        "forget a@b.test - rule spammers (not re-added)",
+      ]);
+    });
   });
 });

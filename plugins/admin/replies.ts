@@ -3,7 +3,14 @@
  * long lists are cut at MAX_LIST_LINES with "… and N more".
  */
 import {
+  domainOf,
+  RosterError,
   theyHaveOurPresence,
+  type BlockEntry,
+  type BlocklistPlan,
+  type BlockOutcome,
+  type BlockSpec,
+  type UnblockResult,
   type GrantResult,
   type GroupChange,
   type PendingRequest,
@@ -14,6 +21,7 @@ import {
   type SyncPlan,
   type SyncResult,
 } from "../../index.ts";
+import { formatDuration, span } from "./duration-text.ts";
 
 export const MAX_LIST_LINES = 30;
 
@@ -77,11 +85,20 @@ export function grantReply(g: GrantResult): string {
   return lines.join("\n");
 }
 
-export function explainReply(e: SubscriptionExplanation, item: RosterItem | undefined, pending: PendingRequest | undefined, now: number): string {
+/** ", then block spam.example (domain) for 7d": what a rule's block option adds to its reject. */
+function thenBlock(jid: string, block: BlockSpec): string {
+  const entry = block.scope === "domain" ? `${domainOf(jid)} (domain)` : jid;
+  return `, then block ${entry} ${block.forMs === undefined ? "until unblocked" : `for ${formatDuration(block.forMs)}`}`;
+}
+
+/** `blocked`: the blocklist entry (if any) that stops this JID's stanzas at the server now. */
+export function explainReply(e: SubscriptionExplanation, item: RosterItem | undefined, pending: PendingRequest | undefined, now: number, blocked?: BlockEntry): string {
   const given = e.input === undefined ? "" : ` (given as ${e.input})`;
-  const lines = [`${e.jid}${given}: ${e.action}`, e.decidedBy === "rules" ? `rule ${e.rule}: ${e.reason}` : `default (${e.reason})`];
+  const lines = [`${e.jid}${given}: ${e.action}${e.block ? thenBlock(e.jid, e.block) : ""}`, e.decidedBy === "rules" ? `rule ${e.rule}: ${e.reason}` : `default (${e.reason})`];
+  if (e.block && e.blockingSupported === false) lines.push(`${UNSUPPORTED}: this rule rejects only`);
   lines.push(item ? `in roster: ${item.subscription}${item.groups.length ? ` [${item.groups.join(", ")}]` : ""}` : "not in roster");
   if (pending) lines.push(`pending for ${age(pending.since, now)}`);
+  if (blocked) lines.push(`blocked at the server: ${entryLine(blocked, now)}`);
   lines.push("(rules only: plugins and rate limits may answer otherwise)");
   return lines.join("\n");
 }
@@ -148,7 +165,12 @@ function skippedLines(plan: SyncPlan): string[] {
   return [`Skipped ${skipped.length} roster item${skipped.length === 1 ? "" : "s"} I cannot read exactly (a person must mend them):`, ...capped(skipped.map((s) => `${cut(s.jid)}: ${s.reason}`))];
 }
 
-export function planReply(plan: SyncPlan): string {
+/** The group sync plan, then (when given) what a session start would change in the blocklist. */
+export function planReply(plan: SyncPlan, blocklist?: BlocklistPlan, now = Date.now()): string {
+  return [groupPlanText(plan), ...(blocklist ? [blocklistPlanText(blocklist, now)] : [])].join("\n");
+}
+
+function groupPlanText(plan: SyncPlan): string {
   const held = plan.heldBack ? `${plan.heldBack} removal${plan.heldBack === 1 ? "" : "s"} held back by maxPerRun.` : undefined;
   if (plan.changes.length === 0) return ["Group sync: nothing to change.", ...(held ? [held] : []), ...skippedLines(plan)].join("\n");
   return [
@@ -167,6 +189,126 @@ export function syncReply(r: SyncResult): string {
   lines.push(...capped(r.failed.map((f) => `failed ${f.change.jid}: ${f.error}`), 10));
   if (r.plan.heldBack) lines.push(`${r.plan.heldBack} removal${r.plan.heldBack === 1 ? "" : "s"} held back by maxPerRun.`);
   return lines.join("\n");
+}
+
+// ---- blocking at the server (XEP-0191) ----
+
+const UNSUPPORTED = "the server does not support blocking (no XEP-0191)";
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** An entry's name: a domain entry (no "@", no resource) says so. */
+export function entryName(jid: string): string {
+  return jid.includes("@") || jid.includes("/") ? jid : `${jid} (domain)`;
+}
+
+/** "2026-12-07 22:48 UTC" */
+function clock(iso: string): string {
+  return `${iso.slice(0, 16).replace("T", " ")} UTC`;
+}
+
+function expiry(expires: string | undefined, now: number): string {
+  if (expires === undefined) return "no expiry";
+  const left = Date.parse(expires) - now;
+  return left > 0 ? `expires in ${span(left)}` : "expired, to be lifted";
+}
+
+/** Who made the bot add an owned entry: "rule spammers", "admin:boss@example.org", "rate-limit". */
+function addedBy(e: BlockEntry): string {
+  if (!e.owned) return "not the bot";
+  if (e.by === "rules" && e.rule) return `rule ${e.rule}`;
+  return `${e.by ?? "the bot"}${e.rule ? ` (rule ${e.rule})` : ""}`;
+}
+
+/** "admin:boss@example.org, 2h ago, expires in 6d 22h" */
+function entryDetails(e: BlockEntry, now: number): string {
+  const parts = [addedBy(e)];
+  if (e.since) parts.push(`${age(e.since, now)} ago`);
+  if (e.owned) parts.push(expiry(e.expires, now));
+  return parts.join(", ");
+}
+
+/** "spam.example (domain) - admin:boss@example.org, 2h ago, expires in 6d 22h" */
+function entryLine(e: BlockEntry, now: number): string {
+  return `${entryName(e.jid)} - ${entryDetails(e, now)}`;
+}
+
+/**
+ * What `block` did. `held`: the entry the blocklist holds for it afterwards (for "already": whose
+ * it is, and when it expires); `asked`: the JID or domain the admin named.
+ */
+export function blockReply(o: BlockOutcome, held: BlockEntry | undefined, now: number, asked = o.jid): string {
+  const name = entryName(o.outcome === "already" ? asked : o.jid);
+  switch (o.outcome) {
+    case "blocked":
+      return o.expires === undefined
+        ? `Blocked ${name} at the server, with no expiry: "unblock ${o.jid}" lifts it.`
+        : `Blocked ${name} at the server until ${clock(o.expires)} (${span(Date.parse(o.expires) - now)}).`;
+    case "already": {
+      if (!held) return `${name} is already being blocked; nothing more sent.`;
+      const via = held.jid === asked ? "" : ` (entry ${entryName(held.jid)})`;
+      if (!held.owned) return `${name} is already blocked${via}, by a person (not the bot): left as it is.`;
+      return [
+        `${name} is already blocked${via}: ${entryDetails(held, now)}.`,
+        `Left as it is; to change its expiry, "unblock ${held.jid}" then block again.`,
+      ].join("\n");
+    }
+    case "unsupported":
+      return `Nothing blocked: ${UNSUPPORTED}.`;
+    case "failed":
+      return `Blocking ${name} failed${o.error ? `: ${o.error}` : ""}; nothing blocked.`;
+  }
+}
+
+/** What `unblock` did. `was`: the entry before (whose it was); `covering`: an entry that still blocks the JID (its domain's). */
+export function unblockReply(r: UnblockResult, was: BlockEntry | undefined, covering: BlockEntry | undefined): string {
+  const name = entryName(r.jid);
+  if (r.outcome === "unblocked") {
+    const whose = was ? (was.owned ? ` It was added by ${addedBy(was)}.` : " It was a person's entry (not the bot's).") : "";
+    return `Unblocked ${name}.${whose}`;
+  }
+  const lines = [`${name} is not blocked; nothing to lift.`];
+  if (covering && covering.jid !== r.jid) lines.push(`It is blocked by the entry ${entryName(covering.jid)}: send "unblock ${covering.jid}" to lift that.`);
+  return lines.join("\n");
+}
+
+/** A block or unblock that threw: offline, no XEP-0191, or the server's refusal, in plain words. */
+export function blockingErrorReply(verb: "block" | "unblock", jid: string, err: unknown): string {
+  const nothing = verb === "block" ? "nothing blocked" : "nothing lifted";
+  const condition = err instanceof RosterError ? err.condition : undefined;
+  if (condition === "offline") return `The bot is not connected to its server; ${nothing}. Try again when it is online.`;
+  if (condition === "not-supported") return `${UNSUPPORTED[0]!.toUpperCase()}${UNSUPPORTED.slice(1)}; ${nothing}.`;
+  if (condition === "timeout") return `The server did not answer the ${verb} of ${entryName(jid)}; ${nothing} for sure. Send "blocked" to see the list.`;
+  if (condition) return `The server refused to ${verb} ${entryName(jid)} (${condition}); ${nothing}.`;
+  return `${verb} ${jid} failed: ${err instanceof Error ? err.message : String(err)}`;
+}
+
+/** `blocked`: every entry of the blocklist, whose it is, since when, and when the bot lifts it. */
+export function blockedReply(entries: readonly BlockEntry[], supported: boolean, now: number): string {
+  if (entries.length === 0) return supported ? "The blocklist is empty." : `No blocklist: ${UNSUPPORTED}.`;
+  const owned = entries.filter((e) => e.owned).length;
+  return [
+    `${plural(entries.length, "entry", "entries")} blocked (${owned} by the bot, ${entries.length - owned} not the bot):`,
+    ...capped(entries.map((e) => entryLine(e, now))),
+  ].join("\n");
+}
+
+/** What a session start would change in the blocklist (plan). */
+function blocklistPlanText(p: BlocklistPlan, now: number): string {
+  if (!p.supported) return `Blocklist: ${UNSUPPORTED}; rules with block reject only.`;
+  if (p.lift.length === 0 && p.forget.length === 0) return "Blocklist: nothing to change.";
+  const heads: string[] = [];
+  if (p.lift.length) heads.push(`lift ${plural(p.lift.length, "expired entry", "expired entries")}`);
+  if (p.forget.length) heads.push(`forget ${plural(p.forget.length, "entry", "entries")} a person removed`);
+  return [
+    `Blocklist: would ${heads.join(" and ")}:`,
+    ...capped([
+      ...p.lift.map((e) => `lift ${entryName(e.jid)} - ${addedBy(e)}${e.expires ? `, expired ${age(e.expires, now)} ago` : ""}`),
+      ...p.forget.map((e) => `forget ${entryName(e.jid)} - ${addedBy(e)} (not re-added)`),
+    ]),
+  ].join("\n");
 }
 
 export const REFUSED = "Sorry, I only take commands from my admins.";

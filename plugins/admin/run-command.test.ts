@@ -1,13 +1,57 @@
 /** Commands against a stand-in for the roster service (only the public contract is used). */
 import { describe, expect, it } from "vitest";
-import type { GrantResult, GroupSyncApi, PendingRequest, RosterItem, RosterService, SubscriptionDecision, SubscriptionsApi } from "../roster/api.ts";
+import {
+  RosterError,
+  type BlockEntry,
+  type BlockingApi,
+  type BlockOutcome,
+  type GrantResult,
+  type GroupSyncApi,
+  type PendingRequest,
+  type RosterItem,
+  type RosterService,
+  type SubscriptionDecision,
+  type SubscriptionsApi,
+} from "../roster/api.ts";
 import { parseCommand, type Command } from "./commands.ts";
 import { runCommand } from "./run-command.ts";
 import { DecisionCounter } from "./stats.ts";
 
 const item = (jid: string, over: Partial<RosterItem> = {}): RosterItem => ({ jid, groups: [], subscription: "none", approved: false, ...over });
 
-function fakeRoster(over: { groups?: GroupSyncApi; loaded?: boolean; items?: RosterItem[]; pending?: string[]; grant?: Partial<GrantResult> } = {}) {
+/** A blocklist stand-in: `entries` is the server's list; calls are recorded as text. */
+function fakeBlocking(calls: string[], entries: BlockEntry[], over: { supported?: boolean; fail?: Error } = {}): BlockingApi {
+  const domainOf = (jid: string) => jid.slice(jid.lastIndexOf("@") + 1);
+  return {
+    supported: over.supported ?? true,
+    list: () => entries.slice(),
+    blockedBy: (jid) => entries.find((e) => e.jid === jid) ?? entries.find((e) => e.jid === domainOf(jid)),
+    block: async (jid, o = {}) => {
+      calls.push(`block ${jid} by=${o.by} for=${o.forMs}`);
+      if (over.fail) throw over.fail;
+      const key = jid.toLowerCase();
+      const scope = key.includes("@") ? "bare" : "domain";
+      if (!(over.supported ?? true)) return { jid: key, scope, outcome: "unsupported" } satisfies BlockOutcome;
+      if (entries.some((e) => e.jid === key)) return { jid: key, scope, outcome: "already" } satisfies BlockOutcome;
+      const expires = o.forMs === undefined ? undefined : new Date(Date.now() + o.forMs).toISOString();
+      entries.push({ jid: key, owned: true, by: o.by, since: new Date().toISOString(), ...(expires ? { expires } : {}) });
+      return { jid: key, scope, outcome: "blocked", ...(expires ? { expires } : {}) } satisfies BlockOutcome;
+    },
+    unblock: async (jid, o = {}) => {
+      calls.push(`unblock ${jid} by=${o.by}`);
+      if (over.fail) throw over.fail;
+      const i = entries.findIndex((e) => e.jid === jid.toLowerCase());
+      if (i === -1) return { jid, outcome: "not-blocked" };
+      entries.splice(i, 1);
+      return { jid, outcome: "unblocked" };
+    },
+    plan: () => ({ supported: over.supported ?? true, lift: [], forget: [] }),
+  };
+}
+
+function fakeRoster(
+  over: { groups?: GroupSyncApi; loaded?: boolean; items?: RosterItem[]; pending?: string[]; grant?: Partial<GrantResult>; blocklist?: BlockEntry[]; blocking?: { supported?: boolean; fail?: Error } } = {},
+) {
   const pending: PendingRequest[] = (over.pending ?? ["held@a.test"]).map((jid) => ({ jid, since: new Date().toISOString(), decidedBy: "rules", rule: "held", reason: "r" }));
   const calls: string[] = [];
   const decision = (jid: string, action: SubscriptionDecision["action"], by: string, sent: string[]): SubscriptionDecision => ({ jid, action, decidedBy: by, rule: undefined, reason: "", sent });
@@ -38,6 +82,7 @@ function fakeRoster(over: { groups?: GroupSyncApi; loaded?: boolean; items?: Ros
     list: () => items,
     inGroup: (g: string) => items.filter((i) => i.groups.includes(g)),
     get: (jid: string) => items.find((i) => i.jid === jid),
+    blocking: fakeBlocking(calls, over.blocklist ?? [], over.blocking),
   } as unknown as RosterService;
   return { roster, calls };
 }
@@ -50,7 +95,7 @@ const cmd = (text: string): Command => {
 
 describe("runCommand", () => {
   const counter = new DecisionCounter();
-  const run = (roster: RosterService, text: string) => runCommand(cmd(text), { roster, counter, admin: "boss@b.test" });
+  const run = (roster: RosterService, text: string) => runCommand(cmd(text), { roster, counter, admin: "boss@b.test", admins: new Set(["boss@b.test", "ops@ops.test"]) });
 
   it("approve and deny go through subscriptions with the admin as the decider", async () => {
     const { roster, calls } = fakeRoster({ pending: ["held@a.test", "x@a.test"] });
@@ -126,8 +171,75 @@ describe("runCommand", () => {
       },
     };
     const { roster } = fakeRoster({ groups });
-    expect((await run(roster, "plan")).reply).toBe('Group sync would make 1 change:\n+ n@b.test [Team]\nSend "sync" to apply.');
+    expect((await run(roster, "plan")).reply).toBe('Group sync would make 1 change:\n+ n@b.test [Team]\nSend "sync" to apply.\nBlocklist: nothing to change.');
     expect((await run(roster, "sync")).reply).toBe("Group sync: applied 1 of 1.");
     expect(triggers).toEqual(["manual"]);
+  });
+
+  describe("blocking", () => {
+    it("block goes to roster.blocking with the admin as who, and the duration", async () => {
+      const { roster, calls } = fakeRoster();
+      const out = await run(roster, "block Spam.Example 7d");
+      expect(out.result).toBe("ok");
+      expect(out.reply).toMatch(/^Blocked spam\.example \(domain\) at the server until \d{4}-\d\d-\d\d \d\d:\d\d UTC \(7d\)\.$/);
+      expect(await run(roster, "block xmpp:s@x.test/bot")).toEqual({ reply: 'Blocked s@x.test at the server, with no expiry: "unblock s@x.test" lifts it.', result: "ok" });
+      expect(calls).toEqual(["block spam.example by=admin:boss@b.test for=604800000", "block s@x.test by=admin:boss@b.test for=undefined"]);
+    });
+
+    it("block sends the spelling typed when it differs by more than case (A-labels)", async () => {
+      const { roster, calls } = fakeRoster();
+      await run(roster, "block a@xn--bcher-kva.example");
+      expect(calls).toEqual(["block a@xn--bcher-kva.example by=admin:boss@b.test for=undefined"]);
+    });
+
+    it("block of a person's entry says so and leaves it", async () => {
+      const { roster } = fakeRoster({ blocklist: [{ jid: "troll@x.test", owned: false }] });
+      expect(await run(roster, "block troll@x.test 1d")).toEqual({ reply: "troll@x.test is already blocked, by a person (not the bot): left as it is.", result: "already" });
+    });
+
+    it("refuses to block the bot, its server, the sender or another admin, and calls nothing", async () => {
+      const { roster, calls } = fakeRoster();
+      expect(await run(roster, "block bot@a.test")).toEqual({ reply: "That would block the bot's own account (or its server); nothing blocked.", result: "refused" });
+      expect((await run(roster, "block A.test")).result).toBe("refused");
+      expect((await run(roster, "block b.test")).reply).toBe("That would block your own messages to the bot; nothing blocked.");
+      expect((await run(roster, "block ops@ops.test")).reply).toBe("That would stop admin ops@ops.test's commands reaching the bot; nothing blocked.");
+      expect((await run(roster, "block ops.test 1h")).result).toBe("refused");
+      expect(calls).toEqual([]);
+    });
+
+    it("no server support, offline and a server refusal become plain replies", async () => {
+      expect(await run(fakeRoster({ blocking: { supported: false } }).roster, "block a@x.test")).toEqual({
+        reply: "Nothing blocked: the server does not support blocking (no XEP-0191).",
+        result: "unsupported",
+      });
+      const offline = fakeRoster({ blocking: { fail: new RosterError("offline", "a@x.test", "get") } }).roster;
+      expect((await run(offline, "block a@x.test")).reply).toBe("The bot is not connected to its server; nothing blocked. Try again when it is online.");
+      expect((await run(offline, "unblock a@x.test")).result).toMatch(/^error: /);
+      const refused = fakeRoster({ blocking: { fail: new RosterError("forbidden", "a@x.test", "get") } }).roster;
+      expect((await run(refused, "unblock a@x.test")).reply).toBe("The server refused to unblock a@x.test (forbidden); nothing lifted.");
+    });
+
+    it("unblock lifts any entry, says whose it was, and points at a domain entry that still blocks", async () => {
+      const blocklist: BlockEntry[] = [
+        { jid: "spam.example", owned: true, by: "rules", rule: "flooders" },
+        { jid: "t@x.test/phone", owned: false },
+      ];
+      const { roster, calls } = fakeRoster({ blocklist });
+      expect(await run(roster, "unblock a@spam.example")).toEqual({
+        reply: 'a@spam.example is not blocked; nothing to lift.\nIt is blocked by the entry spam.example (domain): send "unblock spam.example" to lift that.',
+        result: "not blocked",
+      });
+      expect((await run(roster, "unblock T@X.test/phone")).reply).toBe("Unblocked t@x.test/phone. It was a person's entry (not the bot's).");
+      expect((await run(roster, "unblock spam.example")).reply).toBe("Unblocked spam.example (domain). It was added by rule flooders.");
+      expect(calls).toEqual(["unblock a@spam.example by=admin:boss@b.test", "unblock t@x.test/phone by=admin:boss@b.test", "unblock spam.example by=admin:boss@b.test"]);
+    });
+
+    it("blocked lists the entries once the roster is loaded; explain shows a block in force", async () => {
+      const blocklist: BlockEntry[] = [{ jid: "spam.example", owned: true, by: "admin:boss@b.test", since: new Date().toISOString() }];
+      const { roster } = fakeRoster({ blocklist });
+      expect((await run(roster, "blocked")).reply).toMatch(/^1 entry blocked \(1 by the bot, 0 not the bot\):\nspam\.example \(domain\) - admin:boss@b\.test, \d+s ago, no expiry$/);
+      expect((await run(roster, "explain a@spam.example")).reply).toContain("\nblocked at the server: spam.example (domain) - admin:boss@b.test");
+      expect((await run(fakeRoster({ loaded: false }).roster, "blocked")).reply).toMatch(/not loaded yet/);
+    });
   });
 });

@@ -3,10 +3,13 @@
  * and returns the reply text and a short result for the audit line. Never throws: a failing call
  * becomes a reply that says so.
  */
-import type { RosterService } from "../../index.ts";
+import { domainOf, type BlockEntry, type BlockingApi, type RosterService } from "../../index.ts";
 import { closestJids } from "./closest.ts";
 import { HELP_TEXT, type Command } from "./commands.ts";
 import {
+  blockedReply,
+  blockingErrorReply,
+  blockReply,
   decisionReply,
   explainReply,
   grantReply,
@@ -16,20 +19,26 @@ import {
   rosterReply,
   statsReply,
   syncReply,
+  unblockReply,
 } from "./replies.ts";
 import type { DecisionCounter } from "./stats.ts";
 
 export interface CommandEnv {
   roster: RosterService;
   counter: DecisionCounter;
-  /** Bare JID of the admin who sent the command (recorded as who approved or denied). */
+  /** Bare JID of the admin who sent the command (recorded as who approved, denied, blocked or unblocked). */
   admin: string;
+  /** Every admin's bare JID: `block` refuses an entry that would stop an admin's commands. */
+  admins?: ReadonlySet<string>;
   now?: () => number;
 }
 
 export interface CommandOutcome {
   reply: string;
-  /** For the audit line: "ok", "not pending" (an approve that sent nothing) or "error: ...". */
+  /**
+   * For the audit line: "ok", "not pending" (an approve that sent nothing), "refused" (a block of
+   * the bot or an admin), a block's "already" / "unsupported", "not blocked", or "error: ...".
+   */
   result: string;
 }
 
@@ -45,7 +54,58 @@ export async function runCommand(cmd: Command, env: CommandEnv): Promise<Command
   }
 }
 
-async function execute(cmd: Command, { roster, counter, admin, now = Date.now }: CommandEnv): Promise<string | CommandOutcome> {
+/** True when a blocklist entry (a bare JID, or a domain) stops stanzas from this bare JID. */
+function covers(entry: string, jid: string): boolean {
+  return entry === jid || (!entry.includes("@") && entry === domainOf(jid));
+}
+
+/** Why an entry must not be blocked from chat: it would cut off the bot's account or an admin. */
+function selfHarm(entry: string, env: CommandEnv): string | undefined {
+  if (covers(entry, env.roster.account)) return "That would block the bot's own account (or its server); nothing blocked.";
+  if (covers(entry, env.admin)) return "That would block your own messages to the bot; nothing blocked.";
+  const admin = [...(env.admins ?? [])].find((a) => covers(entry, a));
+  return admin ? `That would stop admin ${admin}'s commands reaching the bot; nothing blocked.` : undefined;
+}
+
+/** The entry the blocklist holds under this exact JID, else the one that covers it (its domain's). */
+function heldEntry(blocking: BlockingApi, jid: string): BlockEntry | undefined {
+  return blocking.list().find((e) => e.jid === jid) ?? blocking.blockedBy(jid);
+}
+
+async function block(cmd: Extract<Command, { name: "block" }>, env: CommandEnv): Promise<CommandOutcome> {
+  const refusal = selfHarm(cmd.jid, env);
+  if (refusal) return { reply: refusal, result: "refused" };
+  const blocking = env.roster.blocking;
+  const now = env.now ?? Date.now;
+  try {
+    const outcome = await blocking.block(cmd.given ?? cmd.jid, { by: `admin:${env.admin}`, ...(cmd.forMs === undefined ? {} : { forMs: cmd.forMs }) });
+    // For "already", the outcome names the entry that holds it (the JID's own, or its domain's).
+    const reply = blockReply(outcome, outcome.outcome === "already" ? heldEntry(blocking, outcome.jid) : undefined, now(), cmd.jid);
+    const result = outcome.outcome === "blocked" ? "ok" : outcome.outcome === "failed" ? `error: ${outcome.error ?? "failed"}` : outcome.outcome;
+    return { reply, result };
+  } catch (err) {
+    return { reply: blockingErrorReply("block", cmd.jid, err), result: `error: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}
+
+async function unblock(cmd: Extract<Command, { name: "unblock" }>, env: CommandEnv): Promise<CommandOutcome> {
+  const blocking = env.roster.blocking;
+  // A person's entry may name one resource: a full JID typed is lifted as such when the list holds it.
+  const entries = blocking.list();
+  const full = cmd.full === undefined ? undefined : entries.find((e) => e.jid === cmd.full);
+  const target = full ? full.jid : cmd.jid;
+  const was = full ?? entries.find((e) => e.jid === cmd.jid);
+  try {
+    const r = await blocking.unblock(full ? full.jid : (cmd.given ?? cmd.jid), { by: `admin:${env.admin}` });
+    const covering = r.outcome === "not-blocked" ? blocking.blockedBy(target) : undefined;
+    return { reply: unblockReply(r, was, covering), result: r.outcome === "unblocked" ? "ok" : "not blocked" };
+  } catch (err) {
+    return { reply: blockingErrorReply("unblock", target, err), result: `error: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}
+
+async function execute(cmd: Command, env: CommandEnv): Promise<string | CommandOutcome> {
+  const { roster, counter, admin, now = Date.now } = env;
   const subs = roster.subscriptions;
   if ((cmd.name === "approve" || cmd.name === "grant" || cmd.name === "deny") && cmd.jid === roster.account) return "That is the bot's own account.";
   switch (cmd.name) {
@@ -69,7 +129,16 @@ async function execute(cmd: Command, { roster, counter, admin, now = Date.now }:
       return decisionReply(await subs.deny(cmd.jid, { by: admin }), wasPending);
     }
     case "explain":
-      return explainReply(subs.explain(cmd.given ?? cmd.jid), roster.get(cmd.jid), subs.pending().find((p) => p.jid === cmd.jid), now());
+      return explainReply(subs.explain(cmd.given ?? cmd.jid), roster.get(cmd.jid), subs.pending().find((p) => p.jid === cmd.jid), now(), roster.blocking.blockedBy(cmd.jid));
+    case "block":
+      return block(cmd, env);
+    case "unblock":
+      return unblock(cmd, env);
+    case "blocked": {
+      if (!roster.loaded) return NOT_LOADED;
+      const blocking = roster.blocking;
+      return blockedReply(blocking.list(), blocking.supported, now());
+    }
     case "roster":
       if (!roster.loaded) return NOT_LOADED;
       return rosterReply(cmd.group === undefined ? roster.list() : roster.inGroup(cmd.group), cmd.group);
@@ -77,7 +146,7 @@ async function execute(cmd: Command, { roster, counter, admin, now = Date.now }:
       return statsReply({ items: roster.list(), pending: subs.pending().length, decisions: counter.byAction, since: counter.since, now: now() });
     case "plan":
       if (!roster.loaded) return NOT_LOADED;
-      return planReply(roster.groups.plan());
+      return planReply(roster.groups.plan(), roster.blocking.plan(), now());
     case "sync":
       if (!roster.loaded) return NOT_LOADED;
       return syncReply(await roster.groups.sync("manual"));

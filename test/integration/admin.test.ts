@@ -3,8 +3,6 @@
  * chat; an approve of a JID with no held request sends nothing; grant sends what it says; a
  * non-admin is refused and audited; every read-only command replies.
  */
-import { existsSync, readFileSync } from "node:fs";
-import path from "node:path";
 import type { XmlElement } from "../../bots/xmpp.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BotConfig } from "../../bots/config/load.ts";
@@ -13,7 +11,8 @@ import admin from "../../plugins/admin/index.ts";
 import { REFUSED } from "../../plugins/admin/replies.ts";
 import roster from "../../plugins/roster/index.ts";
 import { startServer, type StoredRosterItem, type XmppTestServer } from "../../scripts/xmpp-server.ts";
-import { TestClient, xml } from "../../scripts/xmpp-client.ts";
+import { TestClient } from "../../scripts/xmpp-client.ts";
+import { auditLineIn, chatFrom, fromJid, sendCommand } from "../helpers/admin-chat.ts";
 import { type LogCapture, startTestBot } from "../helpers/bot.ts";
 import { waitForLog } from "../helpers/logger.ts";
 
@@ -37,33 +36,15 @@ async function contact(jid: string): Promise<TestClient> {
   return c;
 }
 
-const fromBot = (s: XmlElement) => (s.attrs.from ?? "").split("/")[0] === BOT;
-const chatFromBot = (c: TestClient, ms = 5_000) => c.waitFor((s) => s.name === "message" && fromBot(s) && s.getChildText("body") !== null, ms);
-
-async function command(c: TestClient, text: string, replyWithinMs = 5_000): Promise<string> {
-  const reply = chatFromBot(c, replyWithinMs);
-  await c.send(xml("message", { to: BOT, type: "chat" }, xml("body", {}, text)));
-  const stanza = await reply;
-  expect(stanza.attrs.type).toBe("chat");
-  expect(stanza.attrs.to).toBe(c.fullJid);
-  return stanza.getChildText("body")!;
-}
+const fromBot = fromJid(BOT);
+const chatFromBot = (c: TestClient, ms = 5_000) => chatFrom(BOT, c, ms);
+const command = (c: TestClient, text: string, replyWithinMs = 5_000) => sendCommand(BOT, c, text, replyWithinMs);
 
 const subscriptionAnswer = (c: TestClient, ms = 3_000) =>
   c.waitFor((s) => s.name === "presence" && fromBot(s) && ["subscribed", "unsubscribed"].includes(s.attrs.type ?? ""), ms);
 
 /** An audit line of the given kind; lines are written a moment later, so wait until one matches. */
-async function auditLine(pred: (l: Record<string, unknown>) => boolean, timeoutMs = 3_000, kind = "admin"): Promise<Record<string, unknown>> {
-  const file = path.join(config.dataDir, "audit.log");
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const lines = existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((l) => l.endsWith("}")) : [];
-    const found = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.kind === kind && pred(l));
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`no matching ${kind} audit line; have:\n${lines.join("\n")}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const auditLine = (pred: (l: Record<string, unknown>) => boolean, timeoutMs = 3_000, kind = "admin") => auditLineIn(config.dataDir, kind, pred, timeoutMs);
 
 /** The bot's roster item for `jid` as the server stored it (a roster get never shows `approved`). */
 function storedRosterItem(jid: string): StoredRosterItem | undefined {
