@@ -326,20 +326,27 @@ export interface BlockingApi {
   plan(): BlocklistPlan;
 }
 
-/** An entry was added to the blocklist (by the bot, or pushed by the server for another client). */
+/**
+ * Where a blocklist change came from: "bot", this bot made it; "push", another client of the account
+ * made it while the bot was online; "reload", the session start found it (made while the bot was
+ * offline: entries added or removed since the last session of this process, and the bot's own
+ * entries a person removed).
+ */
+export type BlocklistChangeOrigin = "bot" | "push" | "reload";
+
+/** An entry was added to the blocklist (by the bot, or by another client of the account). */
 export interface BlockedEvent {
   entry: BlockEntry;
-  /** "bot": this bot added it; "push": another client of the account did. */
-  origin: "bot" | "push";
+  origin: BlocklistChangeOrigin;
 }
 
 /** An entry left the blocklist. */
 export interface UnblockedEvent {
   /** The entry as it was. */
   entry: BlockEntry;
-  /** Who removed it: "expired", "admin:<jid>", a plugin name, or "account" when another client did (a push). */
+  /** Who removed it: "expired", "admin:<jid>", a plugin name, or "account" when another client of the account did. */
   by: string;
-  origin: "bot" | "push";
+  origin: BlocklistChangeOrigin;
 }
 
 /** Hooks of the blocklist. */

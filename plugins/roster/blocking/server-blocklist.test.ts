@@ -232,8 +232,12 @@ describe("ServerBlocklist", () => {
     owned.add({ jid: "removed@b.test", by: "rules", since });
     owned.add({ jid: "kept@b.test", by: "rules", since, expires: new Date(Date.now() + HOUR).toISOString() });
     const server = fakeServer(env, { list: ["due@b.test", "kept@b.test", "person@b.test"] });
-    const { blocking } = make();
+    const { blocking, unblocked } = make();
     await session(blocking);
+    expect(unblocked).toEqual([
+      { entry: expect.objectContaining({ jid: "removed@b.test", owned: true }), by: "account", origin: "reload" },
+      { entry: expect.objectContaining({ jid: "due@b.test", owned: true }), by: "expired", origin: "bot" },
+    ]);
     expect(server.sets.map((s) => s.getChild("unblock", NS_BLOCKING)?.getChildren("item").map((i) => i.attrs.jid))).toEqual([["due@b.test"]]);
     expect(blocking.list()).toEqual([expect.objectContaining({ jid: "kept@b.test", owned: true }), { jid: "person@b.test", owned: false }]);
     expect(blocking.plan()).toEqual({ supported: true, lift: [], forget: [] });
@@ -241,6 +245,18 @@ describe("ServerBlocklist", () => {
       ["removed@b.test", "account", "forgotten"],
       ["due@b.test", "expired", "unblocked"],
     ]);
+  });
+
+  it("a reconnect tells what another client changed while the bot was offline (origin reload)", async () => {
+    const server = fakeServer(env, { list: ["gone@b.test", "stays@b.test"] });
+    const { blocking, blocked, unblocked } = make();
+    await session(blocking);
+    expect([blocked, unblocked]).toEqual([[], []]); // the first session of a process has nothing to compare with
+    server.list.delete("gone@b.test");
+    server.list.add("new@b.test");
+    await session(blocking);
+    expect(blocked).toEqual([{ entry: { jid: "new@b.test", owned: false }, origin: "reload" }]);
+    expect(unblocked).toEqual([{ entry: { jid: "gone@b.test", owned: false }, by: "account", origin: "reload" }]);
   });
 
   it("with auto off (plan) sends nothing and tells what a session start would do", async () => {

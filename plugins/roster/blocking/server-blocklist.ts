@@ -48,6 +48,8 @@ export class ServerBlocklist implements BlockingApi {
   private warnedThisSession = false;
   private sessionStart: Promise<void> = Promise.resolve();
   private sessions = 0;
+  /** A session of this process has fetched the list (so the next one can tell what changed). */
+  private listedBefore = false;
   /** Blocks on their way, by entry: a second block of one entry waits for the first. */
   private readonly blocking = new Map<string, Promise<BlockOutcome>>();
   private readonly unblocking = new Map<string, Promise<void>>();
@@ -131,6 +133,8 @@ export class ServerBlocklist implements BlockingApi {
     this.supportedFlag = false;
     this.warnedThisSession = false;
     this.retryAfter = undefined;
+    // The last session's list (if this process had one), to tell what changed while offline.
+    const previous = this.listedBefore ? new Map(this.onServer) : undefined;
     this.onServer.clear();
     const log = this.ctx.logger;
     const queue: Ok<BlocklistPush>[] = [];
@@ -158,11 +162,26 @@ export class ServerBlocklist implements BlockingApi {
     } finally {
       if (this.queued === queue) this.queued = undefined;
     }
+    this.listedBefore = true;
+    if (previous) this.announceOfflineChanges(previous);
     for (const push of queue) this.applyPush(push);
     this.countEntries();
     log.info({ entries: this.onServer.size, owned: this.ownedOnServer() }, "blocklist loaded");
     if (this.auto) await this.reconcileNow();
     this.armTimer();
+  }
+
+  /**
+   * Entries another client added or removed while the bot was offline (a reconnect of this process).
+   * The bot's own entries that were removed are told by forget(), at reconciliation.
+   */
+  private announceOfflineChanges(previous: Map<string, string>): void {
+    for (const jid of this.onServer.keys()) {
+      if (!previous.has(jid)) void this.hooks.blocked.emit({ entry: this.entryOf(jid), origin: "reload" });
+    }
+    for (const jid of previous.keys()) {
+      if (!this.onServer.has(jid) && !this.options.owned.get(jid)) void this.hooks.unblocked.emit({ entry: { jid, owned: false }, by: "account", origin: "reload" });
+    }
   }
 
   /** Forgets the bot's entries a person removed and lifts those whose time is up. */
@@ -184,6 +203,8 @@ export class ServerBlocklist implements BlockingApi {
   /** A bot entry a person removed: the bot forgets it and does not add it again on its own. */
   private forget(entry: OwnedBlock, when: "session" | "push"): void {
     if (!this.options.owned.delete(entry.jid)) return;
+    // A push tells its own unblocked event (applyPush); a session start tells it here.
+    if (when === "session") void this.hooks.unblocked.emit({ entry: ownedEntry(entry), by: "account", origin: "reload" });
     this.audit({ kind: "unblock", jid: entry.jid, by: "account", ...(entry.rule ? { rule: entry.rule } : {}), result: "forgotten" });
     this.options.metrics.unblock("account");
     this.ctx.logger.info(
