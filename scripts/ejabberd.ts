@@ -166,9 +166,7 @@ ${service}modules:
   mod_ping: {}
   mod_caps: {}
   mod_offline: {}
-  mod_blocking: {}
-  mod_privacy: {}
-${this.options.streamManagement === false ? "" : "  mod_stream_mgmt:\n    resume_timeout: 30\n"}`;
+${this.options.blocking === false ? "" : "  mod_blocking: {}\n  mod_privacy: {}\n"}${this.options.streamManagement === false ? "" : "  mod_stream_mgmt:\n    resume_timeout: 30\n"}`;
   }
 
   private async startProcess(): Promise<void> {

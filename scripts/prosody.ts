@@ -116,6 +116,11 @@ export interface ProsodyOptions {
    * connection sends from any JID there, as a remote domain's traffic would arrive.
    */
   components?: { domain: string; secret: string }[];
+  /**
+   * Offer XEP-0191 blocking (default true): Prosody's mod_blocklist, ejabberd's mod_blocking (which
+   * in 23.01 needs mod_privacy). False: a server without the feature, for the bot's fallback.
+   */
+  blocking?: boolean;
 }
 
 export class ProsodyServer {
@@ -178,7 +183,7 @@ run_as_root = true
 pidfile = ${luaString(path.join(this.dir, "prosody.pid"))}
 data_path = ${luaString(this.dataDir)}
 plugin_paths = {}
-modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "presence"; "message"; "iq";${this.options.streamManagement === false ? "" : ' "smacks";'} "limits"; "offline" }
+modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "presence"; "message"; "iq";${this.options.streamManagement === false ? "" : ' "smacks";'}${this.options.blocking === false ? "" : ' "blocklist";'} "limits"; "offline" }
 modules_disabled = { "s2s" }
 c2s_ports = { ${this.port} }
 c2s_interfaces = { "127.0.0.1" }

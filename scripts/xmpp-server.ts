@@ -12,7 +12,7 @@ export type ServerKind = "prosody" | "ejabberd";
 export const SERVER_KINDS: readonly ServerKind[] = ["prosody", "ejabberd"];
 
 /** What a test may ask of either server (Prosody-only storage options stay on ProsodyServer). */
-export type TestServerOptions = Pick<ProsodyOptions, "hosts" | "c2sRate" | "logLevel" | "port" | "streamManagement" | "components">;
+export type TestServerOptions = Pick<ProsodyOptions, "hosts" | "c2sRate" | "logLevel" | "port" | "streamManagement" | "components" | "blocking">;
 
 export interface XmppTestServer {
   readonly kind: ServerKind;

@@ -1,7 +1,7 @@
 /**
- * The audit trail: one JSON line per subscription decision and per roster change the bot makes
- * (plus lines other plugins add), appended to `audit.log` in the bot's data directory, each with
- * `time` (ISO 8601) and `bot` (bot id). Survives log rotation (audit-file.ts) and a full disk: lines
+ * The audit trail: one JSON line per subscription decision, per roster change and per block or
+ * unblock the bot makes (plus lines other plugins add), appended to `audit.log` in the bot's data
+ * directory, each with `time` (ISO 8601) and `bot` (bot id). Survives log rotation (audit-file.ts) and a full disk: lines
  * that cannot be written are held (bounded) and written when the disk has room again; what did not
  * fit is counted, reported once with the file name, and marked in the file by a `lost` line.
  */
@@ -37,13 +37,27 @@ export interface RosterAuditLine {
   error?: string;
 }
 
+/** The audit line of each block and unblock the bot makes (and of a bot entry a person removed). */
+export interface BlockAuditLine {
+  kind: "block" | "unblock";
+  jid: string;
+  scope?: "bare" | "domain";
+  by: string;
+  rule?: string;
+  reason?: string;
+  expires?: string;
+  /** blocked / unblocked; failed (with `error`); forgotten: a person removed a bot entry. */
+  result: "blocked" | "unblocked" | "failed" | "forgotten";
+  error?: string;
+}
+
 /** A line another plugin adds through `RosterService.audit` (e.g. the admin plugin's commands). */
 export interface PluginAuditLine {
   kind: string;
   [field: string]: unknown;
 }
 
-export type AuditLine = DecisionAuditLine | RosterAuditLine | PluginAuditLine;
+export type AuditLine = DecisionAuditLine | RosterAuditLine | BlockAuditLine | PluginAuditLine;
 
 export interface AuditLogOptions extends AuditFileOptions {
   /**

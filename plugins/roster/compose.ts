@@ -5,10 +5,14 @@
  *   RosterClient        roster get and pushes -> copy -> cache, change hooks
  *   SubscriptionHandler presence subscribe -> decision -> answer -> audit, request hooks
  *   GroupSync           copy + rules -> plan -> roster sets through the client -> audit, sync hooks
+ *   ServerBlocklist     disco#info + blocklist get and pushes -> list + owned entries -> expiry, block hooks
  */
 import path from "node:path";
 import type { PluginContext } from "../../bots/context.ts";
 import { AuditLog } from "./audit.ts";
+import { blockingMetrics } from "./blocking/metrics.ts";
+import { OwnedBlocks } from "./blocking/owned-blocks.ts";
+import { ServerBlocklist } from "./blocking/server-blocklist.ts";
 import type { RosterConfig } from "./config.ts";
 import { GroupSync } from "./group-sync/group-sync.ts";
 import { PendingRequests } from "./pending-requests.ts";
@@ -27,8 +31,17 @@ export function composeRoster(ctx: PluginContext<RosterConfig>, config: RosterCo
   const audit = new AuditLog(path.join(ctx.bot.dataDir, "audit.log"), ctx.bot.id, ctx.logger, { onWriteFailure: () => metrics.auditWriteFailed() });
   ctx.onReopenFiles(() => audit.reopen());
   ctx.onDispose(() => audit.close());
+  // Built before the client: its session start (disco#info, blocklist get) runs alongside the roster get.
+  const blocking = new ServerBlocklist(ctx, {
+    owned: new OwnedBlocks(path.join(ctx.dataDir, "blocks.json"), ctx.logger),
+    audit,
+    metrics: blockingMetrics(ctx.metrics),
+    config: config.blocking,
+  });
   const cache = config.cache ? new RosterCache(path.join(ctx.dataDir, "roster.json"), ctx.bot.jid, ctx.logger) : undefined;
   const client = new RosterClient(ctx, { limits: config.limits, cache, pushWaitMs: PUSH_WAIT_MS, audit, heap: heapCompactor });
+  // Before initial presence, the blocklist is known too.
+  ctx.onSession(() => blocking.sessionReady());
   const pending = new PendingRequests(path.join(ctx.dataDir, "pending.json"), ctx.logger);
   const subscriptions = new SubscriptionHandler(ctx, { roster: client, pending, audit, metrics }, config.subscriptions);
   const groups = new GroupSync(ctx, { roster: client, pending }, config.groups, { limits: config.limits });
@@ -39,6 +52,7 @@ export function composeRoster(ctx: PluginContext<RosterConfig>, config: RosterCo
     const preparedGroups = groups.prepare(next.groups);
     subscriptions.reload(next.subscriptions);
     groups.swap(preparedGroups);
+    blocking.reload(next.blocking);
   });
-  ctx.provide("roster", rosterService({ client, subscriptions, groups }));
+  ctx.provide("roster", rosterService({ client, subscriptions, groups, blocking }));
 }

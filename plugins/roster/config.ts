@@ -1,5 +1,6 @@
 /** The roster plugin's section of bot.config.yaml. */
 import { z } from "zod";
+import { blockingSchema } from "./blocking/config.ts";
 import { groupsSchema } from "./group-sync/config.ts";
 import { DEFAULT_LIMITS } from "./item.ts";
 import { subscriptionsSchema } from "./subscription-config.ts";
@@ -19,8 +20,9 @@ export const rosterConfigSchema = z
     limits: limitsSchema,
     subscriptions: subscriptionsSchema,
     groups: groupsSchema,
+    blocking: blockingSchema,
   })
   .strict()
-  .describe("The roster plugin: roster copy, subscription policy and group sync");
+  .describe("The roster plugin: roster copy, subscription policy, group sync and blocking at the server");
 
 export type RosterConfig = z.output<typeof rosterConfigSchema>;

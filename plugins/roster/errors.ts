@@ -1,6 +1,6 @@
 /** Typed roster errors: the server's condition plus the JID and operation it concerns. */
 
-export type RosterOperation = "get" | "set" | "remove" | "subscribe" | "unsubscribe" | "cancelSubscription" | "preApprove" | "approve" | "grant";
+export type RosterOperation = "get" | "set" | "remove" | "subscribe" | "unsubscribe" | "cancelSubscription" | "preApprove" | "approve" | "grant" | "block" | "unblock";
 
 export class RosterError extends Error {
   constructor(

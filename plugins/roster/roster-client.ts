@@ -49,7 +49,8 @@ interface QueuedPush {
 /** From this many items on, a full load leaves enough garbage behind to be worth a compaction. */
 const COMPACT_AFTER_ITEMS = 10_000;
 
-function stanzaError(type: string, condition: string, text?: string): XmlElement {
+/** An iq error answer's <error/>: the condition in the stanzas namespace, with optional text. */
+export function stanzaError(type: string, condition: string, text?: string): XmlElement {
   return xml("error", { type }, xml(condition, { xmlns: NS_STANZAS }), text ? xml("text", { xmlns: NS_STANZAS }, text) : undefined);
 }
 

@@ -1,18 +1,19 @@
 /**
- * The `roster` service: one frozen object over the client, the subscription handler and group sync,
- * so a plugin reaches each part only through the methods named here, never its internals.
+ * The `roster` service: one frozen object over the client, the subscription handler, group sync and
+ * the blocklist, so a plugin reaches each part only through the methods named here, never its internals.
  */
-import type { GroupSyncApi, GroupSyncHooks, RosterAccess, RosterCopyHooks, RosterService, SubscriptionHooks, SubscriptionsApi } from "./api.ts";
+import type { BlockingApi, BlockingHooks, GroupSyncApi, GroupSyncHooks, RosterAccess, RosterCopyHooks, RosterService, SubscriptionHooks, SubscriptionsApi } from "./api.ts";
 
 export interface ServiceParts {
   client: RosterAccess & { readonly hooks: RosterCopyHooks };
   subscriptions: SubscriptionsApi & { readonly hooks: SubscriptionHooks };
   groups: GroupSyncApi & { readonly hooks: GroupSyncHooks };
+  blocking: BlockingApi & { readonly hooks: BlockingHooks };
 }
 
-export function rosterService({ client, subscriptions, groups }: ServiceParts): RosterService {
+export function rosterService({ client, subscriptions, groups, blocking }: ServiceParts): RosterService {
   return Object.freeze({
-    hooks: Object.freeze({ ...client.hooks, ...subscriptions.hooks, ...groups.hooks }),
+    hooks: Object.freeze({ ...client.hooks, ...subscriptions.hooks, ...groups.hooks, ...blocking.hooks }),
     subscriptions: Object.freeze({
       pending: () => subscriptions.pending(),
       approve: (jid, options) => subscriptions.approve(jid, options),
@@ -24,6 +25,16 @@ export function rosterService({ client, subscriptions, groups }: ServiceParts): 
       plan: () => groups.plan(),
       sync: (trigger) => groups.sync(trigger),
     } satisfies GroupSyncApi),
+    blocking: Object.freeze({
+      get supported() {
+        return blocking.supported;
+      },
+      list: () => blocking.list(),
+      blockedBy: (jid) => blocking.blockedBy(jid),
+      block: (jid, options) => blocking.block(jid, options),
+      unblock: (jid, options) => blocking.unblock(jid, options),
+      plan: () => blocking.plan(),
+    } satisfies BlockingApi),
     account: client.account,
     get loaded() {
       return client.loaded;

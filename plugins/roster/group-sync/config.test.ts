@@ -45,12 +45,14 @@ describe("groups schema", () => {
     ]);
   });
 
-  it("withoutAutoSync switches automatic syncing off and changes nothing else", () => {
+  it("withoutAutoSync switches automatic syncing and the blocklist's expiry off and changes nothing else", () => {
     const config = rosterConfigSchema.parse({ groups: { managed: ["A"], interval: "1m" } });
     const off = withoutAutoSync(config);
     expect(off.groups.auto).toBe(false);
+    expect(off.blocking.auto).toBe(false);
     expect(config.groups.auto).toBe(true);
-    expect({ ...off.groups, auto: true }).toEqual(config.groups);
+    expect(config.blocking.auto).toBe(true);
+    expect({ ...off, groups: { ...off.groups, auto: true }, blocking: { auto: true } }).toEqual(config);
   });
 });
 

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { duration } from "../../../bots/config/units.ts";
+import type { BlockingConfig } from "../blocking/config.ts";
 import { addressOf, parseJid } from "../../../bots/jid.ts";
 import { cleanGroups, cleanName, type ItemLimits } from "../item.ts";
 import { compileMatch, PolicyCompileError, type CompiledMatch, type IssuePath, type PolicyIssue } from "../policy/compile.ts";
@@ -120,9 +121,12 @@ export const groupsSchema = z
 
 export type GroupsConfig = z.output<typeof groupsSchema>;
 
-/** The same config with automatic syncing switched off (the CLI's `plan` and `sync` run it by hand). */
-export function withoutAutoSync<C extends { groups: GroupsConfig }>(config: C): C {
-  return { ...config, groups: { ...config.groups, auto: false } };
+/**
+ * The same config with automatic syncing switched off (the CLI's `plan` and `sync` run it by hand),
+ * and the blocklist's too: no expired block is lifted, no removed one forgotten (`plan` tells).
+ */
+export function withoutAutoSync<C extends { groups: GroupsConfig; blocking: BlockingConfig }>(config: C): C {
+  return { ...config, groups: { ...config.groups, auto: false }, blocking: { ...config.blocking, auto: false } };
 }
 
 // ---------------------------------------------------------------------------------------------
