@@ -49,15 +49,19 @@ const explain: CommandDefinition<RosterConfig> = {
 
 const plan: CommandDefinition<RosterConfig> = {
   name: "plan",
-  summary: "connect invisibly, print what group sync would change and the held requests; changes nothing",
-  description: "Only the roster plugin is started, so no other plugin acts. --json prints { changes, heldBack, skipped, pending }.",
+  summary: "connect invisibly, print what group sync and the blocklist would change and the held requests; changes nothing",
+  description:
+    "Only the roster plugin is started, so no other plugin acts; expired blocks are not lifted. --json prints\n" +
+    "{ changes, heldBack, skipped, pending, blocklist } (blocklist: { supported, lift, forget }).",
   options: { json },
   async run(cmd) {
     const target = await cmd.target({ secrets: true });
     return withLoadedRoster(await target.connect({ config: withoutAutoSync(target.config) }), target.bot.jid, cmd.err, (roster) => {
       const result = roster.groups.plan();
       const pending = roster.subscriptions.pending();
-      cmd.out(cmd.options.json ? JSON.stringify(planJson(result, pending)) + "\n" : formatPlan(result, pending));
+      // Known by now: connecting waits for every session-start step, the blocklist fetch included.
+      const blocklist = roster.blocking.plan();
+      cmd.out(cmd.options.json ? JSON.stringify(planJson(result, pending, blocklist)) + "\n" : formatPlan(result, pending, blocklist));
       return EXIT_OK;
     });
   },
