@@ -1,5 +1,7 @@
 /** What `explain` says of a rule with `block`: the entry it adds, for how long, and the fallback. */
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import { main } from "../../bots/cli.ts";
+import { lines, tempDir } from "../../test/helpers/tmp.ts";
 import { rosterConfigSchema } from "./config.ts";
 import { explainOffline, formatExplanation } from "./explain.ts";
 
@@ -36,5 +38,44 @@ describe("explain with block", () => {
     const offline = explainOffline(config, "/", "a@eu.spam.example");
     expect(formatExplanation({ ...offline, blockingSupported: false })).toContain("  note: this bot's server does not support blocking (XEP-0191): the request is only rejected\n");
     expect(formatExplanation({ ...offline, blockingSupported: true })).not.toContain("note:");
+  });
+});
+
+describe("roster-bot explain (the command)", () => {
+  const tmp = tempDir("explain-cli-");
+  afterAll(() => tmp.remove());
+  const file = tmp.write(
+    "bot.config.yaml",
+    lines(
+      "bots:",
+      "  - id: main",
+      "    jid: bot@example.org",
+      "    password: ${EXPLAIN_PW}",
+      "    plugins:",
+      "      roster:",
+      "        subscriptions:",
+      "          rules:",
+      "            - { name: flooders, match: { domain: '*.spam.example' }, action: reject, block: { scope: domain, for: 7d } }",
+      "            - { name: plain, match: { domain: plain.example }, action: reject }",
+    ),
+  );
+  async function explain(...argv: string[]) {
+    vi.stubEnv("EXPLAIN_PW", "x");
+    let out = "";
+    const code = await main(["explain", ...argv, "--config", file], { out: (s) => void (out += s), err: () => {} });
+    return { code, out };
+  }
+
+  it("--json gives block { entry, scope, forMs }, or null", async () => {
+    const blocked = await explain("a@eu.spam.example", "--json");
+    expect(blocked.code).toBe(0);
+    expect(JSON.parse(blocked.out)).toMatchObject({ action: "reject", rule: "flooders", block: { entry: "eu.spam.example", scope: "domain", forMs: 604_800_000 } });
+    expect(JSON.parse((await explain("a@plain.example", "--json")).out)).toMatchObject({ rule: "plain", block: null });
+  });
+
+  it("the text names the block and the fallback", async () => {
+    const { out } = await explain("a@eu.spam.example");
+    expect(out).toContain("a@eu.spam.example: reject, then block eu.spam.example (domain) for 7d\n");
+    expect(out).toContain("note: on a server without blocking (XEP-0191) the request is only rejected");
   });
 });
