@@ -319,9 +319,11 @@ export class SubscriptionHandler implements SubscriptionsApi {
     } catch (err) {
       this.ctx.logger.error({ jid, action, err: (err as Error).message }, "subscription answer not sent (the server will redeliver the request)");
     }
-    // After the answer: once the block holds, the server would no longer pass it on. Even then an
-    // `unsubscribed` clears the request the server keeps pending (both servers do), so a flood's
-    // requests queued before the block still get theirs; the block itself is sent once (see core).
+    // After the answer: once the block holds, the server may no longer pass it on. A flood's
+    // requests queued before the block still get their `unsubscribed`: it is what clears the request
+    // the server keeps pending (ejabberd keeps it until then, bouncing the answer as not-acceptable;
+    // Prosody drops it with a bare-JID block, but keeps it under a domain block and delivers the
+    // answer). The block itself goes out once: the blocking part dedupes.
     let block: BlockOutcome | undefined;
     if (answer.block && action === "reject") {
       block = await blockSender(this.blocking, { jid, address, spec: answer.block, by: decidedBy, rule, reason });
