@@ -1,9 +1,10 @@
 /**
  * The audit trail: one JSON line per subscription decision, per roster change and per block or
  * unblock the bot makes (plus lines other plugins add), appended to `audit.log` in the bot's data
- * directory, each with `time` (ISO 8601) and `bot` (bot id). Survives log rotation (audit-file.ts) and a full disk: lines
- * that cannot be written are held (bounded) and written when the disk has room again; what did not
- * fit is counted, reported once with the file name, and marked in the file by a `lost` line.
+ * directory, each with `time` (ISO 8601) and `bot` (bot id). Survives log rotation (audit-file.ts)
+ * and a full disk: lines that cannot be written are held (bounded) and written when the disk has
+ * room again; what did not fit is counted, reported once with the file name, and marked in the file
+ * by a `lost` line.
  */
 import type { Logger } from "pino";
 import type { BlockOutcome } from "./api.ts";

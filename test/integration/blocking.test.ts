@@ -90,8 +90,19 @@ describe("blocking at the server (XEP-0191)", () => {
       const outcome = await bot.service.blocking.block("mallory@b.test", { by: "api-test", reason: "spam" });
       expect(outcome).toMatchObject({ jid: "mallory@b.test", scope: "bare", outcome: "blocked" });
       expect(blockingIqs(bot).filter((i) => i.op === "block")).toEqual([expect.objectContaining({ items: ["mallory@b.test"] })]);
+      if (fixture.server.kind === "ejabberd") {
+        // ejabberd also pushes its privacy list "Blocked contacts" (mod_blocking keeps the list
+        // there); the bot acknowledges it as XEP-0016 asks.
+        await until(() => bot.received.some((s) => s.name === "iq" && s.attrs.type === "set" && !!s.getChild("query", "jabber:iq:privacy")));
+        const privacyPush = bot.received.find((s) => s.name === "iq" && s.attrs.type === "set" && !!s.getChild("query", "jabber:iq:privacy"))!;
+        await until(() => bot.sent.some((s) => s.name === "iq" && s.attrs.id === privacyPush.attrs.id));
+        expect(bot.sent.find((s) => s.name === "iq" && s.attrs.id === privacyPush.attrs.id)?.attrs.type).toBe("result");
+      }
 
       await messageThenWitness(bot, mallory, witness, "hello");
+      // Both servers bounce it to the sender: service-unavailable, as if the bot were not there.
+      const bounced = mallory.received.filter((m) => m.name === "message" && m.attrs.type === "error" && m.attrs.from === bot.jid);
+      expect(bounced.map((m) => m.getChild("error")?.getChild("service-unavailable") !== undefined)).toEqual([true]);
       await mallory.presence(bot.jid, "subscribe");
       await witness.presence(bot.jid, "subscribe");
       await until(() => requestsFrom(bot, witness.bare).length > 0);

@@ -299,4 +299,26 @@ describe("ServerBlocklist", () => {
     await expect(blocking.block("x@b.test")).rejects.toMatchObject({ condition: "offline" });
     await expect(blocking.unblock("x@b.test")).rejects.toMatchObject({ condition: "offline" });
   });
+
+  it("counts blocks by asker kind and result, unblocks by who, and the entries by ownership; no JID in a label", async () => {
+    const server = fakeServer(env, { list: ["person@b.test"] });
+    const { blocking } = make();
+    await session(blocking);
+    await blocking.block("x@b.test", { by: "admin:op@x.org" });
+    await blocking.block("x@b.test", { by: "rules" });
+    await blocking.block("y@b.test", { by: "rules", forMs: HOUR });
+    await blocking.unblock("y@b.test", { by: "admin:op@x.org" });
+    await push("unblock", undefined, "x@b.test");
+    expect(server.sets).toHaveLength(3);
+    const text = await env.shared.metrics.scrape();
+    const value = (series: string) => Number(text.split("\n").find((l) => l.startsWith(series + " "))?.split(" ")[1]);
+    expect(value('roster_bot_blocks_total{bot="b",by="admin",result="blocked"}')).toBe(1);
+    expect(value('roster_bot_blocks_total{bot="b",by="rules",result="already"}')).toBe(1);
+    expect(value('roster_bot_blocks_total{bot="b",by="rules",result="blocked"}')).toBe(1);
+    expect(value('roster_bot_unblocks_total{bot="b",by="admin"}')).toBe(1);
+    expect(value('roster_bot_unblocks_total{bot="b",by="account"}')).toBe(1);
+    expect(value('roster_bot_blocklist_entries{bot="b",owned="true"}')).toBe(0);
+    expect(value('roster_bot_blocklist_entries{bot="b",owned="false"}')).toBe(1);
+    expect(text).not.toContain("op@x.org");
+  });
 });

@@ -24,6 +24,8 @@ import { advertisesBlocking, blocklistGet, blockSet, NS_BLOCKING, NS_DISCO_INFO,
 /** After a lift that failed (or could not be sent), the next try. */
 const RETRY_MS = 60_000;
 
+const NS_PRIVACY = "jabber:iq:privacy";
+
 export const UNSUPPORTED_WARNING = "the server does not advertise XEP-0191 blocking: rules with block reject only (this session)";
 
 export interface ServerBlocklistOptions {
@@ -45,6 +47,7 @@ export class ServerBlocklist implements BlockingApi {
   private queued: Ok<BlocklistPush>[] | undefined;
   private warnedThisSession = false;
   private sessionStart: Promise<void> = Promise.resolve();
+  private sessions = 0;
   /** Blocks on their way, by entry: a second block of one entry waits for the first. */
   private readonly blocking = new Map<string, Promise<BlockOutcome>>();
   private readonly unblocking = new Map<string, Promise<void>>();
@@ -62,6 +65,9 @@ export class ServerBlocklist implements BlockingApi {
     this.hooks = { blocked: new NotifyHook("roster.blocked", ctx.logger), unblocked: new NotifyHook("roster.unblocked", ctx.logger) };
     ctx.onIq("set", NS_BLOCKING, "block", (stanza, payload) => this.onPush(stanza, payload));
     ctx.onIq("set", NS_BLOCKING, "unblock", (stanza, payload) => this.onPush(stanza, payload));
+    // ejabberd's mod_blocking keeps the list as a privacy list and pushes that too: a client must
+    // acknowledge a privacy list push (XEP-0016 §2.6); its content adds nothing to the blocklist.
+    ctx.onIq("set", NS_PRIVACY, "query", (stanza) => (isFromOwnAccount(stanza.attrs.from, this.account) ? true : stanzaError("cancel", "service-unavailable")));
     // Started here, awaited by sessionReady(): the roster get runs meanwhile.
     ctx.onSession(() => {
       this.sessionStart = this.startSession();
@@ -119,6 +125,9 @@ export class ServerBlocklist implements BlockingApi {
   // ---- session start -------------------------------------------------------------------------
 
   private async startSession(): Promise<void> {
+    // A start of an earlier session that answers late must not touch this one's state.
+    const session = ++this.sessions;
+    const current = () => session === this.sessions;
     this.supportedFlag = false;
     this.warnedThisSession = false;
     this.retryAfter = undefined;
@@ -130,11 +139,13 @@ export class ServerBlocklist implements BlockingApi {
       // Both servers advertise the feature on the server's own disco#info, not the account's.
       const server = domainOf(parseJid(this.ctx.jid ?? this.account).bare);
       const info = await this.ctx.iqGet(xml("query", { xmlns: NS_DISCO_INFO }), server);
+      if (!current()) return;
       if (!advertisesBlocking(info)) {
         log.info("the server does not advertise XEP-0191 blocking: rules with block reject only");
         return;
       }
       const reply = await this.ctx.request(blocklistGet());
+      if (!current()) return;
       if (!isFromOwnAccount(reply.attrs.from, this.account) && reply.attrs.from !== this.ctx.jid) {
         log.warn({ security: true, from: reply.attrs.from }, "blocklist result not from the account; ignored");
         return;
@@ -142,10 +153,10 @@ export class ServerBlocklist implements BlockingApi {
       for (const item of readItems(reply.getChild("blocklist", NS_BLOCKING) ?? xml("blocklist"))) this.onServer.set(item.jid, item.raw);
       this.supportedFlag = true;
     } catch (err) {
-      log.warn({ err: (err as Error).message }, "blocklist not fetched: rules with block reject only this session");
+      if (current()) log.warn({ err: (err as Error).message }, "blocklist not fetched: rules with block reject only this session");
       return;
     } finally {
-      this.queued = undefined;
+      if (this.queued === queue) this.queued = undefined;
     }
     for (const push of queue) this.applyPush(push);
     this.countEntries();
