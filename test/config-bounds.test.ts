@@ -18,12 +18,13 @@ type JsonSchema = Record<string, unknown> & {
   pattern?: string;
 };
 
-type Kind = "duration" | "rate";
+type Kind = "duration" | "long duration" | "rate";
 
-/** A duration is a number or a "30s"-like string; a rate a "20/min"-like string. */
+/** A duration is a number or a "30s"-like string (a long one without ms); a rate a "20/min"-like string. */
 function kindOf(s: JsonSchema): Kind | undefined {
   const patterns = [s, ...(s.anyOf ?? [])].map((b) => b.pattern ?? "");
   if (patterns.some((p) => p.includes("(ms|s|m|h|d)"))) return "duration";
+  if (patterns.some((p) => p.includes("(s|m|h|d)"))) return "long duration";
   if (patterns.some((p) => p.includes("(s|sec|second"))) return "rate";
   return undefined;
 }
@@ -96,6 +97,7 @@ async function issuesFor(text: string): Promise<ConfigIssue[]> {
 
 const all = settings(await configJsonSchema());
 const durations = all.filter((s) => s.kind === "duration").map((s) => s.path);
+const longDurations = all.filter((s) => s.kind === "long duration").map((s) => s.path);
 const rates = all.filter((s) => s.kind === "rate").map((s) => s.path);
 
 describe("the settings found", () => {
@@ -109,11 +111,12 @@ describe("the settings found", () => {
         "bots[0].plugins.roster.groups.interval",
       ]),
     );
+    expect(names(longDurations)).toEqual(expect.arrayContaining(["bots[0].plugins.roster.subscriptions.rules[0].block.for", "bots[0].plugins.roster.subscriptions.rateLimit.block.for"]));
     expect(names(rates)).toEqual(expect.arrayContaining(["bots[0].plugins.roster.subscriptions.rateLimit.perDomain", "bots[0].plugins.roster.subscriptions.rateLimit.total"]));
   });
 
   it("every setting named like a length of time is a duration (so it has the bound)", () => {
-    const bare = all.filter((s) => TIME_NAME.test(String(s.path[s.path.length - 1])) && s.kind !== "duration");
+    const bare = all.filter((s) => TIME_NAME.test(String(s.path[s.path.length - 1])) && s.kind !== "duration" && s.kind !== "long duration");
     expect(bare.map((s) => formatPath(s.path))).toEqual([]);
   });
 });
@@ -134,6 +137,22 @@ describe.each(durations.map((p) => [formatPath(p), p] as const))("duration %s", 
 
   it("24d, the maximum, is accepted", async () => {
     const issues = await issuesFor(configWith(at, "24d"));
+    expect(issues.filter((i) => formatPath(i.path) === formatPath(at))).toEqual([]);
+  });
+});
+
+// Spans no single timer waits for (a block's `for`): their own bound, far above a timer's.
+describe.each(longDurations.map((p) => [formatPath(p), p] as const))("long duration %s", (_name, at) => {
+  it.each([["3651d"], ["87601h"], [315_360_000_001]])("%j is an error at its position, naming the maximum", async (value) => {
+    const text = configWith(at, value);
+    const issues = await issuesFor(text);
+    expect(issues.filter((i) => formatPath(i.path) === formatPath(at))).toEqual([
+      { file: expect.any(String), path: at, ...positionOf(text, at, value), message: "at most 3650d (ten years)" },
+    ]);
+  });
+
+  it("3650d, the maximum, is accepted", async () => {
+    const issues = await issuesFor(configWith(at, "3650d"));
     expect(issues.filter((i) => formatPath(i.path) === formatPath(at))).toEqual([]);
   });
 });

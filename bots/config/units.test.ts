@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { checkTimerDelay, duration, MAX_DURATION_MS, MAX_RATE_COUNT, MAX_TIMER_MS, parseDuration, rate } from "./units.ts";
+import { checkTimerDelay, duration, formatDuration, longDuration, MAX_DURATION_MS, MAX_LONG_DURATION_MS, MAX_RATE_COUNT, MAX_TIMER_MS, parseDuration, rate } from "./units.ts";
 
 const messages = (schema: z.ZodType, value: unknown) => {
   const r = schema.safeParse(value);
@@ -38,6 +38,33 @@ describe("durations", () => {
   it("the JSON Schema carries the maximum for the number form", () => {
     const schema = z.toJSONSchema(duration(), { io: "input" }) as { anyOf: { type: string; maximum?: number }[] };
     expect(schema.anyOf.find((s) => s.type === "number")?.maximum).toBe(MAX_DURATION_MS);
+  });
+});
+
+describe("long durations (how long a block lasts)", () => {
+  it("go beyond what one timer waits, up to 3650d", () => {
+    expect(longDuration().parse("7d")).toBe(7 * 86_400_000);
+    expect(longDuration().parse("3650d")).toBe(MAX_LONG_DURATION_MS);
+    expect(longDuration().parse("90m")).toBe(5_400_000);
+    expect(longDuration().parse(30_000)).toBe(30_000);
+    expect(MAX_LONG_DURATION_MS).toBeGreaterThan(MAX_TIMER_MS);
+  });
+
+  it.each([["3651d"], ["87601h"], [MAX_LONG_DURATION_MS + 1]])("refuses %j, saying the maximum", (value) => {
+    expect(messages(longDuration(), value)).toEqual(["at most 3650d (ten years)"]);
+  });
+
+  it("refuses 0, negatives, milliseconds as a unit and words", () => {
+    expect(messages(longDuration(), "0s")).toEqual(["a duration of 0 would end at once: give a positive duration, or leave it out"]);
+    expect(messages(longDuration(), -5)).toHaveLength(1);
+    expect(messages(longDuration(), "500ms")).toEqual(['expected a duration like "90m", "12h" or "7d"']);
+    expect(messages(longDuration(), "a week")).toEqual(['expected a duration like "90m", "12h" or "7d"']);
+  });
+});
+
+describe("formatDuration", () => {
+  it("states a duration in the largest exact unit", () => {
+    expect([604_800_000, 5_400_000, 3_600_000, 90_000, 1_500, 0].map(formatDuration)).toEqual(["7d", "90m", "1h", "90s", "1500ms", "0ms"]);
   });
 });
 

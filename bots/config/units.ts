@@ -36,6 +36,37 @@ export const duration = () =>
     .pipe(z.number().max(MAX_DURATION_MS, { message: TOO_LONG }))
     .describe(`Milliseconds, or a duration such as "500ms", "30s", "10m", "2h"; at most ${MAX_DURATION_TEXT}`);
 
+const LONG_DURATION = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)$/;
+
+/** The longest long duration (ten years of days): far beyond any block an operator means. */
+export const MAX_LONG_DURATION_MS = 3650 * UNIT_MS.d!;
+export const MAX_LONG_DURATION_TEXT = "3650d";
+const LONG_TOO_LONG = `at most ${MAX_LONG_DURATION_TEXT} (ten years)`;
+const NOT_POSITIVE = "a duration of 0 would end at once: give a positive duration, or leave it out";
+
+/**
+ * A span that no single timer waits for (how long a block lasts): seconds to days, up to
+ * MAX_LONG_DURATION_MS. Whoever acts on it re-arms a timer capped at MAX_TIMER_MS instead.
+ */
+export const longDuration = () =>
+  z
+    .union([
+      z.number().max(MAX_LONG_DURATION_MS, { message: LONG_TOO_LONG }),
+      z.string().regex(LONG_DURATION, { message: 'expected a duration like "90m", "12h" or "7d"' }),
+    ])
+    .transform((v) => (typeof v === "number" ? v : parseDuration(v)!))
+    .pipe(z.number().positive({ message: NOT_POSITIVE }).max(MAX_LONG_DURATION_MS, { message: LONG_TOO_LONG }))
+    .describe(`Milliseconds, or a duration such as "30s", "90m", "12h", "7d"; at most ${MAX_LONG_DURATION_TEXT}`);
+
+/** A duration in the largest unit that states it exactly ("7d", "90m", "1500ms"), as a config would write it. */
+export function formatDuration(ms: number): string {
+  for (const unit of ["d", "h", "m", "s"] as const) {
+    const size = UNIT_MS[unit]!;
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
 /**
  * Throws a RangeError for a delay a timer would not honour. For delays that come from code rather
  * than the config (a plugin's own numbers), where Node would only warn and run the timer at once.

@@ -7,6 +7,7 @@
  * by a `lost` line.
  */
 import type { Logger } from "pino";
+import type { BlockOutcome } from "./api.ts";
 import { AuditFile, type AuditFileOptions } from "./audit-file.ts";
 
 export interface DecisionAuditLine {
@@ -22,6 +23,8 @@ export interface DecisionAuditLine {
   sent: string[];
   /** The API call that answered, when one did (an admin's or a plugin's): approve, deny or grant. */
   via?: "approve" | "deny" | "grant";
+  /** What the rule's (or rate limit's) `block` option did, after the `unsubscribed`. */
+  block?: BlockOutcome;
 }
 
 export interface RosterAuditLine {

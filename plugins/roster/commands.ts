@@ -6,6 +6,7 @@ import type { RosterService } from "./api.ts";
 import type { RosterConfig } from "./config.ts";
 import { explainOffline, formatExplanation } from "./explain.ts";
 import { withoutAutoSync } from "./group-sync/config.ts";
+import { blockTarget } from "./subscription-block.ts";
 import { formatPlan, formatResult, planJson, resultJson } from "./group-sync/format.ts";
 
 /** How long `plan` and `sync` wait for the roster after connecting. */
@@ -20,7 +21,9 @@ const explain: CommandDefinition<RosterConfig> = {
   description:
     "Rules that depend on live roster state are evaluated as \"not in the roster\" and named; plugin taps\n" +
     "and rate limits are not consulted. JID is shown in the normal form the rules see (domain in\n" +
-    "Unicode), and as given when that differs. --json prints { jid, input?, action, decidedBy, rule, reason, needsRoster }.",
+    "Unicode), and as given when that differs. A rule with `block` also names the blocklist entry it adds (without\n" +
+    "XEP-0191 on the server it only rejects). --json prints { jid, input?, action, decidedBy, rule, reason, needsRoster, block }\n" +
+    "(block: { entry, scope, forMs } or null).",
   options: { json },
   args: { min: 1, max: 1 },
   async run(cmd) {
@@ -34,8 +37,9 @@ const explain: CommandDefinition<RosterConfig> = {
       throw err;
     }
     if (cmd.options.json) {
-      const { jid: j, input, action, decidedBy, rule, reason, needsRoster } = result;
-      cmd.out(JSON.stringify({ jid: j, ...(input !== undefined ? { input } : {}), action, decidedBy, rule: rule ?? null, reason, needsRoster }) + "\n");
+      const { jid: j, input, action, decidedBy, rule, reason, needsRoster, block } = result;
+      const blockJson = block ? { entry: blockTarget(j, block.scope), scope: block.scope, forMs: block.forMs ?? null } : null;
+      cmd.out(JSON.stringify({ jid: j, ...(input !== undefined ? { input } : {}), action, decidedBy, rule: rule ?? null, reason, needsRoster, block: blockJson }) + "\n");
     } else {
       cmd.out(formatExplanation(result));
     }
@@ -45,15 +49,19 @@ const explain: CommandDefinition<RosterConfig> = {
 
 const plan: CommandDefinition<RosterConfig> = {
   name: "plan",
-  summary: "connect invisibly, print what group sync would change and the held requests; changes nothing",
-  description: "Only the roster plugin is started, so no other plugin acts. --json prints { changes, heldBack, skipped, pending }.",
+  summary: "connect invisibly, print what group sync and the blocklist would change and the held requests; changes nothing",
+  description:
+    "Only the roster plugin is started, so no other plugin acts; expired blocks are not lifted. --json prints\n" +
+    "{ changes, heldBack, skipped, pending, blocklist } (blocklist: { supported, lift, forget }).",
   options: { json },
   async run(cmd) {
     const target = await cmd.target({ secrets: true });
     return withLoadedRoster(await target.connect({ config: withoutAutoSync(target.config) }), target.bot.jid, cmd.err, (roster) => {
       const result = roster.groups.plan();
       const pending = roster.subscriptions.pending();
-      cmd.out(cmd.options.json ? JSON.stringify(planJson(result, pending)) + "\n" : formatPlan(result, pending));
+      // Known by now: connecting waits for every session-start step, the blocklist fetch included.
+      const blocklist = roster.blocking.plan();
+      cmd.out(cmd.options.json ? JSON.stringify(planJson(result, pending, blocklist)) + "\n" : formatPlan(result, pending, blocklist));
       return EXIT_OK;
     });
   },

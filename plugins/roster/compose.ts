@@ -43,7 +43,7 @@ export function composeRoster(ctx: PluginContext<RosterConfig>, config: RosterCo
   // Before initial presence, the blocklist is known too.
   ctx.onSession(() => blocking.sessionReady());
   const pending = new PendingRequests(path.join(ctx.dataDir, "pending.json"), ctx.logger);
-  const subscriptions = new SubscriptionHandler(ctx, { roster: client, pending, audit, metrics }, config.subscriptions);
+  const subscriptions = new SubscriptionHandler(ctx, { roster: client, pending, audit, metrics, blocking }, config.subscriptions);
   const groups = new GroupSync(ctx, { roster: client, pending }, config.groups, { limits: config.limits });
   ctx.tap(groups.hooks.afterGroupSync, (result) => metrics.groupSyncDone(result), { name: "roster.metrics" });
   ctx.readyWhen("roster loaded", () => client.loaded);

@@ -1,7 +1,15 @@
 /** The `subscriptions:` section of the roster plugin's config. */
 import { z } from "zod";
 import { duration, rate } from "../../bots/config/units.ts";
-import { SubscriptionAction, SubscriptionRules } from "./policy/match-schema.ts";
+import { ACTIONS, BlockSettings, SubscriptionAction, SubscriptionRules } from "./policy/match-schema.ts";
+
+/** What happens to a request over a rate limit: an action, or `block` (reject, then block at the server). */
+const OverLimit = z
+  .enum([...ACTIONS, "block"])
+  .describe(
+    "Action for requests over a limit (ignore: asked again at next login; block: reject, then block the sender " +
+      "at the server with XEP-0191, as set in rateLimit.block)",
+  );
 
 export const subscriptionsSchema = z
   .object({
@@ -13,9 +21,17 @@ export const subscriptionsSchema = z
       .object({
         perDomain: rate().optional().describe('Requests allowed per sender domain, e.g. "20/min"'),
         total: rate().optional().describe('Requests allowed in total, e.g. "200/min"'),
-        over: SubscriptionAction.default("ignore").describe("Action for requests over a limit (ignore: asked again at next login)"),
+        over: OverLimit.default("ignore"),
+        block: BlockSettings.optional().describe(
+          "With over: block, which entry to block and for how long, e.g. { scope: domain, for: 1h } (default: the sender's bare JID, until lifted by hand)",
+        ),
       })
       .strict()
+      .superRefine((limits, ctx) => {
+        if (limits.block !== undefined && limits.over !== "block") {
+          ctx.addIssue({ code: "custom", path: ["block"], input: limits.block, message: `rateLimit.block goes only with over: block (over is ${limits.over})` });
+        }
+      })
       .optional()
       .describe("Token buckets per sender domain and in total, checked before any rule"),
     onUnsubscribe: z

@@ -12,7 +12,7 @@ import type { XmlElement } from "../../bots/xmpp.ts";
 import type { PluginContext } from "../../bots/context.ts";
 import { DecideHook, NotifyHook } from "../../bots/hooks.ts";
 import { addressOf, parseJid } from "../../bots/jid.ts";
-import type { GrantResult, RosterAccess, SubscriptionDecision, SubscriptionExplanation, SubscriptionHooks, SubscriptionRequest, SubscriptionsApi } from "./api.ts";
+import type { BlockOutcome, BlockSpec, GrantResult, RosterAccess, SubscriptionDecision, SubscriptionExplanation, SubscriptionHooks, SubscriptionRequest, SubscriptionsApi } from "./api.ts";
 import type { AuditLog } from "./audit.ts";
 import { RosterError } from "./errors.ts";
 import { explainDecision } from "./explain.ts";
@@ -22,6 +22,7 @@ import { factsFor, type ContactFacts } from "./policy/facts.ts";
 import { compilePolicy, type CompiledPolicy } from "./policy/compile.ts";
 import type { SubscriptionAction } from "./policy/match-schema.ts";
 import { SubscriptionRateLimiter } from "./rate-limit.ts";
+import { blockSender, type SubscriptionBlocking } from "./subscription-block.ts";
 import { OverLimitLog } from "./rate-limit-log.ts";
 import type { RosterItem } from "./item.ts";
 import type { PushWatch } from "./roster-client.ts";
@@ -42,6 +43,26 @@ interface Active {
   config: SubscriptionsConfig;
   policy: CompiledPolicy;
   limiter: SubscriptionRateLimiter | undefined;
+  /** The `block` of each rule that has one, by rule name: a "rules" answer names its rule. */
+  ruleBlocks: ReadonlyMap<string, BlockSpec>;
+  /** What `over: block` blocks (undefined for any other `over`). */
+  overLimitBlock: BlockSpec | undefined;
+}
+
+/** One answer to carry out: what `execute` sends, audits and reports. */
+interface Answer {
+  jid: string;
+  action: SubscriptionAction;
+  decidedBy: string;
+  rule?: string | undefined;
+  reason: string;
+  /** The roster item, when the caller has it (default: looked up). */
+  item?: RosterItem | undefined;
+  via?: "approve" | "deny" | "grant";
+  /** Where the answer goes: the request's own spelling of the JID (default: the normal form). */
+  address?: string;
+  /** Block the sender at the server after the `unsubscribed` (action reject only). */
+  block?: BlockSpec | undefined;
 }
 
 export interface SubscriptionHandlerParts {
@@ -49,6 +70,8 @@ export interface SubscriptionHandlerParts {
   pending: PendingRequests;
   audit: Pick<AuditLog, "write">;
   metrics?: DecisionMetrics;
+  /** The account's blocklist at its server (`roster.blocking`); without it a `block` only rejects. */
+  blocking?: SubscriptionBlocking;
 }
 
 export class SubscriptionHandler implements SubscriptionsApi {
@@ -58,6 +81,7 @@ export class SubscriptionHandler implements SubscriptionsApi {
   private readonly audit: SubscriptionHandlerParts["audit"];
   private readonly overLimitLog: OverLimitLog;
   private readonly metrics: DecisionMetrics | undefined;
+  private readonly blocking: SubscriptionBlocking | undefined;
   private active: Active;
 
   constructor(
@@ -65,7 +89,7 @@ export class SubscriptionHandler implements SubscriptionsApi {
     parts: SubscriptionHandlerParts,
     config: SubscriptionsConfig,
   ) {
-    ({ roster: this.roster, pending: this.pendingRequests, audit: this.audit, metrics: this.metrics } = parts);
+    ({ roster: this.roster, pending: this.pendingRequests, audit: this.audit, metrics: this.metrics, blocking: this.blocking } = parts);
     this.active = this.compile(config);
     this.hooks = {
       subscriptionRequest: new DecideHook("roster.subscriptionRequest", ctx.logger, config.hookTimeout),
@@ -84,7 +108,9 @@ export class SubscriptionHandler implements SubscriptionsApi {
     const policy = compilePolicy(config.rules, { baseDir: this.ctx.bot.configDir });
     const limits = config.rateLimit;
     const limiter = limits && (limits.perDomain || limits.total) ? new SubscriptionRateLimiter(limits) : undefined;
-    return { config, policy, limiter };
+    const ruleBlocks = new Map(policy.rules.flatMap((r) => (r.block ? [[r.name, r.block] as const] : [])));
+    const overLimitBlock = limits?.over === "block" ? { scope: limits.block?.scope ?? "bare", ...(limits.block?.for !== undefined ? { forMs: limits.block.for } : {}) } : undefined;
+    return { config, policy, limiter, ruleBlocks, overLimitBlock };
   }
 
   /** Swaps in a new config atomically; throws (keeping the old one) when it does not compile. */
@@ -106,14 +132,14 @@ export class SubscriptionHandler implements SubscriptionsApi {
     if (!held || !this.pendingRequests.delete(bare)) {
       throw new RosterError("not-pending", bare, "approve", `no request from ${bare} is held; nothing sent`);
     }
-    return this.execute(bare, options.mutual ? "mutual" : "accept", by, undefined, `approved by ${by}`, undefined, "approve", held.address);
+    return this.execute({ jid: bare, action: options.mutual ? "mutual" : "accept", decidedBy: by, reason: `approved by ${by}`, via: "approve", address: held.address });
   }
 
   async deny(jid: string, options: { by?: string } = {}): Promise<SubscriptionDecision> {
     const bare = parseJid(jid).bare;
     const by = options.by ?? "admin";
     const address = this.pendingRequests.get(bare)?.address;
-    const decision = await this.execute(bare, "reject", by, undefined, `denied by ${by}`, undefined, "deny", address);
+    const decision = await this.execute({ jid: bare, action: "reject", decidedBy: by, reason: `denied by ${by}`, via: "deny", address });
     this.pendingRequests.delete(bare);
     return decision;
   }
@@ -125,7 +151,7 @@ export class SubscriptionHandler implements SubscriptionsApi {
     const before = subscriptionState(this.roster.get(bare));
     const held = this.pendingRequests.get(bare);
     if (held && this.pendingRequests.delete(bare)) {
-      const decision = await this.execute(bare, "accept", by, undefined, `granted by ${by} (the request was held)`, undefined, "grant", held.address);
+      const decision = await this.execute({ jid: bare, action: "accept", decidedBy: by, reason: `granted by ${by} (the request was held)`, via: "grant", address: held.address });
       return { jid: bare, outcome: "approved", sent: decision.sent, before, after: subscriptionState(this.roster.get(bare)), pushed: false, preApproval };
     }
     if (theyHaveOurPresence(before)) return { jid: bare, outcome: "already", sent: [], before, after: before, pushed: false, preApproval };
@@ -153,7 +179,7 @@ export class SubscriptionHandler implements SubscriptionsApi {
 
   explain(jid: string): SubscriptionExplanation {
     const bare = parseJid(jid).bare;
-    return explainDecision(this.active.policy, this.active.config.default, rosterFacts(bare, this.roster.get(bare)), true, jid);
+    return explainDecision(this.active.policy, this.active.config.default, rosterFacts(bare, this.roster.get(bare)), true, jid, this.blocking?.supported ?? false);
   }
 
   // ---- inbound presence ----------------------------------------------------------------------
@@ -200,26 +226,29 @@ export class SubscriptionHandler implements SubscriptionsApi {
     // Any answer could make the server create a twin of an item the bot cannot read exactly (e.g.
     // `Mixed@Example.ORG` held, `mixed@example.org` asking): a person answers.
     if (this.roster.isUnreadable(jid)) {
-      await this.execute(jid, "ask", "unreadable-item", undefined, "the roster holds an item for this JID that the bot cannot read exactly", item);
+      await this.execute({ jid, action: "ask", decidedBy: "unreadable-item", reason: "the roster holds an item for this JID that the bot cannot read exactly", item });
       return true;
     }
-    const { config, limiter } = this.active;
+    const { config, limiter, ruleBlocks, overLimitBlock } = this.active;
     const domain = parseJid(jid).domain;
     const limit = limiter?.check(domain);
     if (limit && !limit.allowed) {
       this.overLimitLog.record(domain, limit.limit!);
       this.metrics?.rateLimited();
       const reason = `over the ${limit.limit === "perDomain" ? "per-domain" : "total"} rate limit`;
-      await this.execute(jid, config.rateLimit!.over, "rate-limit", undefined, reason, item, undefined, address);
+      const over = config.rateLimit!.over;
+      await this.execute({ jid, action: over === "block" ? "reject" : over, decidedBy: "rate-limit", reason, item, address, block: overLimitBlock });
       return true;
     }
     const request: SubscriptionRequest = { jid, facts: rosterFacts(jid, item), item, stanza };
     const answer = await this.hooks.subscriptionRequest.decide(request);
     if (answer) {
       const { action, rule, reason } = answer.value;
-      await this.execute(jid, action, answer.by, rule, reason ?? `decided by ${answer.by}`, item, undefined, address);
+      // Only the YAML rules carry a block: a plugin's answer has no such option.
+      const block = answer.by === "rules" && rule !== undefined ? ruleBlocks.get(rule) : undefined;
+      await this.execute({ jid, action, decidedBy: answer.by, rule, reason: reason ?? `decided by ${answer.by}`, item, address, block });
     } else {
-      await this.execute(jid, config.default, "default", undefined, "no rule or plugin decided", item, undefined, address);
+      await this.execute({ jid, action: config.default, decidedBy: "default", reason: "no rule or plugin decided", item, address });
     }
     return true;
   }
@@ -255,19 +284,12 @@ export class SubscriptionHandler implements SubscriptionsApi {
   }
 
   /**
-   * Sends what an action means, writes the audit line and fires `subscriptionDecided`. `address`:
-   * where the answer goes, the request's own spelling of the JID (default: the normal form).
+   * Sends what an action means (and blocks after a reject that asks for it), writes the audit line
+   * and fires `subscriptionDecided`.
    */
-  private async execute(
-    jid: string,
-    action: SubscriptionAction,
-    decidedBy: string,
-    rule: string | undefined,
-    reason: string,
-    item: RosterItem | undefined = this.roster.get(jid),
-    via?: "approve" | "deny" | "grant",
-    address: string = jid,
-  ): Promise<SubscriptionDecision> {
+  private async execute(answer: Answer): Promise<SubscriptionDecision> {
+    const { jid, action, decidedBy, rule, reason, via, address = jid } = answer;
+    const item = answer.item ?? this.roster.get(jid);
     const sent: string[] = [];
     const send = async (type: string) => {
       await this.ctx.send(xml("presence", { to: address, type }));
@@ -297,11 +319,21 @@ export class SubscriptionHandler implements SubscriptionsApi {
     } catch (err) {
       this.ctx.logger.error({ jid, action, err: (err as Error).message }, "subscription answer not sent (the server will redeliver the request)");
     }
-    const decision: SubscriptionDecision = { jid, action, decidedBy, rule, reason, sent };
-    this.audit.write({ kind: "decision", from: jid, ...(address !== jid ? { address } : {}), action, decidedBy, ...(rule ? { rule } : {}), reason, sent, ...(via ? { via } : {}) });
+    // After the answer: once the block holds, the server may no longer pass it on. A flood's
+    // requests queued before the block still get their `unsubscribed`: it is what clears the request
+    // the server keeps pending (ejabberd keeps it until then, bouncing the answer as not-acceptable;
+    // Prosody drops it with a bare-JID block, but keeps it under a domain block and delivers the
+    // answer). The block itself goes out once: the blocking part dedupes.
+    let block: BlockOutcome | undefined;
+    if (answer.block && action === "reject") {
+      block = await blockSender(this.blocking, { jid, address, spec: answer.block, by: decidedBy, rule, reason });
+      if (block.outcome === "failed") this.ctx.logger.warn({ jid, entry: block.jid, err: block.error }, "sender rejected but not blocked: the server refused the block");
+    }
+    const decision: SubscriptionDecision = { jid, action, decidedBy, rule, reason, sent, ...(block ? { block } : {}) };
+    this.audit.write({ kind: "decision", from: jid, ...(address !== jid ? { address } : {}), action, decidedBy, ...(rule ? { rule } : {}), reason, sent, ...(via ? { via } : {}), ...(block ? { block } : {}) });
     this.metrics?.decided(decision);
     // Requests over a rate limit are summed up by OverLimitLog rather than logged one by one.
-    this.ctx.logger[decidedBy === "rate-limit" ? "debug" : "info"]({ jid, action, decidedBy, rule }, "subscription request decided");
+    this.ctx.logger[decidedBy === "rate-limit" ? "debug" : "info"]({ jid, action, decidedBy, rule, ...(block ? { block: block.outcome } : {}) }, "subscription request decided");
     void this.hooks.subscriptionDecided.emit(decision);
     return decision;
   }

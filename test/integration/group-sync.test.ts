@@ -419,6 +419,7 @@ describe("the CLI", () => {
         heldBack: 0,
         skipped: [],
         pending: [],
+        blocklist: { supported: true, lift: [], forget: [] },
       });
       // plan changed nothing (and did not sync by itself).
       expect(groupsOf(await serverRoster("gs-cli@a.test"))).toEqual({ "alice@a.test": ["Friends"], "bob@b.test": ["Staff"] });
@@ -426,6 +427,7 @@ describe("the CLI", () => {
       expect(text.code).toBe(0);
       expect(text.out).toContain("3 change(s) would be made:");
       expect(text.out).toContain("~ alice@a.test  groups: +Staff (now: Friends, Staff)");
+      expect(text.out).toContain("\nblocklist: no changes\n");
 
       const broken = await cli(["sync", "--config", file], { ...env, GS_BREAK: breakJid });
       expect(broken.code).toBe(1);

@@ -30,3 +30,33 @@ describe("a plan with skipped items", () => {
     expect(planJson({ changes: [], heldBack: 0 }, []).skipped).toEqual([]);
   });
 });
+
+describe("a plan with the blocklist", () => {
+  const none = { changes: [], heldBack: 0 };
+  const lift = { jid: "spam.example", owned: true, by: "rules", rule: "flooders", since: "2026-11-01T00:00:00.000Z", expires: "2026-11-08T00:00:00.000Z" };
+  const forget = { jid: "x@y.test", owned: true, by: "admin:boss@x.org", since: "2026-11-02T00:00:00.000Z" };
+
+  it("the text names blocks to lift and to forget, with who added them", () => {
+    const text = formatPlan(none, [], { supported: true, lift: [lift], forget: [forget] });
+    expect(text.split("\n").slice(1)).toEqual([
+      "blocklist: 1 block(s) whose time is up would be lifted:",
+      '  spam.example  expired 2026-11-08T00:00:00.000Z  added by rule "flooders" at 2026-11-01T00:00:00.000Z',
+      "blocklist: 1 block(s) a person removed at the server would be forgotten (never re-added until the sender offends again):",
+      "  x@y.test  added by admin:boss@x.org at 2026-11-02T00:00:00.000Z",
+      "",
+    ]);
+  });
+
+  it("says so when nothing would change, and when the server has no XEP-0191", () => {
+    expect(formatPlan(none, [], { supported: true, lift: [], forget: [] })).toContain("\nblocklist: no changes\n");
+    expect(formatPlan(none, [], { supported: false, lift: [], forget: [] })).toContain("\nblocklist: the server does not support blocking (XEP-0191): rules with block only reject\n");
+  });
+
+  it("--json gains blocklist { supported, lift, forget }", () => {
+    expect(planJson(none, [], { supported: true, lift: [lift], forget: [forget] }).blocklist).toEqual({
+      supported: true,
+      lift: [{ jid: "spam.example", by: "rules", rule: "flooders", since: "2026-11-01T00:00:00.000Z", expires: "2026-11-08T00:00:00.000Z" }],
+      forget: [{ jid: "x@y.test", by: "admin:boss@x.org", rule: null, since: "2026-11-02T00:00:00.000Z", expires: null }],
+    });
+  });
+});

@@ -1,5 +1,5 @@
 /** How `roster-bot plan` and `roster-bot sync` show a plan and a result (text and JSON). */
-import type { GroupChange, PendingRequest, SyncPlan, SyncResult } from "../api.ts";
+import type { BlockEntry, BlocklistPlan, GroupChange, PendingRequest, SyncPlan, SyncResult } from "../api.ts";
 import { shownJid } from "../unreadable.ts";
 
 /** How many skipped items the text form of a plan lists; the rest are counted. */
@@ -15,14 +15,41 @@ function changeJson(c: GroupChange) {
   };
 }
 
-/** The `plan --json` document: `{ changes, heldBack, skipped, pending }`. */
-export function planJson(plan: SyncPlan, pending: readonly PendingRequest[]) {
+function blockEntryJson(e: BlockEntry) {
+  return { jid: e.jid, by: e.by ?? null, rule: e.rule ?? null, since: e.since ?? null, expires: e.expires ?? null };
+}
+
+/** The `plan --json` document: `{ changes, heldBack, skipped, pending, blocklist }`. */
+export function planJson(plan: SyncPlan, pending: readonly PendingRequest[], blocklist?: BlocklistPlan) {
   return {
     changes: plan.changes.map(changeJson),
     heldBack: plan.heldBack,
     skipped: plan.skipped ?? [],
     pending: pending.map((p) => ({ jid: p.jid, since: p.since, rule: p.rule ?? null, reason: p.reason })),
+    ...(blocklist ? { blocklist: { supported: blocklist.supported, lift: blocklist.lift.map(blockEntryJson), forget: blocklist.forget.map(blockEntryJson) } } : {}),
   };
+}
+
+/** "added by rule \"flooders\" at …": who made the bot add an entry, from what it knows. */
+function addedBy(e: BlockEntry): string {
+  const who = e.rule ? `rule "${e.rule}"` : (e.by ?? "the bot");
+  return `added by ${who}${e.since ? ` at ${e.since}` : ""}`;
+}
+
+/** The blocklist part of `plan`: what a session start with `blocking.auto` would change. */
+export function formatBlocklistPlan(plan: BlocklistPlan): string[] {
+  if (!plan.supported) return ["blocklist: the server does not support blocking (XEP-0191): rules with block only reject"];
+  if (plan.lift.length === 0 && plan.forget.length === 0) return ["blocklist: no changes"];
+  const lines: string[] = [];
+  if (plan.lift.length > 0) {
+    lines.push(`blocklist: ${plan.lift.length} block(s) whose time is up would be lifted:`);
+    for (const e of plan.lift) lines.push(`  ${e.jid}  expired ${e.expires ?? "(no expiry)"}  ${addedBy(e)}`);
+  }
+  if (plan.forget.length > 0) {
+    lines.push(`blocklist: ${plan.forget.length} block(s) a person removed at the server would be forgotten (never re-added until the sender offends again):`);
+    for (const e of plan.forget) lines.push(`  ${e.jid}  ${addedBy(e)}`);
+  }
+  return lines;
 }
 
 /** The `sync --json` document. */
@@ -54,7 +81,7 @@ export function describeChange(c: GroupChange): string {
   return parts.join("  ");
 }
 
-export function formatPlan(plan: SyncPlan, pending: readonly PendingRequest[]): string {
+export function formatPlan(plan: SyncPlan, pending: readonly PendingRequest[], blocklist?: BlocklistPlan): string {
   const lines: string[] = [];
   if (plan.changes.length === 0) lines.push("no changes: the roster matches the group sync config");
   else lines.push(`${plan.changes.length} change(s) would be made:`, ...plan.changes.map((c) => `  ${describeChange(c)}`));
@@ -69,6 +96,7 @@ export function formatPlan(plan: SyncPlan, pending: readonly PendingRequest[]): 
     lines.push(`${pending.length} subscription request(s) held for an answer (never pruned):`);
     for (const p of pending) lines.push(`  ${p.jid}  since ${p.since}${p.rule ? `  rule "${p.rule}"` : ""}`);
   }
+  if (blocklist) lines.push(...formatBlocklistPlan(blocklist));
   return lines.join("\n") + "\n";
 }
 

@@ -432,6 +432,38 @@ describe("policy", () => {
     expect(issues[0]!.message).toMatch(/^invalid regex \/\*b\/: Nothing to repeat/);
   });
 
+  it("a rule's block goes on its decisions as a BlockSpec (true: bare JID, no expiry)", () => {
+    const rules: SubscriptionRule[] = [
+      { ...rule("spammers", { jid: "spam@x.test" }, "reject"), block: true },
+      { ...rule("flooders", { domain: "*.spam.test" }, "reject"), block: { scope: "domain", for: 604_800_000 } },
+      { ...rule("plain", { domain: "plain.test" }, "reject") },
+    ];
+    for (const policy of [compilePolicy(rules, opts), linearPolicy(rules, opts)]) {
+      expect(policy.decide(factsFor("spam@x.test"))).toMatchObject({ action: "reject", rule: "spammers", block: { scope: "bare" } });
+      expect(policy.decide(factsFor("a@eu.spam.test"))?.block).toEqual({ scope: "domain", forMs: 604_800_000 });
+      expect(policy.decide(factsFor("a@plain.test"))).not.toHaveProperty("block");
+      expect(policy.rules.map((r) => r.block)).toEqual([{ scope: "bare" }, { scope: "domain", forMs: 604_800_000 }, undefined]);
+    }
+  });
+
+  it("a block on a rule given in code is checked as the schema checks it", () => {
+    const issues = compileIssues(() =>
+      compilePolicy(
+        [
+          { ...rule("friendly", { domain: "a.test" }, "accept"), block: true },
+          { ...rule("odd-scope", { domain: "b.test" }, "reject"), block: { scope: "server" as never } },
+          { ...rule("no-time", { domain: "c.test" }, "reject"), block: { for: 0 } },
+        ],
+        opts,
+      ),
+    );
+    expect(issues).toEqual([
+      { path: [0, "block"], message: "block goes only with action: reject (this rule's action is accept): a blocked sender cannot be answered otherwise" },
+      { path: [1, "block", "scope"], message: 'scope must be "bare" or "domain"' },
+      { path: [2, "block", "for"], message: "expected a positive duration in ms" },
+    ]);
+  });
+
   it("an empty policy decides nothing", () => {
     expect(compilePolicy([], opts).decide(factsFor("a@x.test"))).toBeUndefined();
   });

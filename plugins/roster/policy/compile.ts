@@ -6,15 +6,21 @@
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import type { BlockSpec } from "../api.ts";
 import { SUBSCRIPTIONS } from "../subscription.ts";
 import type { ContactFacts } from "./facts.ts";
 import {
   ACTIONS,
+  BAD_BLOCK_OPTION,
+  BAD_BLOCK_SCOPE,
+  BLOCK_SCOPES,
   MATCH_KEYS,
+  blockNeedsReject,
   compileRegex,
   isGlob,
   normalizeDomainPattern,
   normalizeJidPattern,
+  type BlockOptionInput,
   type MatchSpec,
   type SubscriptionAction,
   type SubscriptionRule,
@@ -39,6 +45,8 @@ export interface Decision {
   rule: string;
   /** Human text, e.g. 'domain example.org matches rule "staff"', or the rule's own reason. */
   reason: string;
+  /** The rule's `block` option (action reject only): block the sender at the server too. */
+  block?: BlockSpec;
 }
 
 export interface CompiledPolicy {
@@ -49,7 +57,7 @@ export interface CompiledPolicy {
    * `facts.roster` undefined (so "not in roster" was assumed), for an offline explain command.
    */
   explain(facts: ContactFacts): { decision?: Decision; needsRoster: string[] };
-  readonly rules: readonly { name: string; action: SubscriptionAction; needsRoster: boolean }[];
+  readonly rules: readonly { name: string; action: SubscriptionAction; needsRoster: boolean; block?: BlockSpec }[];
 }
 
 export type IssuePath = (string | number)[];
@@ -391,6 +399,40 @@ interface CompiledRule {
   decision: Decision;
 }
 
+/**
+ * A rule's `block` option as a BlockSpec (frozen, shared by every decision of the rule). Checked
+ * here as well as in the schema: rules also come from code.
+ */
+function compileBlock(rule: SubscriptionRule, path: IssuePath, ctx: Ctx): BlockSpec | undefined {
+  const option: BlockOptionInput | undefined = rule.block;
+  if (option === undefined) return undefined;
+  if (rule.action !== "reject") {
+    ctx.issues.push({ path, message: blockNeedsReject(rule.action) });
+    return undefined;
+  }
+  return blockSpecOf(option, path, ctx.issues);
+}
+
+/** `true` or `{ scope, for }` (ms, parsed) as a BlockSpec; records an issue for what is not one. */
+export function blockSpecOf(option: BlockOptionInput, path: IssuePath, issues: PolicyIssue[]): BlockSpec | undefined {
+  if (option === true) return Object.freeze({ scope: "bare" });
+  if (typeof option !== "object" || option === null) {
+    issues.push({ path, message: BAD_BLOCK_OPTION });
+    return undefined;
+  }
+  const scope = option.scope ?? "bare";
+  if (!(BLOCK_SCOPES as readonly string[]).includes(scope)) {
+    issues.push({ path: [...path, "scope"], message: BAD_BLOCK_SCOPE });
+    return undefined;
+  }
+  const forMs = option.for;
+  if (forMs !== undefined && !(Number.isFinite(forMs) && forMs > 0)) {
+    issues.push({ path: [...path, "for"], message: "expected a positive duration in ms" });
+    return undefined;
+  }
+  return Object.freeze({ scope, ...(forMs !== undefined ? { forMs } : {}) });
+}
+
 function compileRules(rules: readonly SubscriptionRule[], opts: CompileOptions): CompiledRule[] {
   const ctx = newCtx(opts);
   const compiled = rules.map((rule, i): CompiledRule => {
@@ -403,7 +445,8 @@ function compileRules(rules: readonly SubscriptionRule[], opts: CompileOptions):
     }
     const node = compileNode(rule.match, [i, "match"], ctx);
     const reason = rule.reason ?? `${node.describe()} matches rule "${rule.name}"`;
-    const decision = Object.freeze({ action: rule.action, rule: rule.name, reason });
+    const block = compileBlock(rule, [i, "block"], ctx);
+    const decision: Decision = Object.freeze({ action: rule.action, rule: rule.name, reason, ...(block ? { block } : {}) });
     return { name: rule.name, action: rule.action, node, decision };
   });
   if (ctx.issues.length) throw new PolicyCompileError(ctx.issues);
@@ -424,10 +467,11 @@ function policyOf(
       }
       return { needsRoster };
     },
-    rules: compiled.map(({ name, action, node }) => ({
+    rules: compiled.map(({ name, action, node, decision }) => ({
       name,
       action,
       needsRoster: node.needsRoster,
+      ...(decision.block ? { block: decision.block } : {}),
     })),
   };
 }

@@ -79,6 +79,33 @@ describe("SubscriptionRule(s)", () => {
     expect(issues(SubscriptionRule, { ...rule, action: "allow" })[0]!.path).toEqual(["action"]);
   });
 
+  const reject = { name: "spam", match: { domain: "spam.test" }, action: "reject" };
+
+  it("takes block: true or { scope, for } on a rejecting rule, for in ms", () => {
+    expect(SubscriptionRule.parse({ ...reject, block: true }).block).toBe(true);
+    expect(SubscriptionRule.parse({ ...reject, block: { scope: "domain", for: "7d" } }).block).toEqual({ scope: "domain", for: 7 * 86_400_000 });
+    expect(SubscriptionRule.parse({ ...reject, block: {} }).block).toEqual({});
+  });
+
+  it("refuses block on a rule that does not reject, at the block key", () => {
+    for (const action of ["accept", "mutual", "ignore", "ask"]) {
+      expect(issues(SubscriptionRule, { ...rule, action, block: true })).toEqual([
+        { path: ["block"], message: `block goes only with action: reject (this rule's action is ${action}): a blocked sender cannot be answered otherwise` },
+      ]);
+    }
+  });
+
+  it("names the bad part of a block: scope, for, an unknown key, or neither true nor settings", () => {
+    expect(issues(SubscriptionRule, { ...reject, block: { scope: "server" } })).toEqual([{ path: ["block", "scope"], message: 'scope must be "bare" or "domain"' }]);
+    expect(issues(SubscriptionRule, { ...reject, block: { for: "3651d" } })).toEqual([{ path: ["block", "for"], message: "at most 3650d (ten years)" }]);
+    expect(issues(SubscriptionRule, { ...reject, block: { for: "7 days" } })).toEqual([{ path: ["block", "for"], message: 'expected a duration like "90m", "12h" or "7d"' }]);
+    expect(issues(SubscriptionRule, { ...reject, block: { for: "0s" } })[0]!.path).toEqual(["block", "for"]);
+    expect(issues(SubscriptionRule, { ...reject, block: { scpoe: "domain" } })).toEqual([{ path: ["block"], message: 'Unrecognized key: "scpoe"' }]);
+    for (const bad of [false, "domain", 7]) {
+      expect(issues(SubscriptionRule, { ...reject, block: bad })).toEqual([{ path: ["block"], message: "expected true, or { scope: bare|domain, for: DURATION }" }]);
+    }
+  });
+
   it("rejects duplicate rule names", () => {
     expect(issues(SubscriptionRules, [rule, rule])).toEqual([
       { path: [1, "name"], message: 'duplicate rule name "staff"' },
@@ -88,7 +115,8 @@ describe("SubscriptionRule(s)", () => {
 
 describe("JSON Schema", () => {
   type Props = Record<string, { description?: string }>;
-  const schema = z.toJSONSchema(SubscriptionRules) as {
+  // As `roster-bot schema` makes it: the input side (durations are written as text).
+  const schema = z.toJSONSchema(SubscriptionRules, { io: "input" }) as {
     items: { properties: Props };
     $defs: Record<string, Record<string, unknown> & { properties: Props }>;
   };
@@ -108,6 +136,16 @@ describe("JSON Schema", () => {
     const not = JSON.stringify(schema.$defs.MatchSpec!.properties.not);
     expect(not).toContain('"$ref":"#/$defs/MatchSpec"');
     expect(schema.items.properties.action!.description).toMatch(/mutual/);
+  });
+
+  it("describes block: true, or { scope: bare|domain, for }", () => {
+    const block = schema.items.properties.block as { description: string; anyOf: Record<string, unknown>[] };
+    expect(block.description).toMatch(/only with action reject/i);
+    expect(block.anyOf[0]).toMatchObject({ const: true });
+    const settings = block.anyOf[1] as { additionalProperties: boolean; properties: Record<string, { enum?: string[]; description?: string }> };
+    expect(settings.additionalProperties).toBe(false);
+    expect(settings.properties.scope!.enum).toEqual(["bare", "domain"]);
+    expect(settings.properties.for!.description).toMatch(/3650d/);
   });
 });
 

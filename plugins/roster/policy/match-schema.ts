@@ -3,6 +3,7 @@
  * jid / domain / regex pattern and its normal form, shared with the compiler so they never disagree.
  */
 import { z } from "zod";
+import { longDuration } from "../../../bots/config/units.ts";
 import { parseJid } from "../../../bots/jid.ts";
 import { SUBSCRIPTIONS, type Subscription } from "../subscription.ts";
 
@@ -38,11 +39,19 @@ export const MATCH_KEYS = [
   "not",
 ] as const satisfies readonly MatchKey[];
 
+export const BLOCK_SCOPES = ["bare", "domain"] as const;
+type BlockScope = (typeof BLOCK_SCOPES)[number];
+
+/** A `block` option as written: `true` (the sender's bare JID, no expiry) or its settings. */
+export type BlockOptionInput = true | { scope?: BlockScope | undefined; for?: number | undefined };
+
 export interface SubscriptionRule {
   name: string;
   match: MatchSpec;
   action: SubscriptionAction;
   reason?: string | undefined;
+  /** Only with action reject: block the sender at the server too. */
+  block?: BlockOptionInput | undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -242,6 +251,37 @@ export const SubscriptionAction = z
       "ignore: leave it pending without answering; ask: forward it to the admins to decide.",
   );
 
+/** The messages for a bad `block` (the schema and the compiler say the same). */
+export const BAD_BLOCK_SCOPE = `scope must be ${BLOCK_SCOPES.map((s) => `"${s}"`).join(" or ")}`;
+export const BAD_BLOCK_OPTION = "expected true, or { scope: bare|domain, for: DURATION }";
+
+// A refinement rather than z.enum: a bad scope then fails only its own key, so the error names
+// `scope` instead of "expected true or an object" for the whole option.
+const BlockScopeSchema = z
+  .string()
+  .refine((s) => (BLOCK_SCOPES as readonly string[]).includes(s), { message: BAD_BLOCK_SCOPE })
+  .transform((s) => s as BlockScope)
+  .meta({ enum: [...BLOCK_SCOPES] })
+  .describe("bare: the sender's bare JID (default); domain: the sender's whole domain.");
+
+/** The settings of a block (`rateLimit.block`, and the object form of a rule's `block`). */
+export const BlockSettings = z
+  .strictObject({
+    scope: BlockScopeSchema.optional(),
+    for: longDuration()
+      .optional()
+      .describe('How long the block lasts, e.g. "7d" (at most 3650d); left out: until someone lifts it. Lifted on time across restarts.'),
+  })
+  .describe("Block at the bot's server (XEP-0191) after rejecting: which entry, and for how long.");
+
+export const BlockOption = z
+  .union([z.literal(true), BlockSettings], { error: BAD_BLOCK_OPTION })
+  .describe(
+    "Only with action reject: after answering `unsubscribed`, block the sender at the bot's own server (XEP-0191), " +
+      "so its messages and requests no longer reach the bot. true: its bare JID until lifted by hand. " +
+      "Without XEP-0191 on the server the request is only rejected.",
+  );
+
 export const SubscriptionRule = z
   .strictObject({
     name: z.string().min(1).describe("Unique rule name, shown in logs and `explain` output."),
@@ -251,8 +291,19 @@ export const SubscriptionRule = z
       .string()
       .optional()
       .describe("Human explanation logged with the decision instead of the generated one."),
+    block: BlockOption.optional(),
+  })
+  .superRefine((rule, ctx) => {
+    if (rule.block !== undefined && rule.action !== "reject") {
+      ctx.addIssue({ code: "custom", path: ["block"], input: rule.block, message: blockNeedsReject(rule.action) });
+    }
   })
   .describe("One subscription rule; rules are tried in order and the first match wins.");
+
+/** Why a `block` is refused on a rule with another action (the schema and the compiler say the same). */
+export function blockNeedsReject(action: string): string {
+  return `block goes only with action: reject (this rule's action is ${action}): a blocked sender cannot be answered otherwise`;
+}
 
 export const SubscriptionRules = z
   .array(SubscriptionRule)
