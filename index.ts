@@ -49,8 +49,9 @@ export { z } from "zod";
  * ("20/min"). A plugin's own timing settings built on these get the host's bounds and messages.
  */
 export { duration, rate, MAX_DURATION_MS, type Rate } from "./bots/config/units.ts";
-// The same duration text read outside a config (e.g. a duration typed in a chat command); undefined when it is not one.
-export { parseDuration } from "./bots/config/units.ts";
+// Duration text outside a config (e.g. typed in a chat command): "7d" -> ms (undefined when it is not one), ms -> the
+// shortest exact text; `longDuration` (up to MAX_LONG_DURATION_MS, ten years) is a block's `for`.
+export { parseDuration, formatDuration, longDuration, MAX_LONG_DURATION_MS } from "./bots/config/units.ts";
 
 // Hook kinds: notify (parallel), decide (series bail), transform (series waterfall).
 export { NotifyHook, DecideHook, TransformHook, TapTimeoutError, TransformAbortedError, type TapOptions, type Answer } from "./bots/hooks.ts";

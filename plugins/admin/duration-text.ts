@@ -1,9 +1,11 @@
 /** Durations typed in commands ("30m", "7d") and shown in replies (pure). */
-import { parseDuration } from "../../index.ts";
+import { formatDuration, MAX_LONG_DURATION_MS, parseDuration } from "../../index.ts";
+
+export { formatDuration };
 
 const DAY_MS = 86_400_000;
 /** The longest block an admin may give: the same ten years a rule's `block.for` allows. */
-export const MAX_BLOCK_MS = 3650 * DAY_MS;
+export const MAX_BLOCK_MS = MAX_LONG_DURATION_MS;
 /** Shorter than this is a typo (a block the bot would lift before the admin read the reply). */
 export const MIN_BLOCK_MS = 1_000;
 
@@ -22,12 +24,6 @@ const UNITS: [string, number][] = [
   ["m", 60_000],
   ["s", 1_000],
 ];
-
-/** The shortest exact text of a duration: 604800000 -> "7d", 5400000 -> "90m". */
-export function formatDuration(ms: number): string {
-  for (const [unit, size] of UNITS) if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
-  return `${ms}ms`;
-}
 
 /**
  * A time span in its two largest units: "6d 23h", "3h 5m", "45s". Rounded to the second first (so

@@ -160,6 +160,9 @@ describe("roster-bot run with http", () => {
         'roster_bot_pending_requests{bot="mbot"} 0',
         // Three seeded, two accepted (subscription "from"); the rejected sender has no item.
         'roster_bot_roster_items{bot="mbot"} 5',
+        // Both servers advertise XEP-0191; nothing was blocked.
+        'roster_bot_blocklist_entries{bot="mbot",owned="true"} 0',
+        'roster_bot_blocklist_entries{bot="mbot",owned="false"} 0',
       ].sort(),
     );
     expect(scrape).toMatch(/^roster_bot_decision_seconds_bucket\{le="\+Inf",bot="mbot"\} 3$/m);
