@@ -59,6 +59,8 @@ describe("a contact on an A-label host", () => {
       await subs.approve("held@bücher.test", { by: "admin@bot.test" });
       expect((await approved).attrs.type).toBe("subscribed");
 
+      // The audit log writes its lines at the next setImmediate (batched): let the approval's go out.
+      await new Promise((resolve) => setImmediate(resolve));
       const lines = decisionLines(config.dataDir);
       expect(lines.find((l) => l.rule === "no-books")).toMatchObject({ from: "a@bücher.test", address: `a@${IDN_HOST}`, action: "reject", sent: ["unsubscribed"] });
       expect(lines.at(-1)).toMatchObject({ from: "held@bücher.test", address: `held@${IDN_HOST}`, action: "accept", via: "approve", sent: ["subscribed"] });
