@@ -328,6 +328,8 @@ describe("reload", () => {
         ]);
       await reload({ ...GROUPS, assign: [...GROUPS.assign, { group: "Staff", match: { domain: "b.test" } }] });
       await until(() => bot.service.get("gina@b.test")?.groups.join() === "Staff");
+      // ejabberd pushes the item before it answers the set: the sync's result comes a moment later.
+      await until(() => bot.results.some((r) => r.trigger === "reload"));
       expect(bot.results.at(-1)!.trigger).toBe("reload");
 
       await reload({ ...GROUPS, assign: [{ group: "Staff", match: { list: "./no-such-list.txt" } }] });
