@@ -97,4 +97,14 @@ describe("block options in the config file", () => {
       expect.stringMatching(/^12:19 Invalid option: expected one of .*"block"/),
     ]);
   });
+
+  it("over: block without perDomain: nothing could ever be blocked", async () => {
+    expect(
+      await issues(
+        "          rateLimit:",
+        "            total: 5/s",
+        "            over: block", // 10
+      ),
+    ).toEqual(["10:19 over: block needs perDomain: only a sender whose own domain is over its limit is blocked (over the total limit alone, a request is rejected)"]);
+  });
 });

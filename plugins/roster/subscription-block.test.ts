@@ -178,10 +178,23 @@ describe("subscription handler: the block option", () => {
 
   it("over: block without rateLimit.block blocks the bare JID until lifted", async () => {
     const { blocking, calls } = fakeBlocking(wire, blocked);
-    handler({ rateLimit: { total: "1/min", over: "block" } }, blocking);
+    handler({ rateLimit: { perDomain: "1/min", over: "block" } }, blocking);
     await request("a@flood.test");
     await request("b@flood.test");
     expect(calls.map((c) => [c.jid, c.options.scope, c.options.forMs])).toEqual([["b@flood.test", "bare", undefined]]);
+  });
+
+  it("over the total limit alone, over: block only rejects: a request during another domain's flood is not blocked", async () => {
+    const { blocking, calls } = fakeBlocking(wire, blocked);
+    handler({ rateLimit: { perDomain: "5/min", total: "1/min", over: "block", block: { scope: "domain" } } }, blocking);
+    await request("a@flood.test");
+    await request("b@innocent.test");
+    expect(calls).toEqual([]);
+    expect(wire).toEqual(["unsubscribed a@flood.test", "unsubscribed b@innocent.test"]);
+    expect(decisions.map((d) => `${d.action} ${d.decidedBy} ${d.reason} ${d.block?.outcome ?? "-"}`)).toEqual([
+      "reject default no rule or plugin decided -",
+      "reject rate-limit over the total rate limit -",
+    ]);
   });
 
   it("live explain shows the block and whether this session's server supports blocking", () => {

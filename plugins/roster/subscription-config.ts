@@ -8,7 +8,8 @@ const OverLimit = z
   .enum([...ACTIONS, "block"])
   .describe(
     "Action for requests over a limit (ignore: asked again at next login; block: reject, then block the sender " +
-      "at the server with XEP-0191, as set in rateLimit.block)",
+      "at the server with XEP-0191, as set in rateLimit.block, when its domain is over perDomain; over the total " +
+      "limit alone, reject)",
   );
 
 export const subscriptionsSchema = z
@@ -30,6 +31,16 @@ export const subscriptionsSchema = z
       .superRefine((limits, ctx) => {
         if (limits.block !== undefined && limits.over !== "block") {
           ctx.addIssue({ code: "custom", path: ["block"], input: limits.block, message: `rateLimit.block goes only with over: block (over is ${limits.over})` });
+        }
+        // Only a sender whose own domain is over its limit is blocked: over the total alone, an
+        // innocent request that came during someone else's flood would be blocked with it.
+        if (limits.over === "block" && limits.perDomain === undefined) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["over"],
+            input: limits.over,
+            message: "over: block needs perDomain: only a sender whose own domain is over its limit is blocked (over the total limit alone, a request is rejected)",
+          });
         }
       })
       .optional()

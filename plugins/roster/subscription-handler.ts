@@ -237,7 +237,9 @@ export class SubscriptionHandler implements SubscriptionsApi {
       this.metrics?.rateLimited();
       const reason = `over the ${limit.limit === "perDomain" ? "per-domain" : "total"} rate limit`;
       const over = config.rateLimit!.over;
-      await this.execute({ jid, action: over === "block" ? "reject" : over, decidedBy: "rate-limit", reason, item, address, block: overLimitBlock });
+      // over: block blocks a sender whose own domain floods; over the total alone it only rejects.
+      const block = limit.limit === "perDomain" ? overLimitBlock : undefined;
+      await this.execute({ jid, action: over === "block" ? "reject" : over, decidedBy: "rate-limit", reason, item, address, block });
       return true;
     }
     const request: SubscriptionRequest = { jid, facts: rosterFacts(jid, item), item, stanza };
