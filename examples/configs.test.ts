@@ -60,7 +60,9 @@ describe("example configs", () => {
       "spam-patterns": "reject",
       unknown: "ask",
     });
-    expect(roster.subscriptions.rateLimit).toBeTruthy();
+    expect(roster.subscriptions.rateLimit).toMatchObject({ over: "block", block: { scope: "domain", for: 86_400_000 } });
+    const blocks = Object.fromEntries(roster.subscriptions.rules.map((r) => [r.name, (r as { block?: unknown }).block]));
+    expect(blocks).toMatchObject({ "spam-patterns": { scope: "bare", for: 30 * 86_400_000 }, "spam-domains": { scope: "domain" }, staff: undefined });
   });
 
   it("a missing environment variable is reported, not ignored", async () => {
