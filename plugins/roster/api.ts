@@ -316,8 +316,10 @@ export interface BlockingApi {
   blockedBy(jid: string): BlockEntry | undefined;
   /**
    * Adds an entry the bot owns (it may lift it later). An entry the list already holds, or one the
-   * JID's domain entry covers, is left as it is ("already"; a person's entry stays theirs). Outcome "unsupported" without XEP-0191 on the
-   * server; RosterError "offline" when not connected, and the server's error when it refuses.
+   * JID's domain entry covers, is left as it is ("already"; a person's entry stays theirs). Outcome
+   * "unsupported" without XEP-0191 on the server. RosterError "not-allowed" for an entry covering the
+   * bot's own account or domain (nothing sent), "offline" when not connected, and the server's
+   * error when it refuses.
    */
   block(jid: string, options?: BlockOptions): Promise<BlockOutcome>;
   /** Removes an entry, whoever added it. RosterError "offline" / "not-supported" / the server's error. */

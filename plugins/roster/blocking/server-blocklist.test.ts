@@ -307,6 +307,17 @@ describe("ServerBlocklist", () => {
     expect(auditLines().filter((l) => l.kind === "block")).toEqual([expect.objectContaining({ jid: "x@b.test", result: "failed", error: "not-allowed" })]);
   });
 
+  it("refuses an entry that covers the bot's own account or domain, sending nothing (a rule at domain scope gone wrong)", async () => {
+    const server = fakeServer(env);
+    const { blocking } = make();
+    await session(blocking);
+    await expect(blocking.block("someone@x.org", { scope: "domain", by: "rules" })).rejects.toMatchObject({ condition: "not-allowed" });
+    await expect(blocking.block("x.org")).rejects.toMatchObject({ condition: "not-allowed" });
+    await expect(blocking.block(BOT)).rejects.toMatchObject({ condition: "not-allowed" });
+    expect(server.sets).toEqual([]);
+    await expect(blocking.block("someone@x.org")).resolves.toMatchObject({ outcome: "blocked" }); // a user of its domain is fine
+  });
+
   it("offline: block and unblock throw RosterError offline", async () => {
     fakeServer(env);
     const { blocking } = make();

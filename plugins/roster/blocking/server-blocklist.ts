@@ -259,6 +259,12 @@ export class ServerBlocklist implements BlockingApi {
   async block(jid: string, options: BlockOptions = {}): Promise<BlockOutcome> {
     const target = blockTarget(jid, options.scope);
     const by = options.by ?? "api";
+    // A rule or rate limit at domain scope must never cut the bot off from its own server's users.
+    if (target.jid === this.account || target.jid === domainOf(this.account)) {
+      this.options.metrics.block(by, "failed");
+      this.ctx.logger.warn({ jid: target.jid, by, rule: options.rule }, "block refused: it would cover the bot's own account or domain");
+      throw new RosterError("not-allowed", target.jid, "block", `block ${target.jid}: it would cover the bot's own account or domain`);
+    }
     if (!this.ctx.isOnline) throw new RosterError("offline", target.jid, "block", `block ${target.jid}: not connected`);
     if (!this.supportedFlag) {
       if (!this.warnedThisSession) {
