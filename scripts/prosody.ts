@@ -162,13 +162,14 @@ export class ProsodyServer {
     return `xmpp://127.0.0.1:${this.port}`;
   }
 
-  /** The server's process id (from its pidfile), e.g. to read its CPU time; undefined when not running. */
+  /**
+   * The server's process id, e.g. to read its CPU time; undefined when not running. The child's own
+   * pid (`prosody` is a script that `env` execs as lua5.4, keeping the pid): the pidfile may be
+   * written a moment after the port accepts, and one left by a killed run is stale.
+   */
   get pid(): number | undefined {
-    try {
-      return Number(readFileSync(path.join(this.dir, "prosody.pid"), "utf8").trim()) || undefined;
-    } catch {
-      return undefined;
-    }
+    const child = this.child;
+    return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
   }
 
   get logFile(): string {
