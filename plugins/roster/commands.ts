@@ -6,7 +6,7 @@ import type { RosterService } from "./api.ts";
 import type { RosterConfig } from "./config.ts";
 import { explainOffline, formatExplanation } from "./explain.ts";
 import { withoutAutoSync } from "./group-sync/config.ts";
-import { blockTarget } from "./subscription-block.ts";
+import { blockTarget } from "./blocking/target.ts";
 import { formatPlan, formatResult, planJson, resultJson } from "./group-sync/format.ts";
 
 /** How long `plan` and `sync` wait for the roster after connecting. */
@@ -38,7 +38,7 @@ const explain: CommandDefinition<RosterConfig> = {
     }
     if (cmd.options.json) {
       const { jid: j, input, action, decidedBy, rule, reason, needsRoster, block } = result;
-      const blockJson = block ? { entry: blockTarget(j, block.scope), scope: block.scope, forMs: block.forMs ?? null } : null;
+      const blockJson = block ? { entry: blockTarget(j, block.scope).jid, scope: block.scope, forMs: block.forMs ?? null } : null;
       cmd.out(JSON.stringify({ jid: j, ...(input !== undefined ? { input } : {}), action, decidedBy, rule: rule ?? null, reason, needsRoster, block: blockJson }) + "\n");
     } else {
       cmd.out(formatExplanation(result));

@@ -9,7 +9,7 @@ import type { RosterConfig } from "./config.ts";
 import { factsFor, type ContactFacts } from "./policy/facts.ts";
 import { compilePolicy, type CompiledPolicy } from "./policy/compile.ts";
 import type { SubscriptionAction } from "./policy/match-schema.ts";
-import { blockTarget } from "./subscription-block.ts";
+import { blockTarget } from "./blocking/target.ts";
 
 /**
  * What the rules, or else the default, answer for these facts. `live`: the facts hold the real
@@ -46,7 +46,7 @@ export function explainedJid(e: Pick<SubscriptionExplanation, "jid" | "input">):
 export function describeBlock(jid: string, block: BlockSpec): string {
   const what = block.scope === "domain" ? "domain" : "bare JID";
   const until = block.forMs === undefined ? "until lifted by hand" : `for ${formatDuration(block.forMs)}`;
-  return `then block ${blockTarget(jid, block.scope)} (${what}) ${until}`;
+  return `then block ${blockTarget(jid, block.scope).jid} (${what}) ${until}`;
 }
 
 /** Why a block may come to nothing: the server lacks XEP-0191 (live), or may (offline). */

@@ -3,8 +3,8 @@
  * went out, the sender is blocked at the bot's own server through the blocking part. Whatever
  * becomes of the block, the request stays rejected: a failure is an outcome, never an exception.
  */
-import { parseJid } from "../../bots/jid.ts";
 import type { BlockingApi, BlockOutcome, BlockSpec } from "./api.ts";
+import { blockTarget } from "./blocking/target.ts";
 
 /** What the subscription handler needs of `roster.blocking`. */
 export type SubscriptionBlocking = Pick<BlockingApi, "supported" | "block">;
@@ -21,16 +21,11 @@ export interface BlockRequest {
   reason: string;
 }
 
-/** The entry a block of this scope adds for `jid`: its bare JID, or its domain. */
-export function blockTarget(jid: string, scope: BlockSpec["scope"]): string {
-  return scope === "domain" ? parseJid(jid).domain : jid;
-}
-
 /** Blocks the sender; "unsupported" without a blocking part, "failed" with the error when it throws. */
 export async function blockSender(blocking: SubscriptionBlocking | undefined, request: BlockRequest): Promise<BlockOutcome> {
   const { jid, address, spec, by, rule, reason } = request;
   const failed = (outcome: "unsupported" | "failed", error?: string): BlockOutcome => ({
-    jid: blockTarget(jid, spec.scope),
+    jid: blockTarget(jid, spec.scope).jid,
     scope: spec.scope,
     outcome,
     ...(error !== undefined ? { error } : {}),

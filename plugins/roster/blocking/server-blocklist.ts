@@ -7,7 +7,7 @@
 import { xml, type XmlElement } from "../../../bots/xmpp.ts";
 import type { PluginContext } from "../../../bots/context.ts";
 import { NotifyHook } from "../../../bots/hooks.ts";
-import { addressOf, domainOf, parseJid, type Jid } from "../../../bots/jid.ts";
+import { domainOf, parseJid, type Jid } from "../../../bots/jid.ts";
 import type { IqReply } from "../../../bots/router.ts";
 import type { BlockEntry, BlockingApi, BlockingHooks, BlocklistPlan, BlockOptions, BlockOutcome, BlockScope, UnblockResult } from "../api.ts";
 import type { AuditLog, BlockAuditLine } from "../audit.ts";
@@ -16,6 +16,7 @@ import { isFromOwnAccount } from "../push.ts";
 import { stanzaError } from "../roster-client.ts";
 import type { BlockingConfig } from "./config.ts";
 import { ExpiryTimer } from "./expiry-timer.ts";
+import { blockTarget, type BlockTarget } from "./target.ts";
 import type { BlockingMetrics } from "./metrics.ts";
 import type { OwnedBlock, OwnedBlocks } from "./owned-blocks.ts";
 import { isDue, reconcile } from "./reconcile.ts";
@@ -188,14 +189,18 @@ export class ServerBlocklist implements BlockingApi {
   private async reconcileNow(): Promise<void> {
     const { lift, forget } = reconcile(this.options.owned.list(), (jid) => this.holds(jid), Date.now());
     for (const entry of forget) this.forget(entry, "session");
-    if (lift.length === 0) return;
+    if (lift.length > 0) await this.liftExpired(lift);
+  }
+
+  /** Lifts entries whose time is up in one unblock; when that fails, the timer tries again later. */
+  private async liftExpired(entries: readonly OwnedBlock[]): Promise<void> {
     try {
       await this.unblockEntries(
-        lift.map((e) => e.jid),
+        entries.map((e) => e.jid),
         { by: "expired" },
       );
     } catch (err) {
-      this.ctx.logger.warn({ err: (err as Error).message, entries: lift.length }, "expired blocks not lifted; trying again later");
+      this.ctx.logger.warn({ err: (err as Error).message, entries: entries.length }, "expired blocks not lifted; trying again later");
       this.retryAfter = Date.now() + RETRY_MS;
     }
   }
@@ -389,16 +394,8 @@ export class ServerBlocklist implements BlockingApi {
       if (!this.supportedFlag || !this.ctx.isOnline) {
         this.retryAfter = now + RETRY_MS; // the next session start lifts them, if it comes first
       } else {
-        try {
-          this.retryAfter = undefined;
-          await this.unblockEntries(
-            due.map((e) => e.jid),
-            { by: "expired" },
-          );
-        } catch (err) {
-          this.ctx.logger.warn({ err: (err as Error).message, entries: due.length }, "expired blocks not lifted; trying again later");
-          this.retryAfter = Date.now() + RETRY_MS;
-        }
+        this.retryAfter = undefined;
+        await this.liftExpired(due);
       }
     }
     this.armTimer();
@@ -426,28 +423,6 @@ export class ServerBlocklist implements BlockingApi {
   private audit(line: BlockAuditLine): void {
     this.options.audit.write(line);
   }
-}
-
-interface BlockTarget {
-  /** The entry in normal form. */
-  jid: string;
-  /** The entry as the iq names it: the caller's spelling of the domain (A-labels stay A-labels). */
-  address: string;
-  scope: BlockScope;
-}
-
-/** The entry a block of `input` adds: its bare JID, or its domain (always for a domain JID). */
-export function blockTarget(input: string, scope: BlockScope | undefined): BlockTarget {
-  let parsed: Jid;
-  let address: string;
-  try {
-    parsed = parseJid(input);
-    address = addressOf(input);
-  } catch (err) {
-    throw new RosterError("jid-malformed", input, "block", `block: ${(err as Error).message}`);
-  }
-  if (scope === "domain" || parsed.local === "") return { jid: parsed.domain, address: domainOf(address), scope: "domain" };
-  return { jid: parsed.bare, address, scope: "bare" };
 }
 
 function ownedEntry(entry: OwnedBlock): BlockEntry {
