@@ -286,7 +286,8 @@ ${this.options.blocking === false ? "" : "  mod_blocking: {}\n  mod_privacy: {}\
 
   /**
    * Creates (or resets the passwords of) many accounts in one call. While the process is stopped
-   * they are kept and written once it has started again (as Prosody's files would be read then).
+   * they are kept and written once it has started again (as Prosody's files would be read then):
+   * after its port opens, so a client that logs in at once may still meet the old password.
    */
   createAccounts(accounts: readonly Account[]): string[] {
     if (this.pid === undefined) {

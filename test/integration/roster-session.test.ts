@@ -214,7 +214,7 @@ describe("a new session after the server restarted", () => {
     const before = service.list();
     const eventsBefore = events.length;
     const loadedBefore = loadedEvents.length;
-    const session = once("session", 30_000);
+    const session = once("session", 45_000);
     await server.restart(); // hibernated sessions die with the process: resume is impossible
     await session;
     await until(() => loadedEvents.length > loadedBefore, "roster loaded after the new session");
@@ -231,7 +231,7 @@ describe("a new session after the server restarted", () => {
     // The resume was tried and refused before the new session.
     const resumes = sent.filter((s) => s.name === "resume");
     expect(resumes.length).toBeGreaterThanOrEqual(2);
-  });
+  }, 60_000);
 
   it("changes made while the bot was down are applied after the new session, as a reload", async () => {
     const version = service.version;
@@ -239,16 +239,20 @@ describe("a new session after the server restarted", () => {
     const loadedBefore = loadedEvents.length;
     closeGate();
     const offline = once("offline");
-    const session = once("session", 30_000);
-    await server.restart();
-    await offline;
-    // The server is back but the bot is not: another resource changes the roster meanwhile.
-    await fromPhone(async (phone) => {
-      await phone.rosterSet("erin@c.test", { name: "Erin", groups: ["Night"] });
-      await phone.rosterSet("alice@b.test", { remove: true });
-      await phone.rosterSet("carol@b.test", { name: "Carol C.", groups: ["Work"] });
-    });
-    openGate();
+    const session = once("session", 45_000);
+    try {
+      await server.restart();
+      await offline;
+      // The server is back but the bot is not: another resource changes the roster meanwhile.
+      await fromPhone(async (phone) => {
+        await phone.rosterSet("erin@c.test", { name: "Erin", groups: ["Night"] });
+        await phone.rosterSet("alice@b.test", { remove: true });
+        await phone.rosterSet("carol@b.test", { name: "Carol C.", groups: ["Work"] });
+      });
+    } finally {
+      // A failure here must not leave the bot shut out for the next test.
+      openGate();
+    }
     await session;
     await until(() => loadedEvents.length > loadedBefore, "roster loaded after the new session");
 
@@ -266,7 +270,7 @@ describe("a new session after the server restarted", () => {
     expect(events.slice(eventsBefore).sort()).toEqual(["added erin@c.test reload", "removed alice@b.test reload", "updated carol@b.test reload"]);
     await until(() => readCache()?.ver === service.version, "cache saved with the new version");
     expect([...readCache()!.items.keys()].sort()).toEqual(jids());
-  });
+  }, 60_000);
 
   it("the bot is reachable for pushes in the new session", async () => {
     await fromPhone((phone) => phone.rosterSet("frank@b.test", { groups: ["Late"] }));
