@@ -308,10 +308,12 @@ export class BotConnection extends EventEmitter<BotConnectionEvents> {
       if (this.stopping) throw new Error("stopped before connecting");
       this.loggingIn = true;
       try {
-        const session = this.nextSession(this.iqTimeout);
-        session.catch(() => {}); // awaited below; connect() may fail first
         const { service, domain, lang } = this.client.options;
+        // connect() first waits for the previous connection's disconnect() to finish, which can
+        // still emit a `disconnect`: watched from before, it would fail this attempt mid-login.
         await this.client.connect(service);
+        const session = this.nextSession(this.iqTimeout);
+        session.catch(() => {}); // awaited below; open() may fail first
         await this.client.open({ domain, lang });
         await session;
       } finally {

@@ -23,9 +23,25 @@ export function xmppPatches(logger?: PatchLogger): Promise<PatchStatus[]> {
 export function createClient(options: XmppClientOptions, logger?: PatchLogger): XmppClient {
   const client = newClient(options);
   const patched = xmppPatches(logger);
+  // xmpp.js's disconnect() (also the one it starts itself on a stream error) acts on whatever
+  // socket and parser the entity holds when its waits end: if the server dropped the socket
+  // without </stream>, it times out (2 s) and then ends the next connection's socket, or, before
+  // one exists, emits a second `disconnect` that a reconnect attempt takes for its own. So a new
+  // connection waits until the previous disconnect() has finished.
+  let closing: Promise<unknown> | undefined;
+  const disconnect = client.disconnect.bind(client);
+  client.disconnect = () => {
+    const done = disconnect();
+    const settled: Promise<unknown> = done.catch(() => {}).finally(() => {
+      if (closing === settled) closing = undefined;
+    });
+    closing = settled;
+    return done;
+  };
   const connect = client.connect.bind(client);
   client.connect = async (service?: string) => {
     await patched;
+    while (closing) await closing;
     return connect(service);
   };
   return client;
