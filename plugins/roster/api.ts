@@ -158,6 +158,85 @@ export interface SubscriptionsApi {
   explain(jid: string): SubscriptionExplanation;
 }
 
+/** One failing policy test case (`roster-bot test`): what was expected, what the rules gave, and why. */
+export interface PolicyCaseFailure {
+  /** Where the case is: "policy.test.yaml:12:3" (the path as the user wrote or named it). */
+  at: string;
+  /** The case's `name`, else its JID. */
+  name: string;
+  jid: string;
+  /** Each mismatch in words, e.g. 'expected accept, the rules gave reject'. */
+  mismatches: string[];
+  /** What the rules (or the default) gave for the case's facts: the words of `explain`. */
+  explanation: SubscriptionExplanation;
+  /** With a `groups` expectation: the groups expected and those group sync would leave. */
+  groups?: { expected: string[]; actual: string[] };
+}
+
+/** The outcome of the policy test cases (`roster-bot test`, `RosterService.policy.test`). */
+export interface PolicyTestReport {
+  /** The case files read, in order. */
+  files: string[];
+  /** Cases run and passed. */
+  total: number;
+  passed: number;
+  failed: PolicyCaseFailure[];
+}
+
+/** Requests whose decision changes under the new rules, grouped by what now decides them. */
+export interface ReplayFlipGroup {
+  /** The rule that now decides, or undefined for the default. */
+  rule: string | undefined;
+  /** The action the new rules give. */
+  action: SubscriptionAction;
+  /** Recorded decisions that flip this way, and by their old action. */
+  count: number;
+  from: Partial<Record<string, number>>;
+  /** Distinct JIDs that flip this way (bounded: the first ones met). */
+  jids: string[];
+  /** Distinct JIDs beyond those listed are not counted exactly: true when the list was cut. */
+  more: boolean;
+}
+
+/** What `roster-bot replay` found (also `RosterService.policy.replay`). */
+export interface ReplayReport {
+  /** The audit files read, oldest first. */
+  files: string[];
+  /** Only decisions at or after this time were replayed (ISO 8601), when asked. */
+  since?: string;
+  /** Lines read, and those that were not JSON audit lines (skipped, never fatal). */
+  lines: number;
+  malformed: number;
+  /** Subscription decisions in range. */
+  decisions: number;
+  /** Decisions the rules or the default made, decided again; and how many of them change. */
+  replayed: number;
+  changed: number;
+  /** Replayed decisions, old action -> new action -> count. */
+  matrix: Partial<Record<string, Partial<Record<string, number>>>>;
+  /** The changed decisions, grouped by the rule (or the default) that now decides them, largest first. */
+  flips: ReplayFlipGroup[];
+  /**
+   * Decisions the rules alone cannot redo, counted by who made them: "plugin" (a plugin's tap or
+   * API call), "admin", "rate-limit", and "other" (repeats of held requests, already-subscribed
+   * contacts, unreadable roster items).
+   */
+  apart: { plugin: number; admin: number; rateLimit: number; other: number };
+  /**
+   * Replayed decisions whose new answer depends on roster state the audit line did not record
+   * (lines written before decision lines carried `roster`): replayed as "not in the roster".
+   */
+  withoutRosterFacts: number;
+}
+
+/** Policy as code: the configured test cases, and a replay of the audit log against the running rules. */
+export interface PolicyApi {
+  /** Runs the cases of `subscriptions.tests` against the running rules (none configured: total 0). */
+  test(): Promise<PolicyTestReport>;
+  /** Decides the bot's recorded requests again with the running rules (audit.log and its rotations). */
+  replay(options?: { since?: Date }): Promise<ReplayReport>;
+}
+
 /** One roster change group sync wants (the `plan --json` shape). */
 export interface GroupChange {
   jid: string;

@@ -25,6 +25,8 @@ export interface DecisionAuditLine {
   via?: "approve" | "deny" | "grant";
   /** What the rule's (or rate limit's) `block` option did, after the `unsubscribed`. */
   block?: BlockOutcome;
+  /** The contact's roster state when the request was decided (absent: not in the roster), for replay. */
+  roster?: { groups: readonly string[]; subscription: string };
 }
 
 export interface RosterAuditLine {

@@ -49,6 +49,10 @@ export const subscriptionsSchema = z
       .enum(["keep", "remove"])
       .default("keep")
       .describe("When a contact cancels their subscription to us: keep the contact, or remove it from the roster"),
+    tests: z
+      .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+      .optional()
+      .describe("Policy test case file(s), relative to this config file: run by `roster-bot test`, `check`, `run` and hot reload"),
     hookTimeout: duration().default(5_000).describe("How long a plugin's decision tap may take before it counts as no answer"),
   })
   .strict()
