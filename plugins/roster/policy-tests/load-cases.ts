@@ -48,7 +48,7 @@ export function loadCaseFile(file: string): PolicyCase[] {
   }
   // An empty file holds no cases.
   const parsed = PolicyCaseFileSchema.safeParse(value ?? []);
-  if (!parsed.success) throw new PolicyTestFileError(zodIssues(source, parsed.error.issues));
+  if (!parsed.success) throw new PolicyTestFileError(zodIssues(source, parsed.error.issues).sort((a, b) => a.line - b.line || a.column - b.column));
   return parsed.data.map((c, i) => {
     const pos = source.issue([i], "");
     return { ...c, at: `${pos.file}:${pos.line}:${pos.column}` };
