@@ -52,7 +52,7 @@ const explain: CommandDefinition<RosterConfig> = {
 const test: CommandDefinition<RosterConfig> = {
   name: "test",
   usage: "[CASES…]",
-  summary: "offline: run the policy test cases against the subscription rules and group sync; exit 1 when any fails",
+  summary: "offline: run the policy test cases (subscription rules, group sync); exit 1 when one fails",
   description:
     "CASES are YAML case files (relative to the working directory); without them, those of subscriptions.tests\n" +
     "(relative to the config file). Each case gives a JID, optional roster facts and what must come out: the\n" +
