@@ -199,7 +199,7 @@ ${extra}`;
       writeFileSync(file, yaml("reject", "          tests: ./policy.test.yaml\n"));
       expect(await reloadHost(file, host, logger)).toBe(false);
       const failing = logs.messages().slice(before).filter((m) => m.startsWith("config not reloaded"));
-      expect(failing).toEqual([expect.stringMatching(/bot\.config\.yaml:\d+:\d+: .*subscriptions\.tests: policy test .*policy\.test\.yaml:1:3 b\.test gets in \(x@b\.test\) fails: expected accept, the rules gave reject$/)]);
+      expect(failing).toEqual([expect.stringMatching(/bot\.config\.yaml:\d+:\d+: .*subscriptions\.tests: policy test .*policy\.test\.yaml:1:3 b\.test gets in \(x@b\.test\) fails: expected accept, the rules gave reject \(decided by rule "b-domain": .*\)$/)]);
       const dave = await contact("dave@b.test");
       await dave.presence("reloadbot@a.test", "subscribe");
       expect((await answer(dave, "reloadbot@a.test")).attrs.type).toBe("subscribed");

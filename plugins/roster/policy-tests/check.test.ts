@@ -25,7 +25,7 @@ describe("checkRosterConfig with subscriptions.tests", () => {
 
   it("a failing case is an issue at the tests key naming the case's file:line:col, name and mismatch", () => {
     expect(checkRosterConfig(roster("./fail.yaml"), tmp.dir)).toEqual([
-      { path: ["subscriptions", "tests"], message: `policy test ${shown("fail.yaml")}:2:3 partners are rejected (a@partner.test) fails: expected reject, the rules gave accept` },
+      { path: ["subscriptions", "tests"], message: `policy test ${shown("fail.yaml")}:2:3 partners are rejected (a@partner.test) fails: expected reject, the rules gave accept (decided by rule "partners": domain partner.test matches rule "partners")` },
     ]);
   });
 
