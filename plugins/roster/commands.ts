@@ -1,5 +1,6 @@
-/** The roster plugin's CLI commands: `explain` (offline), `plan` and `sync` (connected, invisible). */
-import { EXIT_OK, EXIT_RUNTIME } from "../../bots/exit-codes.ts";
+/** The roster plugin's CLI commands: `explain` and `test` (offline), `plan` and `sync` (connected, invisible). */
+import { formatIssues } from "../../bots/config/source.ts";
+import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE } from "../../bots/exit-codes.ts";
 import { JidError } from "../../bots/jid.ts";
 import { UsageError, type CommandDefinition, type ConnectedBot } from "../../bots/plugin.ts";
 import type { RosterService } from "./api.ts";
@@ -8,6 +9,7 @@ import { explainOffline, formatExplanation } from "./explain.ts";
 import { withoutAutoSync } from "./group-sync/config.ts";
 import { blockTarget } from "./blocking/target.ts";
 import { formatPlan, formatResult, planJson, resultJson } from "./group-sync/format.ts";
+import { formatPolicyTestReport, PolicyTestFileError, runPolicyTests } from "./policy-tests/index.ts";
 
 /** How long `plan` and `sync` wait for the roster after connecting. */
 const ROSTER_WAIT_MS = 60_000;
@@ -44,6 +46,42 @@ const explain: CommandDefinition<RosterConfig> = {
       cmd.out(formatExplanation(result));
     }
     return EXIT_OK;
+  },
+};
+
+const test: CommandDefinition<RosterConfig> = {
+  name: "test",
+  usage: "[CASES…]",
+  summary: "offline: run the policy test cases (subscription rules, group sync); exit 1 when one fails",
+  description:
+    "CASES are YAML case files (relative to the working directory); without them, those of subscriptions.tests\n" +
+    "(relative to the config file). Each case gives a JID, optional roster facts and what must come out: the\n" +
+    "action (expect), the deciding rule (rule, \"default\" for none), its block (none, bare, domain) and the groups\n" +
+    "group sync leaves. Every failing case is printed with the explanation of `explain`. Exit 0: all passed,\n" +
+    "1: a case failed, 2: a bad or missing case file, or no case file at all. --json prints\n" +
+    "{ files, total, passed, failed: [{ at, name, jid, mismatches, explanation, groups? }] }.",
+  options: { json },
+  args: { min: 0, max: Number.POSITIVE_INFINITY },
+  async run(cmd) {
+    const target = await cmd.target();
+    const files = cmd.args.length ? [...cmd.args] : undefined;
+    if (!files && target.config.subscriptions.tests === undefined) {
+      throw new UsageError(`no policy test cases: name case files (roster-bot test FILE…) or set subscriptions.tests in ${cmd.configFile}`);
+    }
+    let report;
+    try {
+      report = runPolicyTests(target.config, target.configDir, files);
+    } catch (err) {
+      if (!(err instanceof PolicyTestFileError)) throw err;
+      cmd.err(`${formatIssues(err.issues)}\n${err.issues.length} problem(s) in the policy test cases\n`);
+      return EXIT_USAGE;
+    }
+    if (report.total === 0) {
+      cmd.err(`roster-bot: no policy test cases in ${report.files.join(", ")}\n`);
+      return EXIT_USAGE;
+    }
+    cmd.out(cmd.options.json ? JSON.stringify(report) + "\n" : formatPolicyTestReport(report));
+    return report.failed.length ? EXIT_RUNTIME : EXIT_OK;
   },
 };
 
@@ -109,4 +147,4 @@ async function withLoadedRoster(bot: ConnectedBot, jid: string, err: (s: string)
   }
 }
 
-export const rosterCommands = [explain, plan, sync];
+export const rosterCommands = [explain, test, plan, sync];
