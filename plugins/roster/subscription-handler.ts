@@ -13,7 +13,7 @@ import type { PluginContext } from "../../bots/context.ts";
 import { DecideHook, NotifyHook } from "../../bots/hooks.ts";
 import { addressOf, parseJid } from "../../bots/jid.ts";
 import type { BlockOutcome, BlockSpec, GrantResult, RosterAccess, SubscriptionDecision, SubscriptionExplanation, SubscriptionHooks, SubscriptionRequest, SubscriptionsApi } from "./api.ts";
-import type { AuditLog, DecisionAuditLine } from "./audit.ts";
+import { ALREADY_SUBSCRIBED, type AuditLog, type DecisionAuditLine } from "./audit.ts";
 import { RosterError } from "./errors.ts";
 import { explainDecision } from "./explain.ts";
 import type { DecisionMetrics } from "./metrics.ts";
@@ -28,9 +28,6 @@ import type { RosterItem } from "./item.ts";
 import type { PushWatch } from "./roster-client.ts";
 import { haveOrAskedTheirPresence, subscriptionState, theyHaveOurPresence } from "./subscription.ts";
 import type { SubscriptionsConfig } from "./subscription-config.ts";
-
-/** `decidedBy` of the audit line for a request from a contact who already has a subscription. */
-export const ALREADY_SUBSCRIBED = "already-subscribed";
 
 /** Order of the YAML rules' tap: plugins tap with a lower order to run before them, higher after. */
 export const RULES_TAP_ORDER = 0;

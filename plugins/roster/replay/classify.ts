@@ -1,0 +1,71 @@
+/**
+ * Which audit lines are subscription decisions, and who made each: only the YAML rules' and the
+ * default's decisions can be decided again offline; a plugin's, an admin's and the rate limit's are
+ * counted apart (the rules alone cannot say what those would do).
+ */
+import { SUBSCRIPTIONS, type Subscription } from "../subscription.ts";
+import { ALREADY_SUBSCRIBED } from "../audit.ts";
+import type { AuditRecord } from "./read-audit.ts";
+
+/** A decision line's fields that replay reads, checked. */
+export interface RecordedDecision {
+  /** Milliseconds since the epoch. */
+  time: number;
+  from: string;
+  action: string;
+  decidedBy: string;
+  via: string | undefined;
+  roster: { groups: readonly string[]; subscription: Subscription } | undefined;
+}
+
+/** Who made a recorded decision: "replay" for the rules and the default, which are decided again. */
+export type DecisionSource = "replay" | "plugin" | "admin" | "rateLimit" | "other";
+
+/**
+ * `decidedBy` values (subscription-handler.ts) of decisions no one made afresh: a held request seen
+ * again, an existing subscription, an unreadable item.
+ */
+const OTHER = new Set(["pending", ALREADY_SUBSCRIBED, "unreadable-item"]);
+
+/** The shape `Date.prototype.toISOString` writes (every line the bot writes): compared as text, no parse. */
+const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+/**
+ * The decision a `kind: "decision"` line records, or undefined when it is malformed: no valid
+ * `time`, no string `from` / `action` / `decidedBy`, or a `roster` that is not { groups, subscription }.
+ */
+export function recordedDecision(record: AuditRecord): RecordedDecision | undefined {
+  const { time, from, action, decidedBy, via, roster } = record;
+  if (typeof time !== "string" || typeof from !== "string" || typeof action !== "string" || typeof decidedBy !== "string") return undefined;
+  const ms = ISO_UTC.test(time) ? Date.UTC(+time.slice(0, 4), +time.slice(5, 7) - 1, +time.slice(8, 10), +time.slice(11, 13), +time.slice(14, 16), +time.slice(17, 19), +time.slice(20, 23)) : Date.parse(time);
+  if (Number.isNaN(ms)) return undefined;
+  if (via !== undefined && typeof via !== "string") return undefined;
+  let facts: RecordedDecision["roster"];
+  if (roster !== undefined) {
+    facts = rosterOf(roster);
+    if (facts === undefined) return undefined;
+  }
+  return { time: ms, from, action, decidedBy, via, roster: facts };
+}
+
+function rosterOf(value: unknown): RecordedDecision["roster"] {
+  if (typeof value !== "object" || value === null) return undefined;
+  const { groups, subscription } = value as { groups?: unknown; subscription?: unknown };
+  if (!Array.isArray(groups) || !groups.every((g) => typeof g === "string")) return undefined;
+  if (!(SUBSCRIPTIONS as readonly unknown[]).includes(subscription)) return undefined;
+  return { groups, subscription: subscription as Subscription };
+}
+
+/**
+ * Who made the decision. An API call (`via` approve/deny/grant) is an admin's when `by` names one:
+ * the admin plugin passes the admin's JID, the API's default is "admin", and "admin:<jid>" is the
+ * form its block commands use; any other caller is a plugin. Without `via`, any name but the
+ * handler's own (rules, default, rate-limit, …) is a plugin's decision tap.
+ */
+export function sourceOf(decision: Pick<RecordedDecision, "decidedBy" | "via">): DecisionSource {
+  const by = decision.decidedBy;
+  if (by === "rules" || by === "default") return decision.via === undefined ? "replay" : "plugin";
+  if (by === "rate-limit") return "rateLimit";
+  if (decision.via !== undefined) return by === "admin" || by.startsWith("admin:") || by.includes("@") ? "admin" : "plugin";
+  return OTHER.has(by) ? "other" : "plugin";
+}
