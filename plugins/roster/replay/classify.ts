@@ -9,8 +9,8 @@ import type { AuditRecord } from "./read-audit.ts";
 
 /** A decision line's fields that replay reads, checked. */
 export interface RecordedDecision {
-  /** Milliseconds since the epoch. */
-  time: number;
+  /** ISO 8601, checked. */
+  time: string;
   from: string;
   action: string;
   decidedBy: string;
@@ -37,15 +37,21 @@ const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 export function recordedDecision(record: AuditRecord): RecordedDecision | undefined {
   const { time, from, action, decidedBy, via, roster } = record;
   if (typeof time !== "string" || typeof from !== "string" || typeof action !== "string" || typeof decidedBy !== "string") return undefined;
-  const ms = ISO_UTC.test(time) ? Date.UTC(+time.slice(0, 4), +time.slice(5, 7) - 1, +time.slice(8, 10), +time.slice(11, 13), +time.slice(14, 16), +time.slice(17, 19), +time.slice(20, 23)) : Date.parse(time);
-  if (Number.isNaN(ms)) return undefined;
+  if (!ISO_UTC.test(time) && Number.isNaN(Date.parse(time))) return undefined;
   if (via !== undefined && typeof via !== "string") return undefined;
   let facts: RecordedDecision["roster"];
   if (roster !== undefined) {
     facts = rosterOf(roster);
     if (facts === undefined) return undefined;
   }
-  return { time: ms, from, action, decidedBy, via, roster: facts };
+  return { time, from, action, decidedBy, via, roster: facts };
+}
+
+/** Whether a (checked) time is at or after `since`: the bot's own times compare as text, others are parsed. */
+export function atOrAfter(since: Date): (time: string) => boolean {
+  const iso = since.toISOString();
+  const ms = since.getTime();
+  return (time) => (ISO_UTC.test(time) && iso.length === time.length ? time >= iso : Date.parse(time) >= ms);
 }
 
 function rosterOf(value: unknown): RecordedDecision["roster"] {

@@ -52,21 +52,45 @@ function openText(file: string): Readable {
 /** Calls `onRecord` for each audit line of `files`, in order, counting lines and malformed ones in `counts`. */
 export async function readAudit(files: readonly string[], counts: ReadCounts, onRecord: (record: AuditRecord) => void): Promise<void> {
   for (const file of files) {
-    const rl = createInterface({ input: openText(file), crlfDelay: Infinity });
     try {
-      for await (const text of rl) {
-        if (text.length === 0 || text.trim().length === 0) continue;
+      await readLines(file, (text) => {
+        if (text.length === 0 || text.trim().length === 0) return;
         counts.lines++;
         const record = parseRecord(text);
         if (record === undefined) counts.malformed++;
         else onRecord(record);
-      }
+      });
     } catch (err) {
       throw new Error(`${file}: ${(err as Error).message}`, { cause: err });
-    } finally {
-      rl.close();
     }
   }
+}
+
+/**
+ * Calls `onLine` for each line of the file. The "line" event, not `for await`: the async iterator
+ * costs a promise per line, which took as long as parsing the line.
+ */
+function readLines(file: string, onLine: (text: string) => void): Promise<void> {
+  const input = openText(file);
+  const rl = createInterface({ input, crlfDelay: Infinity });
+  return new Promise<void>((resolve, reject) => {
+    let failed: Error | undefined;
+    const fail = (err: Error) => {
+      failed ??= err;
+      rl.close();
+      input.destroy();
+    };
+    rl.on("error", fail); // readline passes on the input's errors (a read error, a corrupt .gz)
+    rl.on("line", (text) => {
+      if (failed) return;
+      try {
+        onLine(text);
+      } catch (err) {
+        fail(err as Error);
+      }
+    });
+    rl.on("close", () => (failed ? reject(failed) : resolve()));
+  });
 }
 
 function parseRecord(text: string): AuditRecord | undefined {

@@ -10,7 +10,7 @@ import { JidError } from "../../../bots/jid.ts";
 import { compilePolicy, type CompiledPolicy } from "../policy/compile.ts";
 import { factsFor, type ContactFacts } from "../policy/facts.ts";
 import type { SubscriptionAction } from "../policy/match-schema.ts";
-import { recordedDecision, sourceOf, type RecordedDecision } from "./classify.ts";
+import { atOrAfter, recordedDecision, sourceOf, type RecordedDecision } from "./classify.ts";
 import { readAudit, type AuditRecord, type ReadCounts } from "./read-audit.ts";
 
 export interface ReplayOptions {
@@ -61,7 +61,7 @@ function rosterDependence(policy: CompiledPolicy): (rule: string | undefined) =>
 class Replayer {
   private readonly policy: CompiledPolicy;
   private readonly defaultAction: SubscriptionAction;
-  private readonly since: number | undefined;
+  private readonly inRange: ((time: string) => boolean) | undefined;
   private readonly sampleSize: number;
   private readonly dependsOnRoster: (rule: string | undefined) => boolean;
   private decisions = 0;
@@ -76,7 +76,7 @@ class Replayer {
     // Compiled once: the same engine the running bot decides with.
     this.policy = compilePolicy(options.config.subscriptions.rules, { baseDir: options.configDir });
     this.defaultAction = options.config.subscriptions.default;
-    this.since = options.since?.getTime();
+    this.inRange = options.since && atOrAfter(options.since);
     this.sampleSize = options.sampleSize ?? DEFAULT_SAMPLE_SIZE;
     this.dependsOnRoster = rosterDependence(this.policy);
   }
@@ -88,7 +88,7 @@ class Replayer {
       counts.malformed++;
       return;
     }
-    if (this.since !== undefined && line.time < this.since) return;
+    if (this.inRange && !this.inRange(line.time)) return;
     const source = sourceOf(line);
     if (source !== "replay") {
       this.decisions++;
