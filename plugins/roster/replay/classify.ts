@@ -7,15 +7,15 @@ import { SUBSCRIPTIONS, type Subscription } from "../subscription.ts";
 import { ALREADY_SUBSCRIBED } from "../audit.ts";
 import type { AuditRecord } from "./read-audit.ts";
 
-/** A decision line's fields that replay reads, checked. */
-export interface RecordedDecision {
-  /** ISO 8601, checked. */
+/** A decision line's fields that replay reads, checked (the parsed line itself: no copy per line). */
+export interface RecordedDecision extends AuditRecord {
+  /** ISO 8601. */
   time: string;
   from: string;
   action: string;
   decidedBy: string;
-  via: string | undefined;
-  roster: { groups: readonly string[]; subscription: Subscription } | undefined;
+  via?: string;
+  roster?: { groups: readonly string[]; subscription: Subscription };
 }
 
 /** Who made a recorded decision: "replay" for the rules and the default, which are decided again. */
@@ -31,20 +31,15 @@ const OTHER = new Set(["pending", ALREADY_SUBSCRIBED, "unreadable-item"]);
 const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 /**
- * The decision a `kind: "decision"` line records, or undefined when it is malformed: no valid
- * `time`, no string `from` / `action` / `decidedBy`, or a `roster` that is not { groups, subscription }.
+ * Whether a `kind: "decision"` line is well formed: a valid `time`, string `from` / `action` /
+ * `decidedBy` (and `via`), and a `roster`, when present, of { groups, subscription }.
  */
-export function recordedDecision(record: AuditRecord): RecordedDecision | undefined {
+export function isRecordedDecision(record: AuditRecord): record is RecordedDecision {
   const { time, from, action, decidedBy, via, roster } = record;
-  if (typeof time !== "string" || typeof from !== "string" || typeof action !== "string" || typeof decidedBy !== "string") return undefined;
-  if (!ISO_UTC.test(time) && Number.isNaN(Date.parse(time))) return undefined;
-  if (via !== undefined && typeof via !== "string") return undefined;
-  let facts: RecordedDecision["roster"];
-  if (roster !== undefined) {
-    facts = rosterOf(roster);
-    if (facts === undefined) return undefined;
-  }
-  return { time, from, action, decidedBy, via, roster: facts };
+  if (typeof time !== "string" || typeof from !== "string" || typeof action !== "string" || typeof decidedBy !== "string") return false;
+  if (!ISO_UTC.test(time) && Number.isNaN(Date.parse(time))) return false;
+  if (via !== undefined && typeof via !== "string") return false;
+  return roster === undefined || isRosterState(roster);
 }
 
 /** Whether a (checked) time is at or after `since`: the bot's own times compare as text, others are parsed. */
@@ -54,12 +49,10 @@ export function atOrAfter(since: Date): (time: string) => boolean {
   return (time) => (ISO_UTC.test(time) && iso.length === time.length ? time >= iso : Date.parse(time) >= ms);
 }
 
-function rosterOf(value: unknown): RecordedDecision["roster"] {
-  if (typeof value !== "object" || value === null) return undefined;
+function isRosterState(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
   const { groups, subscription } = value as { groups?: unknown; subscription?: unknown };
-  if (!Array.isArray(groups) || !groups.every((g) => typeof g === "string")) return undefined;
-  if (!(SUBSCRIPTIONS as readonly unknown[]).includes(subscription)) return undefined;
-  return { groups, subscription: subscription as Subscription };
+  return Array.isArray(groups) && groups.every((g) => typeof g === "string") && (SUBSCRIPTIONS as readonly unknown[]).includes(subscription);
 }
 
 /**

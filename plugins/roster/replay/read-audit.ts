@@ -54,7 +54,7 @@ export async function readAudit(files: readonly string[], counts: ReadCounts, on
   for (const file of files) {
     try {
       await readLines(file, (text) => {
-        if (text.length === 0 || text.trim().length === 0) return;
+        if (text.length === 0 || (text.charCodeAt(0) <= 0x20 && text.trim().length === 0)) return; // blank
         counts.lines++;
         const record = parseRecord(text);
         if (record === undefined) counts.malformed++;

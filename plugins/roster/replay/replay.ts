@@ -10,7 +10,7 @@ import { JidError } from "../../../bots/jid.ts";
 import { compilePolicy, type CompiledPolicy } from "../policy/compile.ts";
 import { factsFor, type ContactFacts } from "../policy/facts.ts";
 import type { SubscriptionAction } from "../policy/match-schema.ts";
-import { atOrAfter, recordedDecision, sourceOf, type RecordedDecision } from "./classify.ts";
+import { atOrAfter, isRecordedDecision, sourceOf, type RecordedDecision } from "./classify.ts";
 import { readAudit, type AuditRecord, type ReadCounts } from "./read-audit.ts";
 
 export interface ReplayOptions {
@@ -37,6 +37,9 @@ interface FlipTally {
   jids: Set<string>;
   more: boolean;
 }
+
+/** The flip group key of the default's answer. */
+const DEFAULT_KEY = Object.freeze({});
 
 export async function replayAudit(options: ReplayOptions): Promise<ReplayReport> {
   const replayer = new Replayer(options);
@@ -70,7 +73,7 @@ class Replayer {
   private withoutRosterFacts = 0;
   private readonly apart = { plugin: 0, admin: 0, rateLimit: 0, other: 0 };
   private readonly matrix = new Map<string, Map<string, number>>();
-  private readonly flips = new Map<string, FlipTally>();
+  private readonly flips = new Map<object, FlipTally>();
 
   constructor(private readonly options: ReplayOptions) {
     // Compiled once: the same engine the running bot decides with.
@@ -83,11 +86,11 @@ class Replayer {
 
   add(record: AuditRecord, counts: ReadCounts): void {
     if (record.kind !== "decision") return; // roster, block, unblock, lost-lines and plugins' lines
-    const line = recordedDecision(record);
-    if (line === undefined) {
+    if (!isRecordedDecision(record)) {
       counts.malformed++;
       return;
     }
+    const line = record;
     if (this.inRange && !this.inRange(line.time)) return;
     const source = sourceOf(line);
     if (source !== "replay") {
@@ -118,7 +121,8 @@ class Replayer {
     row.set(action, (row.get(action) ?? 0) + 1);
     if (action === line.action) return;
     this.changed++;
-    const key = rule === undefined ? `\u0000${action}` : `${rule}\u0000${action}`;
+    // A rule always gives the same action, and decide() returns one frozen Decision per rule: it is the key.
+    const key = decision ?? DEFAULT_KEY;
     let flip = this.flips.get(key);
     if (flip === undefined) this.flips.set(key, (flip = { rule, action, count: 0, from: new Map<string, number>(), jids: new Set<string>(), more: false }));
     flip.count++;
