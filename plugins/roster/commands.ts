@@ -61,7 +61,8 @@ const replay: CommandDefinition<RosterConfig> = {
     "rules and default of --config; the report counts old action -> new action and lists the contacts whose\n" +
     "answer would change, grouped by the rule (or the default) that now decides. Decisions of a plugin, an admin\n" +
     "or the rate limit are counted apart: the rules alone cannot say what those would do. Lines that are not\n" +
-    "audit lines are counted and skipped. Exit 0 when the report was made, whatever it says.\n" +
+    "audit lines are counted and skipped; with --since, files last written before WHEN are not read. Exit 0 when\n" +
+    "the report was made, whatever it says.\n" +
     "--json prints { files, since?, lines, malformed, decisions, replayed, changed, matrix, flips, apart, withoutRosterFacts }.",
   options: {
     since: { type: "string", value: "WHEN", description: 'only decisions since WHEN: a span back from now ("7d", "12h") or an ISO 8601 date or time ("2026-11-01", UTC; a time without a zone is local)' },

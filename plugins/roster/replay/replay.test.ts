@@ -1,5 +1,5 @@
 /** Replay of audit files: reading (rotations, gzip, malformed lines, since), classification, the matrix and flips. */
-import { writeFileSync } from "node:fs";
+import { utimesSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -152,6 +152,17 @@ describe("replayAudit", () => {
     const report = await replayAudit({ files: [log], config: NEW_RULES, configDir: tmp.dir, since });
     expect(report).toMatchObject({ since: "2026-11-01T00:00:00.000Z", lines: 5, malformed: 0, decisions: 3, replayed: 3 });
     expect(report.flips[0]!.jids).toEqual(["b@partner.example", "c@partner.example", "e@partner.example"]);
+  });
+
+  it("with since, does not read a file last written before it (no line in it can be in range)", async () => {
+    const old = tmp.write("audit.log.1", text("not even json", decision("a@partner.example", "reject", "default", { time: "2026-10-01T00:00:00.000Z" })));
+    utimesSync(old, new Date("2026-10-01T00:00:01Z"), new Date("2026-10-01T00:00:01Z"));
+    const log = tmp.write("audit.log", text(decision("b@partner.example", "reject", "default", { time: "2026-11-02T00:00:00.000Z" })));
+    const since = new Date("2026-11-01T00:00:00.000Z");
+    const report = await replayAudit({ files: [old, log], config: NEW_RULES, configDir: tmp.dir, since });
+    expect(report).toMatchObject({ files: [log], lines: 1, malformed: 0, decisions: 1 });
+    const all = await replayAudit({ files: [old, log], config: NEW_RULES, configDir: tmp.dir });
+    expect(all).toMatchObject({ files: [old, log], lines: 3, malformed: 1, decisions: 2 });
   });
 
   it("groups flips by the rule (or the default) that now decides and the new action, largest first, with counts by old action", async () => {

@@ -4,6 +4,7 @@
  * with the log: counts, plus a bounded list of JIDs per flip group (groups are bounded by rules ×
  * actions).
  */
+import { statSync } from "node:fs";
 import type { ReplayFlipGroup, ReplayReport } from "../api.ts";
 import type { RosterConfig } from "../config.ts";
 import { JidError } from "../../../bots/jid.ts";
@@ -20,7 +21,7 @@ export interface ReplayOptions {
   config: RosterConfig;
   /** Its folder (`list:` paths in rules are relative to it). */
   configDir: string;
-  /** Only decisions at or after this time. */
+  /** Only decisions at or after this time (files last written before it are not read). */
   since?: Date;
   /** Distinct JIDs listed per flip group (default 20). */
   sampleSize?: number;
@@ -42,10 +43,20 @@ interface FlipTally {
 const DEFAULT_KEY = Object.freeze({});
 
 export async function replayAudit(options: ReplayOptions): Promise<ReplayReport> {
+  const files = options.since ? writtenSince(options.files, options.since) : options.files;
   const replayer = new Replayer(options);
   const counts: ReadCounts = { lines: 0, malformed: 0 };
-  await readAudit(options.files, counts, (record) => replayer.add(record, counts));
-  return replayer.report(counts);
+  await readAudit(files, counts, (record) => replayer.add(record, counts));
+  return replayer.report(files, counts);
+}
+
+/**
+ * The files last written at or after `since`: a line's time is taken before it is written, so a
+ * file last modified earlier holds no line in range (`replay 7` need not read a year of rotations;
+ * gzip keeps the mtime).
+ */
+function writtenSince(files: readonly string[], since: Date): string[] {
+  return files.filter((file) => statSync(file).mtimeMs >= since.getTime());
 }
 
 /**
@@ -131,13 +142,13 @@ class Replayer {
     else if (!flip.more && !flip.jids.has(facts.jid)) flip.more = true;
   }
 
-  report(counts: ReadCounts): ReplayReport {
+  report(files: string[], counts: ReadCounts): ReplayReport {
     const flips: ReplayFlipGroup[] = [...this.flips.values()]
       .map(({ rule, action, count, from, jids, more }) => ({ rule, action, count, from: Object.fromEntries(from), jids: [...jids], more }))
       .sort((a, b) => b.count - a.count || (a.rule ?? "").localeCompare(b.rule ?? "") || a.action.localeCompare(b.action));
     const matrix = Object.fromEntries([...this.matrix].map(([old, row]) => [old, Object.fromEntries(row)]));
     return {
-      files: this.options.files,
+      files,
       ...(this.options.since ? { since: this.options.since.toISOString() } : {}),
       lines: counts.lines,
       malformed: counts.malformed,
