@@ -241,7 +241,7 @@ describe("roster-bot CLI: version, help and arguments", () => {
     const r = await cli("--help", "--config", config);
     expect(r.code).toBe(EXIT_OK);
     const commands = r.out.split("Commands:\n")[1]!.split("\n\n")[0]!.split("\n").map((l) => l.trim().split(/\s{2,}/)[0]);
-    expect(commands).toEqual(["run", "check", "schema", "help [COMMAND]", "explain JID", "test [CASES…]", "plan", "sync"]);
+    expect(commands).toEqual(["run", "check", "schema", "help [COMMAND]", "explain JID", "test [CASES…]", "replay [AUDIT_LOG…]", "plan", "sync"]);
     expect(r.out).toMatch(/explain JID\s+offline: .* \[roster\]/);
     expect(r.out).toContain("-V, --version");
   });

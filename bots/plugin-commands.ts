@@ -83,7 +83,7 @@ async function resolveTarget(run: CommandRun, secrets: boolean): Promise<Command
   const own = target.plugins.find((p) => p.definition.name === run.plugin)!;
   const configDir = prepared.host.source.dir;
   return {
-    bot: { id: target.bot.id, jid: target.bot.jid },
+    bot: { id: target.bot.id, jid: target.bot.jid, dataDir: target.bot.dataDir },
     configDir,
     config: own.config,
     dataDir: pluginDataDir(target.bot.dataDir, run.plugin),

@@ -104,7 +104,8 @@ export interface CommandContext<C = unknown> {
 }
 
 export interface CommandTarget<C = unknown> {
-  readonly bot: { readonly id: string; readonly jid: string };
+  /** The bot; `dataDir` is its own data folder (where the roster plugin keeps `audit.log`). */
+  readonly bot: { readonly id: string; readonly jid: string; readonly dataDir: string };
   /** The config file's folder (relative paths in a config are relative to it). */
   readonly configDir: string;
   /** This plugin's section for the bot, after its schema. */

@@ -1,4 +1,6 @@
-/** The roster plugin's CLI commands: `explain` and `test` (offline), `plan` and `sync` (connected, invisible). */
+/** The roster plugin's CLI commands: `explain`, `test` and `replay` (offline), `plan` and `sync` (connected, invisible). */
+import { existsSync } from "node:fs";
+import path from "node:path";
 import { formatIssues } from "../../bots/config/source.ts";
 import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE } from "../../bots/exit-codes.ts";
 import { JidError } from "../../bots/jid.ts";
@@ -10,6 +12,8 @@ import { withoutAutoSync } from "./group-sync/config.ts";
 import { blockTarget } from "./blocking/target.ts";
 import { formatPlan, formatResult, planJson, resultJson } from "./group-sync/format.ts";
 import { formatPolicyTestReport, PolicyTestFileError, runPolicyTests } from "./policy-tests/index.ts";
+import { auditFilesOf, DEFAULT_SAMPLE_SIZE, formatReplayReport, replayAudit } from "./replay/index.ts";
+import { parseSince } from "./replay/since.ts";
 
 /** How long `plan` and `sync` wait for the roster after connecting. */
 const ROSTER_WAIT_MS = 60_000;
@@ -85,6 +89,64 @@ const test: CommandDefinition<RosterConfig> = {
   },
 };
 
+const replay: CommandDefinition<RosterConfig> = {
+  name: "replay",
+  usage: "[AUDIT_LOG…]",
+  summary: "offline: decide the audit log's recorded requests again with the config's rules; print what would change",
+  description:
+    "Reads the bot's audit.log and its logrotate rotations (audit.log.1, audit.log.2.gz, …; oldest first), or the\n" +
+    "AUDIT_LOG files given, a line at a time. Decisions the rules or the default made are decided again with the\n" +
+    "rules and default of --config; the report counts old action -> new action and lists the contacts whose\n" +
+    "answer would change, grouped by the rule (or the default) that now decides. Decisions of a plugin, an admin\n" +
+    "or the rate limit are counted apart: the rules alone cannot say what those would do. Lines that are not\n" +
+    "audit lines are counted and skipped; with --since, files last written before WHEN are not read. Exit 0 when\n" +
+    "the report was made, whatever it says.\n" +
+    "--json prints { files, since?, lines, malformed, decisions, replayed, changed, matrix, flips, apart, withoutRosterFacts }.",
+  options: {
+    since: { type: "string", value: "WHEN", description: 'only decisions since WHEN: a span back from now ("7d", "12h") or an ISO 8601 date or time ("2026-11-01", UTC; a time without a zone is local)' },
+    limit: { type: "string", value: "N", description: `contacts listed per group of changes (default ${DEFAULT_SAMPLE_SIZE})` },
+    json,
+  },
+  args: { min: 0, max: Infinity },
+  async run(cmd) {
+    const since = optionalSince(cmd.options.since);
+    const limit = optionalLimit(cmd.options.limit);
+    const target = await cmd.target();
+    const files = cmd.args.length ? givenAuditFiles(cmd.args) : botAuditFiles(target.bot.dataDir);
+    const report = await replayAudit({ files, config: target.config, configDir: target.configDir, ...(since ? { since } : {}), sampleSize: limit ?? DEFAULT_SAMPLE_SIZE });
+    cmd.out(cmd.options.json ? JSON.stringify(report) + "\n" : formatReplayReport(report, { limit }));
+    return EXIT_OK;
+  },
+};
+
+function optionalSince(value: string | boolean | undefined): Date | undefined {
+  if (typeof value !== "string") return undefined;
+  const since = parseSince(value);
+  if (!since) throw new UsageError(`--since "${value}": expected a span back from now such as "7d" or "12h", or an ISO 8601 date or time such as "2026-11-01"`);
+  return since;
+}
+
+function optionalLimit(value: string | boolean | undefined): number | undefined {
+  if (typeof value !== "string") return undefined;
+  if (!/^\d+$/.test(value) || Number(value) > 1_000_000) throw new UsageError(`--limit "${value}": expected a whole number of contacts (0 to 1000000)`);
+  return Number(value);
+}
+
+function givenAuditFiles(args: readonly string[]): string[] {
+  const files = args.map((a) => path.resolve(a));
+  const missing = files.filter((f) => !existsSync(f));
+  if (missing.length) throw new UsageError(`no such audit log: ${missing.join(", ")}`);
+  return files;
+}
+
+/** The bot's audit.log (compose.ts) and its rotations; none at all is a usage error, not an empty report. */
+function botAuditFiles(botDataDir: string): string[] {
+  const log = path.join(botDataDir, "audit.log");
+  const files = auditFilesOf(log);
+  if (!files.length) throw new UsageError(`no audit log at ${log} (nor rotations of it): the bot has not written one yet; name the files as AUDIT_LOG…`);
+  return files;
+}
+
 const plan: CommandDefinition<RosterConfig> = {
   name: "plan",
   summary: "connect invisibly, print what group sync and the blocklist would change and the held requests; changes nothing",
@@ -147,4 +209,4 @@ async function withLoadedRoster(bot: ConnectedBot, jid: string, err: (s: string)
   }
 }
 
-export const rosterCommands = [explain, test, plan, sync];
+export const rosterCommands = [explain, test, replay, plan, sync];
