@@ -21,6 +21,7 @@ export {
   UsageError,
   type PluginDefinition,
   type PluginConfigIssue,
+  type CheckEnv,
   type Services,
   type CommandDefinition,
   type CommandOption,

@@ -28,8 +28,8 @@ function shuffle<T>(items: T[]): T[] {
   return items;
 }
 
-/** Rules plus, for each, a way to make a JID that the rule matches. */
-function buildRules(): { rules: SubscriptionRule[]; matching: (() => string)[] } {
+/** Rules plus, for each, a way to make a JID that the rule matches (also the rule set of bench/replay.ts). */
+export function buildRules(): { rules: SubscriptionRule[]; matching: (() => string)[] } {
   const made: { match: SubscriptionRule["match"]; sample: () => string }[] = [];
   for (let i = 0; i < RULES.domains; i++) {
     const domain = `corp${i}.example`;
@@ -74,7 +74,7 @@ function buildRules(): { rules: SubscriptionRule[]; matching: (() => string)[] }
 }
 
 /** Strangers: unknown domains, some near misses (parent of a `*.domain`, similar names). */
-function stranger(): string {
+export function stranger(): string {
   switch (int(5)) {
     case 0:
       return `${user()}@org${int(RULES.subdomains)}.example`; // `*.org…` excludes the parent

@@ -1,15 +1,11 @@
 import { chmodSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { cliInProcess } from "../test/helpers/cli.ts";
 import { lines, REPO_ROOT, tempDir, type TempDir } from "../test/helpers/tmp.ts";
-import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, main } from "./cli.ts";
+import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE } from "./cli.ts";
 
-async function cli(...argv: string[]) {
-  let out = "";
-  let err = "";
-  const code = await main(argv, { out: (s) => void (out += s), err: (s) => void (err += s) });
-  return { code, out, err };
-}
+const cli = cliInProcess;
 
 describe("roster-bot CLI", () => {
   let tmp: TempDir;
@@ -245,7 +241,7 @@ describe("roster-bot CLI: version, help and arguments", () => {
     const r = await cli("--help", "--config", config);
     expect(r.code).toBe(EXIT_OK);
     const commands = r.out.split("Commands:\n")[1]!.split("\n\n")[0]!.split("\n").map((l) => l.trim().split(/\s{2,}/)[0]);
-    expect(commands).toEqual(["run", "check", "schema", "help [COMMAND]", "explain JID", "plan", "sync"]);
+    expect(commands).toEqual(["run", "check", "schema", "help [COMMAND]", "explain JID", "test [CASES…]", "replay [AUDIT_LOG…]", "plan", "sync"]);
     expect(r.out).toMatch(/explain JID\s+offline: .* \[roster\]/);
     expect(r.out).toContain("-V, --version");
   });

@@ -69,7 +69,8 @@ export function commandContext(run: CommandRun): CommandContext {
 }
 
 async function resolveTarget(run: CommandRun, secrets: boolean): Promise<CommandTarget> {
-  const prepared = await prepareConfig(run.configFile, { secrets });
+  // A command inspects the config: one whose behaviour checks fail (say, failing policy cases) still loads.
+  const prepared = await prepareConfig(run.configFile, { secrets, forCommand: true });
   const loads = (b: PreparedBot) => b.plugins.some((p) => p.definition.name === run.plugin);
   const bots = selectBots(prepared, run.botId);
   const candidates = bots.filter(loads);
@@ -82,7 +83,7 @@ async function resolveTarget(run: CommandRun, secrets: boolean): Promise<Command
   const own = target.plugins.find((p) => p.definition.name === run.plugin)!;
   const configDir = prepared.host.source.dir;
   return {
-    bot: { id: target.bot.id, jid: target.bot.jid },
+    bot: { id: target.bot.id, jid: target.bot.jid, dataDir: target.bot.dataDir },
     configDir,
     config: own.config,
     dataDir: pluginDataDir(target.bot.dataDir, run.plugin),

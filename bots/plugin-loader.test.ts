@@ -73,16 +73,27 @@ describe("loading plugins from the config", () => {
     tmp.write("broken.ts", 'import "./does-not-exist-either.ts";\nexport default {};\n');
     tmp.write("cycle-a.ts", plugin("cycle-a", 'dependencies: ["cycle-b"],'));
     tmp.write("cycle-b.ts", plugin("cycle-b", 'dependencies: ["cycle-a"],'));
+    // A check that judges behaviour: it fails unless a command loads the config.
+    tmp.write("judging.ts", plugin("judging", 'config: z.object({}), check: (_c, env) => (env.forCommand ? [] : [{ path: [], message: "its cases fail" }]),'));
   });
   afterAll(() => tmp.remove());
 
-  async function load(pluginLines: string[]) {
+  async function load(pluginLines: string[], options: { forCommand?: boolean } = {}) {
     const text = lines("bots:", "  - id: a", "    jid: a@x.org", "    plugins:", ...pluginLines.map((l) => `      ${l}`));
     const source = new ConfigSource(path.join(tmp.dir, "bot.config.yaml"), text);
     const { config, issues } = validateHost(source, { env: {} });
     expect(issues).toEqual([]);
-    return loadBotPlugins(config!.bots[0]!, source);
+    return loadBotPlugins(config!.bots[0]!, source, options);
   }
+
+  it("tells a plugin's check whether a command loads the config (forCommand)", async () => {
+    const run = await load(["./judging.ts: {}"]);
+    expect(run.issues.map((i) => [i.line, i.column, i.message])).toEqual([[5, 21, "its cases fail"]]);
+    expect(run.plugins).toEqual([]);
+    const command = await load(["./judging.ts: {}"], { forCommand: true });
+    expect(command.issues).toEqual([]);
+    expect(command.plugins.map((p) => p.definition.name)).toEqual(["judging"]);
+  });
 
   it("resolves keys: relative paths beside the config, built-in names, and packages", () => {
     expect(resolvePluginLocation("./x.ts", "/etc/bot")).toBe(pathToFileURL("/etc/bot/x.ts").href);

@@ -124,6 +124,7 @@ export function orderPlugins<P extends { key: string; definition: Pick<PluginDef
 export async function loadBotPlugins(
   bot: Pick<BotConfig, "index" | "plugins">,
   source: ConfigSource,
+  options: { forCommand?: boolean } = {},
 ): Promise<{ plugins: LoadedPlugin[]; issues: ConfigIssue[] }> {
   const issues: ConfigIssue[] = [];
   const at = (key: string) => ["bots", bot.index, "plugins", key];
@@ -151,7 +152,7 @@ export async function loadBotPlugins(
         continue;
       }
       value = parsed.data;
-      const checked = definition.check?.(value, { configDir: source.dir }) ?? [];
+      const checked = definition.check?.(value, { configDir: source.dir, forCommand: options.forCommand ?? false }) ?? [];
       for (const issue of checked) issues.push(source.issue([...at(key), ...issue.path], issue.message));
       if (checked.length) continue;
     }

@@ -16,6 +16,18 @@ export interface PluginConfigIssue {
   message: string;
 }
 
+/** What a plugin's `check` is told about the load. */
+export interface CheckEnv {
+  /** The config file's folder (relative paths in a config are relative to it). */
+  configDir: string;
+  /**
+   * The config is loaded by a plugin command (explain, plan, ...) to inspect or act on it, not to run
+   * it: checks that judge what the config would do (rather than whether it can be read) are skipped,
+   * so that the command can show what is wrong. Absent: false.
+   */
+  forCommand?: boolean;
+}
+
 export interface PluginDefinition<S extends z.ZodType = z.ZodType> {
   /** Unique within a bot; other plugins name it in `dependencies`. */
   name: string;
@@ -27,7 +39,7 @@ export interface PluginDefinition<S extends z.ZodType = z.ZodType> {
    * Checks the schema cannot express (files that must exist, patterns that must compile). Paths are
    * relative to the plugin's config section; each issue is reported with file, line and column.
    */
-  check?(config: z.output<S>, env: { configDir: string }): PluginConfigIssue[];
+  check?(config: z.output<S>, env: CheckEnv): PluginConfigIssue[];
   /** Sets the plugin up. May be async; a throw disables this plugin (and those that depend on it) only. */
   apply(ctx: PluginContext<z.output<S>>, config: z.output<S>): void | Promise<void>;
   /** CLI commands this plugin adds to `roster-bot`. */
@@ -92,7 +104,8 @@ export interface CommandContext<C = unknown> {
 }
 
 export interface CommandTarget<C = unknown> {
-  readonly bot: { readonly id: string; readonly jid: string };
+  /** The bot; `dataDir` is its own data folder (where the roster plugin keeps `audit.log`). */
+  readonly bot: { readonly id: string; readonly jid: string; readonly dataDir: string };
   /** The config file's folder (relative paths in a config are relative to it). */
   readonly configDir: string;
   /** This plugin's section for the bot, after its schema. */

@@ -26,7 +26,7 @@ export async function prepareConfig(file: string, options: LoadOptions = {}): Pr
   // Plugin sections are checked even when the host part has issues, so that every problem in the
   // file is reported at once.
   for (const sections of pluginSections) {
-    const loaded = await loadBotPlugins(sections, source);
+    const loaded = await loadBotPlugins(sections, source, { forCommand: options.forCommand ?? false });
     all.push(...loaded.issues);
     plugins.push(loaded.plugins);
   }

@@ -1,12 +1,15 @@
 /**
- * The example configs stay valid (host part, every plugin's section, rule files, plugin paths) and
- * the systemd unit agrees with the config it is written for.
+ * The example configs stay valid (host part, every plugin's section, rule files, plugin paths, their
+ * policy test cases pass) and the systemd unit agrees with the config it is written for.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
 import { prepareConfig } from "../bots/prepare.ts";
+import type { RosterConfig } from "../plugins/roster/config.ts";
+import { runPolicyTests } from "../plugins/roster/policy-tests/index.ts";
 import { REPO_ROOT } from "../test/helpers/tmp.ts";
 
 const CONFIGS = path.join(REPO_ROOT, "examples", "configs");
@@ -31,7 +34,7 @@ const summary = async (name: string) =>
 
 describe("example configs", () => {
   it("every example config is valid", async () => {
-    const files = readdirSync(CONFIGS).filter((f) => f.endsWith(".yaml"));
+    const files = readdirSync(CONFIGS).filter((f) => f.endsWith(".yaml") && !f.endsWith(".policy.test.yaml"));
     expect(files.sort()).toEqual(["demo.yaml", "minimal.yaml", "multi-bot.yaml", "strict-company.yaml"]);
     for (const f of files) await expect(prepare(f), f).resolves.toBeTruthy();
   });
@@ -63,6 +66,22 @@ describe("example configs", () => {
     expect(roster.subscriptions.rateLimit).toMatchObject({ over: "block", block: { scope: "domain", for: 86_400_000 } });
     const blocks = Object.fromEntries(roster.subscriptions.rules.map((r) => [r.name, (r as { block?: unknown }).block]));
     expect(blocks).toMatchObject({ "spam-patterns": { scope: "bare", for: 30 * 86_400_000 }, "spam-domains": { scope: "domain" }, staff: undefined });
+  });
+
+  it.each(["demo", "strict-company"])("%s.yaml: its policy test cases pass and name every rule", async (name) => {
+    const [bot] = (await prepare(`${name}.yaml`)).bots;
+    const config = bot!.plugins.find((p) => p.definition.name === "roster")!.config as RosterConfig;
+    expect(config.subscriptions.tests).toBe(`./${name}.policy.test.yaml`);
+    const report = runPolicyTests(config, CONFIGS);
+    expect(report.failed).toEqual([]);
+    const cases = parseYaml(readFileSync(path.join(CONFIGS, `${name}.policy.test.yaml`), "utf8")) as { rule?: string; groups?: string[] }[];
+    expect(report.total).toBe(cases.length);
+    const named = new Set(cases.map((c) => c.rule));
+    expect(config.subscriptions.rules.map((r) => r.name).filter((r) => !named.has(r))).toEqual([]);
+    expect(named.has("default")).toBe(true);
+    // Each group an assign rule gives is expected by some case.
+    const expected = new Set(cases.flatMap((c) => c.groups ?? []));
+    expect(config.groups.assign.map((a) => a.group).filter((g) => !expected.has(g))).toEqual([]);
   });
 
   it("a missing environment variable is reported, not ignored", async () => {

@@ -52,6 +52,8 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** Resolve passwords (run, check). Offline commands (explain, schema) do not need them. */
   secrets?: boolean;
+  /** Loaded by a plugin command, not to run it: plugins skip the checks that judge behaviour (CheckEnv). */
+  forCommand?: boolean;
 }
 
 /** Converts zod issues into positioned config issues; `prefix` is where the validated value sits. */

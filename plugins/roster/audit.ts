@@ -29,6 +29,9 @@ export interface DecisionAuditLine {
   roster?: { groups: readonly string[]; subscription: string };
 }
 
+/** `decidedBy` of the audit line for a request from a contact who already has a subscription. */
+export const ALREADY_SUBSCRIBED = "already-subscribed";
+
 export interface RosterAuditLine {
   kind: "roster";
   op: "set" | "remove";

@@ -1,5 +1,8 @@
-/** The roster plugin's CLI commands: `explain` (offline), `plan` and `sync` (connected, invisible). */
-import { EXIT_OK, EXIT_RUNTIME } from "../../bots/exit-codes.ts";
+/** The roster plugin's CLI commands: `explain`, `test` and `replay` (offline), `plan` and `sync` (connected, invisible). */
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { formatIssues } from "../../bots/config/source.ts";
+import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE } from "../../bots/exit-codes.ts";
 import { JidError } from "../../bots/jid.ts";
 import { UsageError, type CommandDefinition, type ConnectedBot } from "../../bots/plugin.ts";
 import type { RosterService } from "./api.ts";
@@ -8,6 +11,9 @@ import { explainOffline, formatExplanation } from "./explain.ts";
 import { withoutAutoSync } from "./group-sync/config.ts";
 import { blockTarget } from "./blocking/target.ts";
 import { formatPlan, formatResult, planJson, resultJson } from "./group-sync/format.ts";
+import { formatPolicyTestReport, PolicyTestFileError, runPolicyTests } from "./policy-tests/index.ts";
+import { auditFilesOf, DEFAULT_SAMPLE_SIZE, formatReplayReport, replayAudit } from "./replay/index.ts";
+import { parseSince } from "./replay/since.ts";
 
 /** How long `plan` and `sync` wait for the roster after connecting. */
 const ROSTER_WAIT_MS = 60_000;
@@ -46,6 +52,100 @@ const explain: CommandDefinition<RosterConfig> = {
     return EXIT_OK;
   },
 };
+
+const test: CommandDefinition<RosterConfig> = {
+  name: "test",
+  usage: "[CASES…]",
+  summary: "offline: run the policy test cases (subscription rules, group sync); exit 1 when one fails",
+  description:
+    "CASES are YAML case files (relative to the working directory); without them, those of subscriptions.tests\n" +
+    "(relative to the config file). Each case gives a JID, optional roster facts and what must come out: the\n" +
+    "action (expect), the deciding rule (rule, \"default\" for none), its block (none, bare, domain) and the groups\n" +
+    "group sync leaves. Every failing case is printed with the explanation of `explain`. Exit 0: all passed,\n" +
+    "1: a case failed, 2: a bad or missing case file, or no case file at all. --json prints\n" +
+    "{ files, total, passed, failed: [{ at, name, jid, mismatches, explanation, groups? }] }.",
+  options: { json },
+  args: { min: 0, max: Number.POSITIVE_INFINITY },
+  async run(cmd) {
+    const target = await cmd.target();
+    const files = cmd.args.length ? [...cmd.args] : undefined;
+    if (!files && target.config.subscriptions.tests === undefined) {
+      throw new UsageError(`no policy test cases: name case files (roster-bot test FILE…) or set subscriptions.tests in ${cmd.configFile}`);
+    }
+    let report;
+    try {
+      report = runPolicyTests(target.config, target.configDir, files);
+    } catch (err) {
+      if (!(err instanceof PolicyTestFileError)) throw err;
+      cmd.err(`${formatIssues(err.issues)}\n${err.issues.length} problem(s) in the policy test cases\n`);
+      return EXIT_USAGE;
+    }
+    if (report.total === 0) {
+      cmd.err(`roster-bot: no policy test cases in ${report.files.join(", ")}\n`);
+      return EXIT_USAGE;
+    }
+    cmd.out(cmd.options.json ? JSON.stringify(report) + "\n" : formatPolicyTestReport(report));
+    return report.failed.length ? EXIT_RUNTIME : EXIT_OK;
+  },
+};
+
+const replay: CommandDefinition<RosterConfig> = {
+  name: "replay",
+  usage: "[AUDIT_LOG…]",
+  summary: "offline: decide the audit log's recorded requests again with the config's rules; print what would change",
+  description:
+    "Reads the bot's audit.log and its logrotate rotations (audit.log.1, audit.log.2.gz, …; oldest first), or the\n" +
+    "AUDIT_LOG files given, a line at a time. Decisions the rules or the default made are decided again with the\n" +
+    "rules and default of --config; the report counts old action -> new action and lists the contacts whose\n" +
+    "answer would change, grouped by the rule (or the default) that now decides. Decisions of a plugin, an admin\n" +
+    "or the rate limit are counted apart: the rules alone cannot say what those would do. Lines that are not\n" +
+    "audit lines are counted and skipped; with --since, files last written before WHEN are not read. Exit 0 when\n" +
+    "the report was made, whatever it says.\n" +
+    "--json prints { files, since?, lines, malformed, decisions, replayed, changed, matrix, flips, apart, withoutRosterFacts }.",
+  options: {
+    since: { type: "string", value: "WHEN", description: 'only decisions since WHEN: a span back from now ("7d", "12h") or an ISO 8601 date or time ("2026-11-01", UTC; a time without a zone is local)' },
+    limit: { type: "string", value: "N", description: `contacts listed per group of changes (default ${DEFAULT_SAMPLE_SIZE})` },
+    json,
+  },
+  args: { min: 0, max: Infinity },
+  async run(cmd) {
+    const since = optionalSince(cmd.options.since);
+    const limit = optionalLimit(cmd.options.limit);
+    const target = await cmd.target();
+    const files = cmd.args.length ? givenAuditFiles(cmd.args) : botAuditFiles(target.bot.dataDir);
+    const report = await replayAudit({ files, config: target.config, configDir: target.configDir, ...(since ? { since } : {}), sampleSize: limit ?? DEFAULT_SAMPLE_SIZE });
+    cmd.out(cmd.options.json ? JSON.stringify(report) + "\n" : formatReplayReport(report, { limit }));
+    return EXIT_OK;
+  },
+};
+
+function optionalSince(value: string | boolean | undefined): Date | undefined {
+  if (typeof value !== "string") return undefined;
+  const since = parseSince(value);
+  if (!since) throw new UsageError(`--since "${value}": expected a span back from now such as "7d" or "12h", or an ISO 8601 date or time such as "2026-11-01"`);
+  return since;
+}
+
+function optionalLimit(value: string | boolean | undefined): number | undefined {
+  if (typeof value !== "string") return undefined;
+  if (!/^\d+$/.test(value) || Number(value) > 1_000_000) throw new UsageError(`--limit "${value}": expected a whole number of contacts (0 to 1000000)`);
+  return Number(value);
+}
+
+function givenAuditFiles(args: readonly string[]): string[] {
+  const files = args.map((a) => path.resolve(a));
+  const missing = files.filter((f) => !existsSync(f));
+  if (missing.length) throw new UsageError(`no such audit log: ${missing.join(", ")}`);
+  return files;
+}
+
+/** The bot's audit.log (compose.ts) and its rotations; none at all is a usage error, not an empty report. */
+function botAuditFiles(botDataDir: string): string[] {
+  const log = path.join(botDataDir, "audit.log");
+  const files = auditFilesOf(log);
+  if (!files.length) throw new UsageError(`no audit log at ${log} (nor rotations of it): the bot has not written one yet; name the files as AUDIT_LOG…`);
+  return files;
+}
 
 const plan: CommandDefinition<RosterConfig> = {
   name: "plan",
@@ -109,4 +209,4 @@ async function withLoadedRoster(bot: ConnectedBot, jid: string, err: (s: string)
   }
 }
 
-export const rosterCommands = [explain, plan, sync];
+export const rosterCommands = [explain, test, replay, plan, sync];

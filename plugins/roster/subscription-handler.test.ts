@@ -173,6 +173,23 @@ describe("subscription decision chain", () => {
     expect(lines[1]!.reason).toContain("subscription both");
   });
 
+  it("decision audit lines carry the contact's roster state (groups, subscription) for replay, and none for a stranger", async () => {
+    await setup({ default: "reject", rules: [{ name: "friends", match: { group: "Friends" }, action: "accept" }] });
+    await push({ jid: "friend@elsewhere.net", subscription: "to" });
+    const q = xml("query", { xmlns: NS_ROSTER }, xml("item", { jid: "pal@elsewhere.net", subscription: "both" }, xml("group", {}, "Friends"), xml("group", {}, "Team")));
+    await env.router.routeIq(xml("iq", { type: "set", id: "p" }, q), q);
+    await request("friend@elsewhere.net");
+    await request("pal@elsewhere.net"); // already subscribed: audited with its state too
+    await request("stranger@elsewhere.net");
+    const lines = await decisionLines();
+    expect(lines.map((l) => [l.from, l.decidedBy, l.roster])).toEqual([
+      ["friend@elsewhere.net", "default", { groups: [], subscription: "to" }],
+      ["pal@elsewhere.net", "already-subscribed", { groups: ["Friends", "Team"], subscription: "both" }],
+      ["stranger@elsewhere.net", "default", undefined],
+    ]);
+    expect(lines[2]).not.toHaveProperty("roster");
+  });
+
   it("a request from a contact whose copy shows to/none (or only our ask) is decided by the rules", async () => {
     await setup({ default: "reject", rules: [] });
     await push({ jid: "to@elsewhere.net", subscription: "to" });

@@ -13,7 +13,7 @@ import type { PluginContext } from "../../bots/context.ts";
 import { DecideHook, NotifyHook } from "../../bots/hooks.ts";
 import { addressOf, parseJid } from "../../bots/jid.ts";
 import type { BlockOutcome, BlockSpec, GrantResult, RosterAccess, SubscriptionDecision, SubscriptionExplanation, SubscriptionHooks, SubscriptionRequest, SubscriptionsApi } from "./api.ts";
-import type { AuditLog } from "./audit.ts";
+import { ALREADY_SUBSCRIBED, type AuditLog, type DecisionAuditLine } from "./audit.ts";
 import { RosterError } from "./errors.ts";
 import { explainDecision } from "./explain.ts";
 import type { DecisionMetrics } from "./metrics.ts";
@@ -29,14 +29,16 @@ import type { PushWatch } from "./roster-client.ts";
 import { haveOrAskedTheirPresence, subscriptionState, theyHaveOurPresence } from "./subscription.ts";
 import type { SubscriptionsConfig } from "./subscription-config.ts";
 
-/** `decidedBy` of the audit line for a request from a contact who already has a subscription. */
-export const ALREADY_SUBSCRIBED = "already-subscribed";
-
 /** Order of the YAML rules' tap: plugins tap with a lower order to run before them, higher after. */
 export const RULES_TAP_ORDER = 0;
 
 export function rosterFacts(jid: string, item: RosterItem | undefined): ContactFacts {
   return factsFor(jid, item && { groups: item.groups, subscription: item.subscription });
+}
+
+/** The `roster` field of a decision audit line: the contact's state the decision saw, so replay can decide again with it. */
+function auditedRoster(item: RosterItem | undefined): { roster?: DecisionAuditLine["roster"] } {
+  return item ? { roster: { groups: item.groups, subscription: item.subscription } } : {};
 }
 
 interface Active {
@@ -271,7 +273,7 @@ export class SubscriptionHandler implements SubscriptionsApi {
       this.ctx.logger.error({ jid, err: (err as Error).message }, "subscribed not sent to an already subscribed contact (the server will redeliver the request)");
     }
     const reason = `already subscribed (our copy shows subscription ${item.subscription}); subscribed sent again`;
-    this.audit.write({ kind: "decision", from: jid, ...(address !== jid ? { address } : {}), action: "accept", decidedBy: ALREADY_SUBSCRIBED, reason, sent });
+    this.audit.write({ kind: "decision", from: jid, ...(address !== jid ? { address } : {}), action: "accept", decidedBy: ALREADY_SUBSCRIBED, reason, sent, ...auditedRoster(item) });
     this.ctx.logger.info({ jid, subscription: item.subscription, sent }, "subscription request from a contact already subscribed; subscribed sent again");
   }
 
@@ -332,7 +334,7 @@ export class SubscriptionHandler implements SubscriptionsApi {
       if (block.outcome === "failed") this.ctx.logger.warn({ jid, entry: block.jid, err: block.error }, "sender rejected but not blocked: the server refused the block");
     }
     const decision: SubscriptionDecision = { jid, action, decidedBy, rule, reason, sent, ...(block ? { block } : {}) };
-    this.audit.write({ kind: "decision", from: jid, ...(address !== jid ? { address } : {}), action, decidedBy, ...(rule ? { rule } : {}), reason, sent, ...(via ? { via } : {}), ...(block ? { block } : {}) });
+    this.audit.write({ kind: "decision", from: jid, ...(address !== jid ? { address } : {}), action, decidedBy, ...(rule ? { rule } : {}), reason, sent, ...(via ? { via } : {}), ...(block ? { block } : {}), ...auditedRoster(item) });
     this.metrics?.decided(decision);
     // Requests over a rate limit are summed up by OverLimitLog rather than logged one by one.
     this.ctx.logger[decidedBy === "rate-limit" ? "debug" : "info"]({ jid, action, decidedBy, rule, ...(block ? { block: block.outcome } : {}) }, "subscription request decided");

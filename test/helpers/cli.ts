@@ -67,3 +67,12 @@ export async function kill(run: Run): Promise<void> {
     await run.exited;
   }
 }
+
+/** Runs `roster-bot ARGV…` in this process (bots/cli.ts main), collecting its stdout and stderr. */
+export async function cliInProcess(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const { main } = await import("../../bots/cli.ts");
+  let out = "";
+  let err = "";
+  const code = await main(argv, { out: (s) => void (out += s), err: (s) => void (err += s) });
+  return { code, out, err };
+}

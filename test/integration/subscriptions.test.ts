@@ -185,13 +185,21 @@ ${extra}`;
       await carol.presence("reloadbot@a.test", "subscribe");
       expect((await answer(carol, "reloadbot@a.test")).attrs.type).toBe("subscribed");
 
-      // Broken: a bad regex and an unknown key. The running rules (accept b.test) stay.
+      // Broken: a bad regex and an unknown key; then failing policy cases. The running rules (accept b.test) stay.
       writeFileSync(file, yaml("accept", `            - name: bad\n              match: { regex: "([" }\n              action: reject\n              colour: red\n`));
       expect(await reloadHost(file, host, logger)).toBe(false);
       const errors = logs.messages().filter((m) => m.startsWith("config not reloaded"));
       expect(errors.length).toBeGreaterThanOrEqual(2);
       expect(errors.some((m) => /bot\.config\.yaml:1[0-9]:\d+: .*regex/i.test(m))).toBe(true);
       expect(errors.some((m) => /bot\.config\.yaml:\d+:\d+: .*colour/.test(m))).toBe(true);
+
+      // Valid rules whose policy test cases fail: refused like any invalid config, the case named.
+      writeFileSync(path.join(dir, "policy.test.yaml"), "- name: b.test gets in\n  jid: x@b.test\n  expect: accept\n");
+      const before = logs.messages().length;
+      writeFileSync(file, yaml("reject", "          tests: ./policy.test.yaml\n"));
+      expect(await reloadHost(file, host, logger)).toBe(false);
+      const failing = logs.messages().slice(before).filter((m) => m.startsWith("config not reloaded"));
+      expect(failing).toEqual([expect.stringMatching(/bot\.config\.yaml:\d+:\d+: .*subscriptions\.tests: policy test .*policy\.test\.yaml:1:3 b\.test gets in \(x@b\.test\) fails: expected accept, the rules gave reject \(decided by rule "b-domain": .*\)$/)]);
       const dave = await contact("dave@b.test");
       await dave.presence("reloadbot@a.test", "subscribe");
       expect((await answer(dave, "reloadbot@a.test")).attrs.type).toBe("subscribed");
