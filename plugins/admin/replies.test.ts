@@ -381,8 +381,9 @@ describe("policy replies", () => {
       expect(lines.at(-1)).toBe("… and 2 more groups (3 decisions)");
     });
 
-    it("says when there is no audit log or no decision in range", () => {
-      expect(replayReply({ ...base, files: [] }, 7)).toBe("No audit log yet: there is nothing to replay.");
+    it("says when no request was decided in range (no audit log, or none written in those days)", () => {
+      const none = { ...base, files: [], lines: 0, decisions: 0, replayed: 0, matrix: {} };
+      expect(replayReply(none, 7).split("\n")).toEqual(["Replay of the last 7 days (since 2024-12-25 12:00 UTC) against the running rules:", "no subscription requests were decided."]);
       expect(replayReply({ ...base, decisions: 0, replayed: 0, matrix: {}, malformed: 3 }, 7).split("\n").slice(1)).toEqual(["no subscription requests were decided.", "3 malformed lines skipped."]);
     });
   });

@@ -380,9 +380,11 @@ function apartText(apart: ReplayReport["apart"]): string | undefined {
   return parts.length ? parts.map(([who, n]) => `${who} ${n}`).join(", ") : undefined;
 }
 
-/** `replay DAYS`: what the running rules would have answered otherwise, bounded for a phone screen. */
+/**
+ * `replay DAYS`: what the running rules would have answered otherwise, bounded for a phone screen. No
+ * audit file read (none yet, or none written in those days) reads as no request decided.
+ */
 export function replayReply(r: ReplayReport, days: number): string {
-  if (r.files.length === 0) return "No audit log yet: there is nothing to replay.";
   const since = r.since ? ` (since ${clock(r.since)})` : "";
   const lines = [`Replay of the last ${plural(days, "day", "days")}${since} against the running rules:`];
   if (r.decisions === 0) {
