@@ -126,6 +126,31 @@ describe("block, unblock, blocked", () => {
   });
 });
 
+describe("policy commands", () => {
+  it("test takes no arguments", () => {
+    expect(ok("Test")).toEqual({ name: "test" });
+    expect(fail("test policy.test.yaml")).toMatchObject({ error: "usage", message: "test takes no arguments. Usage: test" });
+  });
+
+  it("replay takes a number of days: 7 by default, a whole number from 1 to 3650", () => {
+    expect(ok("replay")).toEqual({ name: "replay", days: 7 });
+    expect(ok("REPLAY  30 ")).toEqual({ name: "replay", days: 30 });
+    expect(ok("replay 1")).toEqual({ name: "replay", days: 1 });
+    expect(ok("replay 3650")).toEqual({ name: "replay", days: 3650 });
+    expect(ok("replay 007")).toEqual({ name: "replay", days: 7 });
+    for (const bad of ["0", "3651", "-1", "1.5", "7d", "week", "99999", "1e3"]) {
+      expect(fail(`replay ${bad}`)).toMatchObject({ error: "usage", message: `DAYS is a whole number from 1 to 3650, not "${bad}". Usage: replay [DAYS]` });
+    }
+    expect(fail("replay 7 days")).toMatchObject({ error: "usage", message: 'unexpected "days". Usage: replay [DAYS]' });
+  });
+
+  it("replay is audited with its number of days", () => {
+    expect(formatCommand(ok("replay"))).toBe("replay 7");
+    expect(formatCommand(ok("replay 030"))).toBe("replay 30");
+    expect(formatCommand(ok("test"))).toBe("test");
+  });
+});
+
 describe("parseJidArgument", () => {
   it("accepts JIDs and xmpp: URIs, rejects the rest", () => {
     expect(parseJidArgument("xmpp://a@b.test")).toBe("a@b.test");

@@ -27,7 +27,11 @@ export type Command =
   | { name: "plan" }
   | { name: "sync" }
   | { name: "roster"; group: string | undefined }
-  | { name: "stats" };
+  | { name: "stats" }
+  /** Runs the policy test cases the config names (`subscriptions.tests`). */
+  | { name: "test" }
+  /** Replays the audit log of the last `days` days against the running rules. */
+  | { name: "replay"; days: number };
 
 export type CommandName = Command["name"];
 
@@ -35,6 +39,10 @@ export type ParseResult =
   | { ok: true; command: Command }
   /** `unknown`: not a command word; `usage`: a known command with wrong arguments. */
   | { ok: false; error: "unknown" | "usage"; message: string };
+
+/** `replay` with no number replays this many days; at most MAX_REPLAY_DAYS (ten years). */
+export const DEFAULT_REPLAY_DAYS = 7;
+export const MAX_REPLAY_DAYS = 3650;
 
 /** Longest body parsed; anything longer is not a command (and is not echoed back). */
 export const MAX_COMMAND_LENGTH = 1_000;
@@ -53,6 +61,8 @@ export const USAGE: Record<CommandName, string> = {
   sync: "sync",
   roster: "roster [GROUP]",
   stats: "stats",
+  test: "test",
+  replay: "replay [DAYS]",
 };
 
 const DESCRIPTIONS: Record<CommandName, string> = {
@@ -69,6 +79,8 @@ const DESCRIPTIONS: Record<CommandName, string> = {
   sync: "run group sync now",
   roster: "contacts (in GROUP)",
   stats: "counts and decisions since start",
+  test: "run the policy test cases",
+  replay: `re-decide the last DAYS (${DEFAULT_REPLAY_DAYS}) days of requests`,
 };
 
 export const HELP_TEXT = ["Commands:", ...(Object.keys(USAGE) as CommandName[]).map((n) => `${USAGE[n]} - ${DESCRIPTIONS[n]}`)].join("\n");
@@ -136,7 +148,16 @@ export function parseCommand(body: string): ParseResult {
     case "plan":
     case "sync":
     case "stats":
+    case "test":
       return args.length ? usage(cmd, `${cmd} takes no arguments`) : { ok: true, command: { name: cmd } };
+    case "replay": {
+      if (args.length === 0) return { ok: true, command: { name: "replay", days: DEFAULT_REPLAY_DAYS } };
+      const [arg, ...rest] = args;
+      if (rest.length) return usage(cmd, `unexpected "${shorten(rest.join(" "))}"`);
+      const days = /^\d{1,4}$/.test(arg!) ? Number(arg) : NaN;
+      if (!(days >= 1 && days <= MAX_REPLAY_DAYS)) return usage(cmd, `DAYS is a whole number from 1 to ${MAX_REPLAY_DAYS}, not "${shorten(arg!)}"`);
+      return { ok: true, command: { name: "replay", days } };
+    }
     case "roster": {
       const group = text.slice(word.length).trim();
       return { ok: true, command: { name: "roster", group: group === "" ? undefined : group } };
@@ -196,6 +217,8 @@ export function formatCommand(c: Command): string {
       return `unblock ${c.full ?? c.jid}`;
     case "roster":
       return c.group === undefined ? "roster" : `roster ${c.group}`;
+    case "replay":
+      return `replay ${c.days}`;
     default:
       return c.name;
   }

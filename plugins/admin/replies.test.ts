@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { RosterError, type BlockEntry, type GrantResult, type RosterItem, type SubscriptionAction } from "../roster/api.ts";
+import {
+  RosterError,
+  type BlockEntry,
+  type GrantResult,
+  type PolicyCaseFailure,
+  type PolicyTestReport,
+  type ReplayFlipGroup,
+  type ReplayReport,
+  type RosterItem,
+  type SubscriptionAction,
+} from "../roster/api.ts";
 import {
   age,
   blockedReply,
@@ -9,9 +19,12 @@ import {
   explainReply,
   grantReply,
   MAX_LIST_LINES,
+  NO_POLICY_TESTS,
   notifyAsk,
   pendingReply,
   planReply,
+  policyTestReply,
+  replayReply,
   rosterReply,
   statsReply,
   syncReply,
@@ -246,6 +259,132 @@ describe("reply texts", () => {
         "lift old.example (domain) - admin:boss@b.test, expired 3h ago",
         "forget a@b.test - rule spammers (not re-added)",
       ]);
+    });
+  });
+});
+
+describe("policy replies", () => {
+  const failure = (i: number, over: Partial<PolicyCaseFailure> = {}): PolicyCaseFailure => ({
+    at: `policy.test.yaml:${3 + 5 * i}:3`,
+    name: `case ${i}`,
+    jid: `c${i}@x.test`,
+    mismatches: ["expected accept, the rules gave reject"],
+    explanation: { jid: `c${i}@x.test`, action: "reject", decidedBy: "rules", rule: "strangers", reason: "not a partner", needsRoster: [] },
+    ...over,
+  });
+  const report = (failed: PolicyCaseFailure[], total = 12): PolicyTestReport => ({ files: ["policy.test.yaml"], total, passed: total - failed.length, failed });
+
+  describe("test", () => {
+    it("says all passed in one line", () => {
+      expect(policyTestReply(report([]))).toBe("Policy tests: 12 cases, all passed.");
+      expect(policyTestReply(report([], 1))).toBe("Policy tests: 1 case, all passed.");
+    });
+
+    it("with none configured, names the subscriptions.tests key", () => {
+      expect(policyTestReply({ files: [], total: 0, passed: 0, failed: [] })).toBe(NO_POLICY_TESTS);
+      expect(NO_POLICY_TESTS).toContain("subscriptions.tests");
+      expect(policyTestReply({ files: ["empty.yaml"], total: 0, passed: 0, failed: [] })).toBe("Policy tests: no cases in empty.yaml.");
+    });
+
+    it("gives each failing case: name, JID, where, expected vs got, and the deciding rule and its reason", () => {
+      const groups = failure(1, {
+        name: "g@x.test",
+        jid: "g@x.test",
+        mismatches: ["expected groups [Staff], group sync gives [Friends]"],
+        explanation: { jid: "g@x.test", action: "accept", decidedBy: "default", rule: undefined, reason: "no rule matches", needsRoster: [] },
+        groups: { expected: ["Staff"], actual: ["Friends"] },
+      });
+      expect(policyTestReply(report([failure(0), groups])).split("\n")).toEqual([
+        "Policy tests: 2 of 12 cases failed:",
+        "✗ case 0 (c0@x.test) at policy.test.yaml:3:3",
+        "  expected accept, the rules gave reject",
+        "  rule strangers: not a partner",
+        "✗ g@x.test at policy.test.yaml:8:3",
+        "  expected groups [Staff], group sync gives [Friends]",
+        "  default (no rule matches)",
+      ]);
+    });
+
+    it("shows at most 10 failing cases, then counts the rest", () => {
+      const lines = policyTestReply(report(Array.from({ length: 14 }, (_, i) => failure(i)), 20)).split("\n");
+      expect(lines[0]).toBe("Policy tests: 14 of 20 cases failed:");
+      expect(lines.filter((l) => l.startsWith("✗ "))).toHaveLength(10);
+      expect(lines.at(-1)).toBe("… and 4 more failing");
+    });
+  });
+
+  describe("replay", () => {
+    const base: ReplayReport = {
+      files: ["/data/audit.log"],
+      since: "2024-12-25T12:00:00.000Z",
+      lines: 60,
+      malformed: 0,
+      decisions: 50,
+      replayed: 40,
+      changed: 0,
+      matrix: { accept: { accept: 20 }, reject: { reject: 20 } },
+      flips: [],
+      apart: { plugin: 0, admin: 0, rateLimit: 0, other: 0 },
+      withoutRosterFacts: 0,
+    };
+    const flip = (rule: string | undefined, n: number, over: Partial<ReplayFlipGroup> = {}): ReplayFlipGroup => ({
+      rule,
+      action: "reject",
+      count: n,
+      from: { accept: n },
+      jids: Array.from({ length: Math.min(n, 8) }, (_, i) => `${rule ?? "d"}${i}@x.test`),
+      more: false,
+      ...over,
+    });
+
+    it("nothing changes: one verdict line", () => {
+      expect(replayReply(base, 7).split("\n")).toEqual([
+        "Replay of the last 7 days (since 2024-12-25 12:00 UTC) against the running rules:",
+        "50 decisions, 40 of them by the rules (replayed): none would change.",
+      ]);
+    });
+
+    it("gives the old -> new counts, the flip groups with a few JIDs each, and the decisions set apart", () => {
+      const r: ReplayReport = {
+        ...base,
+        changed: 5,
+        matrix: { accept: { accept: 17, reject: 3 }, reject: { reject: 18, accept: 2 } },
+        flips: [flip("spammers", 3), flip(undefined, 2, { action: "accept", from: { reject: 2 } })],
+        apart: { plugin: 4, admin: 1, rateLimit: 0, other: 5 },
+        withoutRosterFacts: 2,
+        malformed: 1,
+      };
+      expect(replayReply(r, 1).split("\n")).toEqual([
+        "Replay of the last 1 day (since 2024-12-25 12:00 UTC) against the running rules:",
+        "50 decisions, 40 of them by the rules (replayed): 5 would change.",
+        "accept -> reject: 3",
+        "reject -> accept: 2",
+        "now reject by rule spammers: 3 (was accept 3)",
+        "  spammers0@x.test, spammers1@x.test, spammers2@x.test",
+        "now accept by the default: 2 (was reject 2)",
+        "  d0@x.test, d1@x.test",
+        "Not replayed (the rules alone cannot say): plugin 4, admin 1, other 5.",
+        '2 replayed as "not in the roster" (their audit lines have no roster state).',
+        "1 malformed line skipped.",
+      ]);
+    });
+
+    it("is bounded: 5 JIDs per group, 5 groups, the rest counted", () => {
+      const flips = [flip("a", 40, { more: true }), flip("b", 6), flip("c", 5, { from: { accept: 3, ask: 2 } }), flip("d", 4, { more: true }), flip("e", 3), flip("f", 2), flip("g", 1)];
+      const lines = replayReply({ ...base, changed: 61, flips }, 30).split("\n");
+      expect(lines).toContain("  a0@x.test, a1@x.test, a2@x.test, a3@x.test, a4@x.test, …");
+      expect(lines).toContain("  b0@x.test, b1@x.test, b2@x.test, b3@x.test, b4@x.test, …");
+      expect(lines).toContain("now reject by rule c: 5 (was accept 3, ask 2)");
+      expect(lines).toContain("  c0@x.test, c1@x.test, c2@x.test, c3@x.test, c4@x.test");
+      expect(lines).toContain("  d0@x.test, d1@x.test, d2@x.test, d3@x.test, …");
+      expect(lines.filter((l) => l.startsWith("now "))).toHaveLength(5);
+      expect(lines.at(-1)).toBe("… and 2 more groups (3 decisions)");
+    });
+
+    it("says when no request was decided in range (no audit log, or none written in those days)", () => {
+      const none = { ...base, files: [], lines: 0, decisions: 0, replayed: 0, matrix: {} };
+      expect(replayReply(none, 7).split("\n")).toEqual(["Replay of the last 7 days (since 2024-12-25 12:00 UTC) against the running rules:", "no subscription requests were decided."]);
+      expect(replayReply({ ...base, decisions: 0, replayed: 0, matrix: {}, malformed: 3 }, 7).split("\n").slice(1)).toEqual(["no subscription requests were decided.", "3 malformed lines skipped."]);
     });
   });
 });

@@ -14,6 +14,10 @@ import {
   type GrantResult,
   type GroupChange,
   type PendingRequest,
+  type PolicyCaseFailure,
+  type PolicyTestReport,
+  type ReplayFlipGroup,
+  type ReplayReport,
   type RosterItem,
   type SubscriptionAction,
   type SubscriptionDecision,
@@ -91,10 +95,15 @@ function thenBlock(jid: string, block: BlockSpec): string {
   return `, then block ${entry} ${block.forMs === undefined ? "until unblocked" : `for ${formatDuration(block.forMs)}`}`;
 }
 
+/** What decided: "rule partners: from a partner domain", or "default (no rule matches)". */
+function decidedLine(e: SubscriptionExplanation): string {
+  return e.decidedBy === "rules" ? `rule ${e.rule}: ${e.reason}` : `default (${e.reason})`;
+}
+
 /** `blocked`: the blocklist entry (if any) that stops this JID's stanzas at the server now. */
 export function explainReply(e: SubscriptionExplanation, item: RosterItem | undefined, pending: PendingRequest | undefined, now: number, blocked?: BlockEntry): string {
   const given = e.input === undefined ? "" : ` (given as ${e.input})`;
-  const lines = [`${e.jid}${given}: ${e.action}${e.block ? thenBlock(e.jid, e.block) : ""}`, e.decidedBy === "rules" ? `rule ${e.rule}: ${e.reason}` : `default (${e.reason})`];
+  const lines = [`${e.jid}${given}: ${e.action}${e.block ? thenBlock(e.jid, e.block) : ""}`, decidedLine(e)];
   if (e.block && e.blockingSupported === false) lines.push(`${UNSUPPORTED}: this rule rejects only`);
   lines.push(item ? `in roster: ${item.subscription}${item.groups.length ? ` [${item.groups.join(", ")}]` : ""}` : "not in roster");
   if (pending) lines.push(`pending for ${age(pending.since, now)}`);
@@ -309,6 +318,90 @@ function blocklistPlanText(p: BlocklistPlan, now: number): string {
       ...p.forget.map((e) => `forget ${entryName(e.jid)} - ${addedBy(e)} (not re-added)`),
     ]),
   ].join("\n");
+}
+
+// ---- policy tests and replay ----
+
+/** Failing cases shown in full; the rest are counted. */
+export const MAX_FAILED_CASES = 10;
+/** Flip groups shown, and JIDs shown in each. */
+export const MAX_FLIP_GROUPS = 5;
+export const MAX_FLIP_JIDS = 5;
+
+export const NO_POLICY_TESTS =
+  "No policy tests configured: name a case file in the roster section's subscriptions.tests key (e.g. tests: ./policy.test.yaml).";
+
+/** "partners are let in (alice@partner.example) at policy.test.yaml:3:3", then what differs and what decided. */
+function failedCaseLines(f: PolicyCaseFailure): string[] {
+  const who = f.name === f.jid ? f.jid : `${f.name} (${f.jid})`;
+  return [`✗ ${who} at ${f.at}`, ...f.mismatches.map((m) => `  ${m}`), `  ${decidedLine(f.explanation)}`];
+}
+
+/** `test`: all passed in one line, else each failing case (the first MAX_FAILED_CASES) in a few lines. */
+export function policyTestReply(r: PolicyTestReport): string {
+  if (r.files.length === 0) return NO_POLICY_TESTS;
+  const cases = plural(r.total, "case", "cases");
+  if (r.total === 0) return `Policy tests: no cases in ${r.files.join(", ")}.`;
+  if (r.failed.length === 0) return `Policy tests: ${cases}, all passed.`;
+  const lines = [`Policy tests: ${r.failed.length} of ${cases} failed:`, ...r.failed.slice(0, MAX_FAILED_CASES).flatMap(failedCaseLines)];
+  const rest = r.failed.length - MAX_FAILED_CASES;
+  if (rest > 0) lines.push(`… and ${rest} more failing`);
+  return lines.join("\n");
+}
+
+/** "accept -> reject: 10" for each old -> new action pair that changed, largest first. */
+function changedPairs(matrix: ReplayReport["matrix"]): string[] {
+  const pairs: [string, number][] = [];
+  for (const [from, row] of Object.entries(matrix)) {
+    for (const [to, n] of Object.entries(row ?? {})) if (from !== to && n) pairs.push([`${from} -> ${to}`, n]);
+  }
+  return pairs.sort((a, b) => b[1] - a[1]).map(([pair, n]) => `${pair}: ${n}`);
+}
+
+function flipLines(g: ReplayFlipGroup): string[] {
+  const by = g.rule === undefined ? "the default" : `rule ${g.rule}`;
+  const from = Object.entries(g.from)
+    .filter(([, n]) => n)
+    .map(([action, n]) => `${action} ${n}`)
+    .join(", ");
+  const jids = g.jids.slice(0, MAX_FLIP_JIDS).join(", ");
+  const more = g.more || g.jids.length > MAX_FLIP_JIDS ? ", …" : "";
+  return [`now ${g.action} by ${by}: ${g.count} (was ${from})`, ...(jids ? [`  ${jids}${more}`] : [])];
+}
+
+/** Decisions the rules alone cannot redo, by who made them: "plugin 3, admin 1". */
+function apartText(apart: ReplayReport["apart"]): string | undefined {
+  const parts = [
+    ["plugin", apart.plugin],
+    ["admin", apart.admin],
+    ["rate limit", apart.rateLimit],
+    ["other", apart.other],
+  ].filter(([, n]) => n);
+  return parts.length ? parts.map(([who, n]) => `${who} ${n}`).join(", ") : undefined;
+}
+
+/**
+ * `replay DAYS`: what the running rules would have answered otherwise, bounded for a phone screen. No
+ * audit file read (none yet, or none written in those days) reads as no request decided.
+ */
+export function replayReply(r: ReplayReport, days: number): string {
+  const since = r.since ? ` (since ${clock(r.since)})` : "";
+  const lines = [`Replay of the last ${plural(days, "day", "days")}${since} against the running rules:`];
+  if (r.decisions === 0) {
+    lines.push("no subscription requests were decided.");
+  } else {
+    const verdict = r.changed === 0 ? "none would change" : `${r.changed} would change`;
+    lines.push(`${plural(r.decisions, "decision", "decisions")}, ${r.replayed} of them by the rules (replayed): ${verdict}.`);
+    lines.push(...capped(changedPairs(r.matrix), 10));
+    lines.push(...r.flips.slice(0, MAX_FLIP_GROUPS).flatMap(flipLines));
+    const rest = r.flips.slice(MAX_FLIP_GROUPS);
+    if (rest.length) lines.push(`… and ${plural(rest.length, "more group", "more groups")} (${rest.reduce((n, g) => n + g.count, 0)} decisions)`);
+  }
+  const apart = apartText(r.apart);
+  if (apart) lines.push(`Not replayed (the rules alone cannot say): ${apart}.`);
+  if (r.withoutRosterFacts) lines.push(`${r.withoutRosterFacts} replayed as "not in the roster" (their audit lines have no roster state).`);
+  if (r.malformed) lines.push(`${plural(r.malformed, "malformed line", "malformed lines")} skipped.`);
+  return lines.join("\n");
 }
 
 export const REFUSED = "Sorry, I only take commands from my admins.";

@@ -8,6 +8,8 @@ import {
   type GrantResult,
   type GroupSyncApi,
   type PendingRequest,
+  type PolicyApi,
+  type ReplayReport,
   type RosterItem,
   type RosterService,
   type SubscriptionDecision,
@@ -50,7 +52,7 @@ function fakeBlocking(calls: string[], entries: BlockEntry[], over: { supported?
 }
 
 function fakeRoster(
-  over: { groups?: GroupSyncApi; loaded?: boolean; items?: RosterItem[]; pending?: string[]; grant?: Partial<GrantResult>; blocklist?: BlockEntry[]; blocking?: { supported?: boolean; fail?: Error } } = {},
+  over: { groups?: GroupSyncApi; policy?: PolicyApi; loaded?: boolean; items?: RosterItem[]; pending?: string[]; grant?: Partial<GrantResult>; blocklist?: BlockEntry[]; blocking?: { supported?: boolean; fail?: Error } } = {},
 ) {
   const pending: PendingRequest[] = (over.pending ?? ["held@a.test"]).map((jid) => ({ jid, since: new Date().toISOString(), decidedBy: "rules", rule: "held", reason: "r" }));
   const calls: string[] = [];
@@ -79,6 +81,7 @@ function fakeRoster(
     loaded: over.loaded ?? true,
     subscriptions,
     groups: over.groups,
+    policy: over.policy,
     list: () => items,
     inGroup: (g: string) => items.filter((i) => i.groups.includes(g)),
     get: (jid: string) => items.find((i) => i.jid === jid),
@@ -240,6 +243,89 @@ describe("runCommand", () => {
       expect((await run(roster, "blocked")).reply).toMatch(/^1 entry blocked \(1 by the bot, 0 not the bot\):\nspam\.example \(domain\) - admin:boss@b\.test, \d+s ago, no expiry$/);
       expect((await run(roster, "explain a@spam.example")).reply).toContain("\nblocked at the server: spam.example (domain) - admin:boss@b.test");
       expect((await run(fakeRoster({ loaded: false }).roster, "blocked")).reply).toMatch(/not loaded yet/);
+    });
+  });
+
+  describe("policy", () => {
+    const failed = (name: string) => ({
+      at: "policy.test.yaml:3:3",
+      name,
+      jid: "alice@partner.test",
+      mismatches: ["expected accept, the rules gave reject"],
+      explanation: { jid: "alice@partner.test", action: "reject" as const, decidedBy: "rules" as const, rule: "strangers", reason: "not a partner", needsRoster: [] },
+    });
+    const replayed: ReplayReport = {
+      files: ["/data/audit.log"],
+      since: "2025-01-01T00:00:00.000Z",
+      lines: 3,
+      malformed: 0,
+      decisions: 3,
+      replayed: 3,
+      changed: 1,
+      matrix: { accept: { reject: 1 }, reject: { reject: 2 } },
+      flips: [{ rule: "strangers", action: "reject", count: 1, from: { accept: 1 }, jids: ["bob@x.test"], more: false }],
+      apart: { plugin: 0, admin: 0, rateLimit: 0, other: 0 },
+      withoutRosterFacts: 0,
+    };
+    /** A policy stand-in: `test` gives `report` (or throws `fail`), `replay` records its `since`. */
+    function fakePolicy(over: { failed?: string[]; fail?: Error; replayFail?: Error } = {}) {
+      const since: (Date | undefined)[] = [];
+      const policy: PolicyApi = {
+        test: async () => {
+          if (over.fail) throw over.fail;
+          const failures = (over.failed ?? []).map(failed);
+          return { files: ["policy.test.yaml"], total: 12, passed: 12 - failures.length, failed: failures };
+        },
+        replay: async (o = {}) => {
+          since.push(o.since);
+          if (over.replayFail) throw over.replayFail;
+          return replayed;
+        },
+      };
+      return { policy, since };
+    }
+    const now = Date.parse("2025-01-08T00:00:00Z");
+    const runAt = (policy: PolicyApi, text: string) => runCommand(cmd(text), { roster: fakeRoster({ policy }).roster, counter, admin: "boss@b.test", now: () => now });
+
+    it("test replies with the report; failing cases are in the audit result", async () => {
+      expect(await runAt(fakePolicy().policy, "test")).toEqual({ reply: "Policy tests: 12 cases, all passed.", result: "ok" });
+      const out = await runAt(fakePolicy({ failed: ["partners are let in", "second"] }).policy, "test");
+      expect(out.result).toBe("2 of 12 cases failed");
+      expect(out.reply.split("\n").slice(0, 4)).toEqual([
+        "Policy tests: 2 of 12 cases failed:",
+        "✗ partners are let in (alice@partner.test) at policy.test.yaml:3:3",
+        "  expected accept, the rules gave reject",
+        "  rule strangers: not a partner",
+      ]);
+    });
+
+    it("a case file that cannot be read becomes a reply with its problems, at most 10 lines", async () => {
+      const issues = Array.from({ length: 12 }, (_, i) => `policy.test.yaml:${i + 1}:3: expect: must be one of accept, reject`);
+      const out = await runAt(fakePolicy({ fail: new Error(issues.join("\n")) }).policy, "test");
+      expect(out.result).toBe("error: policy.test.yaml:1:3: expect: must be one of accept, reject");
+      const lines = out.reply.split("\n");
+      expect(lines[0]).toBe("The policy test cases could not be run:");
+      expect(lines.slice(1, 11)).toEqual(issues.slice(0, 10));
+      expect(lines.at(-1)).toBe("… and 2 more");
+    });
+
+    it("replay asks for the last N days (7 by default) and replies with what would change", async () => {
+      const { policy, since } = fakePolicy();
+      const out = await runAt(policy, "replay");
+      expect(out.result).toBe("ok");
+      expect(out.reply.split("\n").slice(0, 4)).toEqual([
+        "Replay of the last 7 days (since 2025-01-01 00:00 UTC) against the running rules:",
+        "3 decisions, 3 of them by the rules (replayed): 1 would change.",
+        "accept -> reject: 1",
+        "now reject by rule strangers: 1 (was accept 1)",
+      ]);
+      await runAt(policy, "replay 30");
+      expect(since.map((d) => d?.toISOString())).toEqual(["2025-01-01T00:00:00.000Z", "2024-12-09T00:00:00.000Z"]);
+    });
+
+    it("a failing replay becomes a reply and an error result", async () => {
+      const out = await runAt(fakePolicy({ replayFail: new Error("EACCES: permission denied, open '/data/audit.log'") }).policy, "replay 2");
+      expect(out).toEqual({ reply: "replay failed: EACCES: permission denied, open '/data/audit.log'", result: "error: EACCES: permission denied, open '/data/audit.log'" });
     });
   });
 });

@@ -10,12 +10,15 @@ import {
   blockedReply,
   blockingErrorReply,
   blockReply,
+  capped,
   decisionReply,
   explainReply,
   grantReply,
   notPendingReply,
   pendingReply,
   planReply,
+  policyTestReply,
+  replayReply,
   rosterReply,
   statsReply,
   syncReply,
@@ -37,12 +40,16 @@ export interface CommandOutcome {
   reply: string;
   /**
    * For the audit line: "ok", "not pending" (an approve that sent nothing), "refused" (a block of
-   * the bot or an admin), a block's "already" / "unsupported", "not blocked", or "error: ...".
+   * the bot or an admin), a block's "already" / "unsupported", "not blocked", failing policy test
+   * cases ("2 of 12 cases failed"), or "error: ...".
    */
   result: string;
 }
 
 const NOT_LOADED = "The roster is not loaded yet; try again in a moment.";
+const DAY_MS = 86_400_000;
+/** Lines of a case file's problems shown; the rest are counted. */
+const MAX_CASE_FILE_ISSUES = 10;
 
 export async function runCommand(cmd: Command, env: CommandEnv): Promise<CommandOutcome> {
   try {
@@ -104,6 +111,18 @@ async function unblock(cmd: Extract<Command, { name: "unblock" }>, env: CommandE
   }
 }
 
+/** `test`: the report, or why the case files could not be read (each problem with its file:line:column). */
+async function policyTests(roster: RosterService): Promise<CommandOutcome> {
+  try {
+    const report = await roster.policy.test();
+    return { reply: policyTestReply(report), result: report.failed.length ? `${report.failed.length} of ${report.total} cases failed` : "ok" };
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const issues = message.split("\n");
+    return { reply: ["The policy test cases could not be run:", ...capped(issues, MAX_CASE_FILE_ISSUES)].join("\n"), result: `error: ${issues[0]}` };
+  }
+}
+
 async function execute(cmd: Command, env: CommandEnv): Promise<string | CommandOutcome> {
   const { roster, counter, admin, now = Date.now } = env;
   const subs = roster.subscriptions;
@@ -150,5 +169,9 @@ async function execute(cmd: Command, env: CommandEnv): Promise<string | CommandO
     case "sync":
       if (!roster.loaded) return NOT_LOADED;
       return syncReply(await roster.groups.sync("manual"));
+    case "test":
+      return policyTests(roster);
+    case "replay":
+      return replayReply(await roster.policy.replay({ since: new Date(now() - cmd.days * DAY_MS) }), cmd.days);
   }
 }

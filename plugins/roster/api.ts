@@ -505,7 +505,7 @@ export interface RosterAccess {
   audit(line: { kind: string; [field: string]: unknown }): void;
 }
 
-/** The `roster` service: the copy, its hooks, subscription requests, group sync and the blocklist. */
+/** The `roster` service: the copy, its hooks, subscription requests, group sync, the blocklist and policy checks. */
 export interface RosterService extends RosterAccess {
   readonly hooks: RosterHooks;
   /** Subscription requests: pending ones, approve / deny, explain. */
@@ -513,7 +513,8 @@ export interface RosterService extends RosterAccess {
   /** Group sync: plan and apply the declared group assignments. */
   readonly groups: GroupSyncApi;
   /** The account's blocklist at its server (XEP-0191): list, block, unblock, plan. */
-  readonly blocking: BlockingApi;
+  readonly blocking: BlockingApi;  /** Policy as code: the configured test cases, and a replay of the audit log, against the running rules. */
+  readonly policy: PolicyApi;
 }
 
 declare module "../../bots/plugin.ts" {

@@ -6,6 +6,7 @@
  *   SubscriptionHandler presence subscribe -> decision -> answer -> audit, request hooks
  *   GroupSync           copy + rules -> plan -> roster sets through the client -> audit, sync hooks
  *   ServerBlocklist     disco#info + blocklist get and pushes -> list + owned entries -> expiry, block hooks
+ *   PolicyService       running config -> policy test cases, replay of audit.log (roster.policy)
  */
 import path from "node:path";
 import type { PluginContext } from "../../bots/context.ts";
@@ -16,6 +17,9 @@ import { ServerBlocklist } from "./blocking/server-blocklist.ts";
 import type { RosterConfig } from "./config.ts";
 import { GroupSync } from "./group-sync/group-sync.ts";
 import { PendingRequests } from "./pending-requests.ts";
+import { PolicyService } from "./policy-service.ts";
+import { runPolicyTests } from "./policy-tests/index.ts";
+import { auditFilesOf, replayAudit } from "./replay/index.ts";
 import { heapCompactor } from "../../bots/heap.ts";
 import { rosterMetrics } from "./metrics.ts";
 import { RosterClient } from "./roster-client.ts";
@@ -28,7 +32,8 @@ const PUSH_WAIT_MS = 5_000;
 export function composeRoster(ctx: PluginContext<RosterConfig>, config: RosterConfig): void {
   // Read at scrape time only; `client` and `pending` are built below.
   const metrics = rosterMetrics(ctx.metrics, { rosterItems: () => client.size, pendingRequests: () => pending.list().length });
-  const audit = new AuditLog(path.join(ctx.bot.dataDir, "audit.log"), ctx.bot.id, ctx.logger, { onWriteFailure: () => metrics.auditWriteFailed() });
+  const auditLog = path.join(ctx.bot.dataDir, "audit.log");
+  const audit = new AuditLog(auditLog, ctx.bot.id, ctx.logger, { onWriteFailure: () => metrics.auditWriteFailed() });
   ctx.onReopenFiles(() => audit.reopen());
   ctx.onDispose(() => audit.close());
   // Built before the client: its session start (disco#info, blocklist get) runs alongside the roster get.
@@ -46,6 +51,7 @@ export function composeRoster(ctx: PluginContext<RosterConfig>, config: RosterCo
   const subscriptions = new SubscriptionHandler(ctx, { roster: client, pending, audit, metrics, blocking }, config.subscriptions);
   const groups = new GroupSync(ctx, { roster: client, pending }, config.groups, { limits: config.limits });
   ctx.tap(groups.hooks.afterGroupSync, (result) => metrics.groupSyncDone(result), { name: "roster.metrics" });
+  const policy = new PolicyService(config, { configDir: ctx.bot.configDir, auditLog }, { runTests: runPolicyTests, replay: replayAudit, auditFiles: auditFilesOf });
   ctx.readyWhen("roster loaded", () => client.loaded);
   ctx.onReload((next) => {
     // Everything is compiled before anything is swapped: a bad section keeps the old config whole.
@@ -53,6 +59,8 @@ export function composeRoster(ctx: PluginContext<RosterConfig>, config: RosterCo
     subscriptions.reload(next.subscriptions);
     groups.swap(preparedGroups);
     blocking.reload(next.blocking);
+    // Last: tests and replay follow the rules only once the bot runs them.
+    policy.reload(next);
   });
-  ctx.provide("roster", rosterService({ client, subscriptions, groups, blocking }));
+  ctx.provide("roster", rosterService({ client, subscriptions, groups, blocking, policy }));
 }

@@ -1,17 +1,18 @@
 /**
- * The `roster` service: one frozen object over the client, the subscription handler, group sync and
- * the blocklist, so a plugin reaches each part only through the methods named here, never its internals.
+ * The `roster` service: one frozen object over the client, the subscription handler, group sync, the
+ * blocklist and the policy checks, so a plugin reaches each part only through the methods named here, never its internals.
  */
-import type { BlockingApi, BlockingHooks, GroupSyncApi, GroupSyncHooks, RosterAccess, RosterCopyHooks, RosterService, SubscriptionHooks, SubscriptionsApi } from "./api.ts";
+import type { BlockingApi, BlockingHooks, GroupSyncApi, GroupSyncHooks, PolicyApi, RosterAccess, RosterCopyHooks, RosterService, SubscriptionHooks, SubscriptionsApi } from "./api.ts";
 
 export interface ServiceParts {
   client: RosterAccess & { readonly hooks: RosterCopyHooks };
   subscriptions: SubscriptionsApi & { readonly hooks: SubscriptionHooks };
   groups: GroupSyncApi & { readonly hooks: GroupSyncHooks };
   blocking: BlockingApi & { readonly hooks: BlockingHooks };
+  policy: PolicyApi;
 }
 
-export function rosterService({ client, subscriptions, groups, blocking }: ServiceParts): RosterService {
+export function rosterService({ client, subscriptions, groups, blocking, policy }: ServiceParts): RosterService {
   return Object.freeze({
     hooks: Object.freeze({ ...client.hooks, ...subscriptions.hooks, ...groups.hooks, ...blocking.hooks }),
     subscriptions: Object.freeze({
@@ -35,6 +36,10 @@ export function rosterService({ client, subscriptions, groups, blocking }: Servi
       unblock: (jid, options) => blocking.unblock(jid, options),
       plan: () => blocking.plan(),
     } satisfies BlockingApi),
+    policy: Object.freeze({
+      test: () => policy.test(),
+      replay: (options) => policy.replay(options),
+    } satisfies PolicyApi),
     account: client.account,
     get loaded() {
       return client.loaded;
