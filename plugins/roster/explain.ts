@@ -57,10 +57,15 @@ function blockingNote(e: SubscriptionExplanation): string | undefined {
     : "  note: on a server without blocking (XEP-0191) the request is only rejected";
 }
 
+/** 'decided by rule "x": reason', or 'decided by the default (reason)'. */
+export function decidedByText(e: Pick<SubscriptionExplanation, "decidedBy" | "rule" | "reason">): string {
+  return e.decidedBy === "rules" ? `decided by rule "${e.rule}": ${e.reason}` : `decided by the default (${e.reason})`;
+}
+
 export function formatExplanation(e: SubscriptionExplanation): string {
   const lines = [
     `${explainedJid(e)}: ${e.action}${e.block ? `, ${describeBlock(e.jid, e.block)}` : ""}`,
-    e.decidedBy === "rules" ? `  decided by rule "${e.rule}": ${e.reason}` : `  decided by the default (${e.reason})`,
+    `  ${decidedByText(e)}`,
   ];
   const note = blockingNote(e);
   if (note) lines.push(note);

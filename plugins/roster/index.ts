@@ -4,8 +4,8 @@
  */
 import { formatIssues } from "../../bots/config/source.ts";
 import { definePlugin, type CheckEnv, type PluginConfigIssue } from "../../bots/plugin.ts";
-import type { SubscriptionExplanation } from "./api.ts";
 import { rosterCommands } from "./commands.ts";
+import { decidedByText } from "./explain.ts";
 import { rosterConfigSchema, type RosterConfig } from "./config.ts";
 import { compileGroupRules, GroupRulesError, type GroupRules } from "./group-sync/config.ts";
 import { compilePolicy, PolicyCompileError, type CompiledPolicy } from "./policy/compile.ts";
@@ -36,10 +36,6 @@ export function checkRosterConfig(config: RosterConfig, configDir: string, env: 
   return issues;
 }
 
-function decidedBy(e: SubscriptionExplanation): string {
-  return e.decidedBy === "rules" ? `decided by rule "${e.rule}": ${e.reason}` : `decided by the default: ${e.reason}`;
-}
-
 /** The configured cases, run against the rules just compiled: each failure or case-file problem is an issue. */
 function policyTestIssues(config: RosterConfig, configDir: string, policy: CompiledPolicy, groups: GroupRules): PluginConfigIssue[] {
   const files = configuredCaseFiles(config, configDir);
@@ -51,7 +47,7 @@ function policyTestIssues(config: RosterConfig, configDir: string, policy: Compi
     const report = runCaseFiles(files, { policy, defaultAction: config.subscriptions.default, groups });
     return report.failed.map((f) => ({
       path: at(Math.max(0, shown.findIndex((s) => f.at.startsWith(`${s}:`)))),
-      message: `policy test ${f.at} ${f.name} (${f.jid}) fails: ${f.mismatches.join("; ")} (${decidedBy(f.explanation)})`,
+      message: `policy test ${f.at} ${f.name} (${f.jid}) fails: ${f.mismatches.join("; ")} (${decidedByText(f.explanation)})`,
     }));
   } catch (err) {
     if (!(err instanceof PolicyTestFileError)) throw err;
