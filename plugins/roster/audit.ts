@@ -6,9 +6,15 @@
  * room again; what did not fit is counted, reported once with the file name, and marked in the file
  * by a `lost` line.
  */
+import path from "node:path";
 import type { Logger } from "pino";
 import type { BlockOutcome } from "./api.ts";
 import { AuditFile, type AuditFileOptions } from "./audit-file.ts";
+
+/** The bot's audit log: `audit.log` in its data directory (written by the roster plugin, read by replay). */
+export function auditLogPath(botDataDir: string): string {
+  return path.join(botDataDir, "audit.log");
+}
 
 export interface DecisionAuditLine {
   kind: "decision";

@@ -6,6 +6,7 @@ import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE } from "../../bots/exit-codes.ts";
 import { JidError } from "../../bots/jid.ts";
 import { UsageError, type CommandDefinition, type ConnectedBot } from "../../bots/plugin.ts";
 import type { RosterService } from "./api.ts";
+import { auditLogPath } from "./audit.ts";
 import type { RosterConfig } from "./config.ts";
 import { explainOffline, formatExplanation } from "./explain.ts";
 import { withoutAutoSync } from "./group-sync/config.ts";
@@ -141,7 +142,7 @@ function givenAuditFiles(args: readonly string[]): string[] {
 
 /** The bot's audit.log (compose.ts) and its rotations; none at all is a usage error, not an empty report. */
 function botAuditFiles(botDataDir: string): string[] {
-  const log = path.join(botDataDir, "audit.log");
+  const log = auditLogPath(botDataDir);
   const files = auditFilesOf(log);
   if (!files.length) throw new UsageError(`no audit log at ${log} (nor rotations of it): the bot has not written one yet; name the files as AUDIT_LOG…`);
   return files;

@@ -10,7 +10,7 @@
  */
 import path from "node:path";
 import type { PluginContext } from "../../bots/context.ts";
-import { AuditLog } from "./audit.ts";
+import { AuditLog, auditLogPath } from "./audit.ts";
 import { blockingMetrics } from "./blocking/metrics.ts";
 import { OwnedBlocks } from "./blocking/owned-blocks.ts";
 import { ServerBlocklist } from "./blocking/server-blocklist.ts";
@@ -32,7 +32,7 @@ const PUSH_WAIT_MS = 5_000;
 export function composeRoster(ctx: PluginContext<RosterConfig>, config: RosterConfig): void {
   // Read at scrape time only; `client` and `pending` are built below.
   const metrics = rosterMetrics(ctx.metrics, { rosterItems: () => client.size, pendingRequests: () => pending.list().length });
-  const auditLog = path.join(ctx.bot.dataDir, "audit.log");
+  const auditLog = auditLogPath(ctx.bot.dataDir);
   const audit = new AuditLog(auditLog, ctx.bot.id, ctx.logger, { onWriteFailure: () => metrics.auditWriteFailed() });
   ctx.onReopenFiles(() => audit.reopen());
   ctx.onDispose(() => audit.close());
